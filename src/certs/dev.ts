@@ -1,0 +1,108 @@
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import forge from 'node-forge';
+
+/** SANs of the dev serving certificate: local use and the in-cluster Service of the Helm chart. */
+export const DEFAULT_DEV_SANS = [
+  'localhost',
+  '127.0.0.1',
+  'etcd-tls-guard.etcd-tls-guard.svc',
+  'etcd-tls-guard.etcd-tls-guard.svc.cluster.local',
+];
+
+export interface CertificatePair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface DevCertificates {
+  readonly ca: CertificatePair;
+  readonly server: CertificatePair;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function serial(): string {
+  // Positive 16-byte serial (RFC 5280: up to 20 octets, positive).
+  return `01${forge.util.bytesToHex(forge.random.getBytesSync(15))}`;
+}
+
+function newCert(publicKey: forge.pki.PublicKey, days: number, now: Date): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  cert.serialNumber = serial();
+  // Backdated a little so that clocks slightly behind still accept it.
+  cert.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
+  cert.validity.notAfter = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
+  return cert;
+}
+
+/**
+ * A CA and a serving certificate signed by it, made with node-forge. RSA 2048 and SHA-256: what
+ * every API server and Go TLS client accepts.
+ */
+export function generateDevCertificates(sans: readonly string[] = DEFAULT_DEV_SANS, now = new Date(), serverDays = 365): DevCertificates {
+  const caKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const ca = newCert(caKeys.publicKey, 3650, now);
+  const caSubject = [{ name: 'commonName', value: 'etcd-tls-guard development CA' }];
+  ca.setSubject(caSubject);
+  ca.setIssuer(caSubject);
+  ca.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  ca.sign(caKeys.privateKey, forge.md.sha256.create());
+
+  const serverKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const server = newCert(serverKeys.publicKey, serverDays, now);
+  server.setSubject([{ name: 'commonName', value: sans[0] ?? 'localhost' }]);
+  server.setIssuer(caSubject);
+  server.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) },
+    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  server.sign(caKeys.privateKey, forge.md.sha256.create());
+
+  return {
+    ca: { certPem: forge.pki.certificateToPem(ca), keyPem: forge.pki.privateKeyToPem(caKeys.privateKey) },
+    server: { certPem: forge.pki.certificateToPem(server), keyPem: forge.pki.privateKeyToPem(serverKeys.privateKey) },
+  };
+}
+
+export const DEV_FILES = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes dev certificates into `dir` (keys readable by the owner only). */
+export async function writeDevCertificates(dir: string, sans: readonly string[] = DEFAULT_DEV_SANS): Promise<DevCertificates> {
+  const certs = generateDevCertificates(sans);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, DEV_FILES.caCert), certs.ca.certPem);
+  await writeFile(join(dir, DEV_FILES.caKey), certs.ca.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, DEV_FILES.cert), certs.server.certPem);
+  await writeFile(join(dir, DEV_FILES.key), certs.server.keyPem, { mode: 0o600 });
+  return certs;
+}
+
+/** Creates dev certificates in `dir` unless a serving pair is already there; says whether it did. */
+export async function ensureDevCertificates(dir: string, sans: readonly string[] = DEFAULT_DEV_SANS): Promise<boolean> {
+  if ((await exists(join(dir, DEV_FILES.cert))) && (await exists(join(dir, DEV_FILES.key)))) return false;
+  await writeDevCertificates(dir, sans);
+  return true;
+}
+
+export async function readPair(certFile: string, keyFile: string): Promise<CertificatePair> {
+  const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  return { certPem, keyPem };
+}

@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ensureDevCertificates, readPair, writeDevCertificates } from '../certs/dev.js';
+import { RULES } from '../core/rules.js';
+import { createLogger } from '../log.js';
+import { loadInputs } from '../manifests/load.js';
+import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
+import { formatJson, formatText } from '../scan/format.js';
+import { exitCodeOf, scanDocuments } from '../scan/scan.js';
+import { startServer } from '../server/serve.js';
+import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
+
+/** Exit codes, documented in the README: 0 ok, 1 an enforced rule fails (scan), 2 usage or input error. */
+export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Env;
+  readonly readStdin: () => Promise<string>;
+}
+
+const HELP: Readonly<Record<string, string>> = {
+  main: `etcd-tls-guard ${VERSION}: keeps the control plane's etcd traffic encrypted and authenticated.
+
+Usage: etcd-tls-guard <command> [options]
+
+Commands:
+  serve     Run the validating admission webhook (HTTPS, POST /validate)
+  scan      Check manifest files offline with the same rules and policy
+  certs     Create development certificates (CA and serving certificate)
+  rules     List the rules and their CIS Kubernetes Benchmark numbers
+  version   Print the version
+
+Run 'etcd-tls-guard <command> --help' for a command's options.
+`,
+  serve: `Usage: etcd-tls-guard serve [options]
+
+Runs the admission webhook on https://HOST:PORT/validate, with /healthz and /readyz.
+Without --tls-cert-file/--tls-key-file it serves ${DEV_CERT_DIR}/tls.crt and tls.key, creating them
+(and a CA, ${DEV_CERT_DIR}/ca.crt) on first run.
+
+Options (environment variable in brackets):
+  --host HOST            Address to listen on (default 127.0.0.1) [ETCD_TLS_GUARD_HOST]
+  --port PORT            Port (default 8443) [ETCD_TLS_GUARD_PORT]
+  --tls-cert-file FILE   Serving certificate, PEM [ETCD_TLS_GUARD_TLS_CERT_FILE]
+  --tls-key-file FILE    Its private key, PEM [ETCD_TLS_GUARD_TLS_KEY_FILE]
+  --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
+  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
+  -h, --help             Show this help
+
+Stops on SIGTERM or SIGINT after in-flight requests finish (at most 10 s). Exit code 2 on a usage,
+policy or certificate error.
+`,
+  scan: `Usage: etcd-tls-guard scan [--config FILE] [--format text|json] PATH...
+
+Evaluates manifests offline with the webhook's rules and policy. PATH is a file, a directory
+(searched recursively for *.yaml, *.yml, *.json) or - for standard input. Accepts multi-document
+YAML, kind: List, Pods, workloads with a pod template (Deployment, StatefulSet, DaemonSet, Job...)
+and AdmissionReview JSON.
+
+Options:
+  --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
+  --format text|json     Output format (default text); json prints exactly one JSON document
+  -h, --help             Show this help
+
+Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails (the webhook would
+deny); 2 usage error, unreadable file, invalid YAML/JSON or an invalid policy.
+`,
+  certs: `Usage: etcd-tls-guard certs [--out DIR] [--san NAME]... [--force]
+
+Creates a development CA and a serving certificate signed by it: DIR/ca.crt, ca.key, tls.crt,
+tls.key. Not for production: use cert-manager or your own PKI there.
+
+Options:
+  --out DIR              Directory (default ${DEV_CERT_DIR})
+  --san NAME             Subject alternative name, repeatable; DNS name or IPv4 address
+                         (default: localhost, 127.0.0.1, etcd-tls-guard.etcd-tls-guard.svc,
+                         etcd-tls-guard.etcd-tls-guard.svc.cluster.local) [ETCD_TLS_GUARD_DEV_SANS, comma-separated]
+  --force                Replace certificates that already exist
+  -h, --help             Show this help
+`,
+  rules: `Usage: etcd-tls-guard rules [--format text|json]
+
+Lists every rule: its id, CIS Kubernetes Benchmark numbers (1.5.1 and v1.10), component and title.
+`,
+  version: `Usage: etcd-tls-guard version\n\nPrints the version.\n`,
+};
+
+function parse(command: string, args: string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nRun 'etcd-tls-guard ${command} --help' for usage.`);
+  }
+}
+
+async function loadPolicy(path: string | undefined): Promise<Policy> {
+  return path === undefined ? DEFAULT_POLICY : loadPolicyFile(path);
+}
+
+async function scanCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('scan', args, { config: { type: 'string' }, format: { type: 'string', default: 'text' } });
+  if (values.help === true) {
+    io.out(HELP.scan as string);
+    return EXIT.ok;
+  }
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  if (positionals.length === 0) throw new UsageError("scan needs at least one PATH (a file, a directory, or - for standard input)\nRun 'etcd-tls-guard scan --help' for usage.");
+  const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
+  const inputs = await loadInputs(positionals, io.readStdin);
+  const report = scanDocuments(inputs.documents, policy, inputs.errors);
+  io.out(values.format === 'json' ? formatJson(report) : formatText(report));
+  for (const e of report.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  return exitCodeOf(report);
+}
+
+async function certsCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse('certs', args, { out: { type: 'string', default: DEV_CERT_DIR }, san: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } });
+  if (values.help === true) {
+    io.out(HELP.certs as string);
+    return EXIT.ok;
+  }
+  const dir = values.out as string;
+  const sans = resolveDevSans(values.san as string[] | undefined, io.env);
+  if (values.force === true) await writeDevCertificates(dir, sans);
+  else if (!(await ensureDevCertificates(dir, sans))) {
+    io.out(`${dir}/tls.crt already exists; use --force to replace it\n`);
+    return EXIT.ok;
+  }
+  io.out(`wrote ${dir}/ca.crt, ca.key, tls.crt, tls.key (SANs: ${sans.join(', ')})\n`);
+  return EXIT.ok;
+}
+
+function rulesCommand(args: string[], io: Io): number {
+  const { values } = parse('rules', args, { format: { type: 'string', default: 'text' } });
+  if (values.help === true) {
+    io.out(HELP.rules as string);
+    return EXIT.ok;
+  }
+  const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, title: r.title }));
+  if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    for (const r of rows) {
+      const cis = r.cis['1.5.1'] !== undefined ? `CIS ${r.cis['1.5.1']} (v1.10 ${r.cis['1.10'] ?? '-'})` : 'not in CIS';
+      io.out(`${r.id.padEnd(28)} ${r.component.padEnd(15)} ${cis.padEnd(26)} ${r.title}\n`);
+    }
+  }
+  return EXIT.ok;
+}
+
+async function serveCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse('serve', args, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'tls-cert-file': { type: 'string' },
+    'tls-key-file': { type: 'string' },
+    config: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  if (values.help === true) {
+    io.out(HELP.serve as string);
+    return EXIT.ok;
+  }
+  const settings = resolveServeSettings(values as Record<string, string | undefined>, io.env);
+  const logger = createLogger(settings.logLevel);
+  const policy = await loadPolicy(settings.configPath);
+  if (settings.devCertDir !== undefined && (await ensureDevCertificates(settings.devCertDir))) {
+    logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
+  }
+  let certificate;
+  try {
+    certificate = await readPair(settings.certFile, settings.keyFile);
+  } catch (err) {
+    throw new UsageError(`cannot read the serving certificate: ${(err as Error).message}`);
+  }
+  const running = await startServer({ host: settings.host, port: settings.port, certificate, policy: () => policy, logger });
+  logger.info({ url: `${running.url}/validate`, policyFile: settings.configPath ?? null }, 'etcd-tls-guard webhook listening');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      void running.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  logger.info('stopped');
+  return EXIT.ok;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serveCommand(rest, io);
+      case 'scan':
+        return await scanCommand(rest, io);
+      case 'certs':
+        return await certsCommand(rest, io);
+      case 'rules':
+        return rulesCommand(rest, io);
+      case 'version':
+      case '--version':
+        io.out(`${VERSION}\n`);
+        return EXIT.ok;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h': {
+        const topic = rest[0];
+        io.out(topic !== undefined && HELP[topic] !== undefined ? (HELP[topic] as string) : (HELP.main as string));
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ''}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof PolicyError) {
+      io.err(`etcd-tls-guard: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      io.err(`etcd-tls-guard: cannot listen: ${(err as Error).message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// Run only when executed (npm bin symlink included), not when imported by tests.
+const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (isEntryPoint) {
+  const code = await main(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    env: process.env,
+    readStdin: () => readAll(process.stdin),
+  });
+  process.exitCode = code;
+}

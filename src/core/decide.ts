@@ -1,0 +1,146 @@
+import type { Action, Exemption, Policy } from '../policy/policy.js';
+import type { Finding, PodEvaluation } from './evaluate.js';
+import type { Component } from './invocation.js';
+
+/** Facts about the admission request (not the pod) that change what an action does. */
+export interface RequestFacts {
+  /** A kubelet (user system:node:<n>, group system:nodes) writing a pod with the mirror annotation. */
+  readonly kubeletMirror: boolean;
+  /** `container/rule` keys already failing on the old object of an UPDATE. */
+  readonly preexisting?: ReadonlySet<string>;
+}
+
+export interface DecidedFinding extends Finding {
+  readonly component: Component;
+  readonly container: string;
+  /** The policy's action for this finding (rule action, or unknownAction for an unknown status). */
+  readonly action: Action;
+  /** What was done for this request, after exemptions, the kubelet rule and ratcheting. */
+  readonly effectiveAction: Action;
+  /** Why effectiveAction differs from action. */
+  readonly note?: string;
+}
+
+export interface Decision {
+  readonly allowed: boolean;
+  readonly findings: readonly DecidedFinding[];
+  /** Set when denied: every failing enforced rule, with what was found and the fix. */
+  readonly denialMessage?: string;
+  readonly warnings: readonly string[];
+  readonly auditAnnotations: Readonly<Record<string, string>>;
+}
+
+const STRENGTH: Readonly<Record<Action, number>> = { off: 0, audit: 1, warn: 2, enforce: 3 };
+
+/**
+ * Limits of what the API server passes on (k8s.io/apiserver admission webhook warnings and the
+ * "Response" section of the dynamic admission control docs): a warning should be at most 120
+ * characters, longer than 256 may be truncated, and the total is capped (4096 bytes) after which
+ * warnings are dropped. Audit annotation keys are prefixed with the webhook name and must be a
+ * valid qualified-name part: no `/`, at most 63 characters.
+ */
+export const WARNING_PREFERRED = 120;
+export const WARNING_MAX = 256;
+export const WARNINGS_TOTAL_MAX = 4096;
+const AUDIT_VALUE_MAX = 1024;
+
+function glob(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+function exemptionFor(exemptions: readonly Exemption[], namespace: string, name: string, rule: string): Exemption | undefined {
+  return exemptions.find(
+    (e) => glob(e.namespace).test(namespace) && glob(e.name).test(name) && (e.rules === undefined || e.rules.includes(rule)),
+  );
+}
+
+function configuredAction(policy: Policy, finding: Finding): Action {
+  const ruleAction = policy.actions[finding.rule] ?? policy.defaultAction;
+  if (finding.status !== 'unknown') return ruleAction;
+  // Unknown is not pass, but it is not more than a failure either.
+  return STRENGTH[policy.unknownAction] < STRENGTH[ruleAction] ? policy.unknownAction : ruleAction;
+}
+
+function cisLabel(f: Finding): string {
+  return f.cis.length > 0 ? `CIS ${f.cis.join(', ')}` : 'effective';
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** One self-contained warning line, as short as the finding allows. */
+function warningText(f: DecidedFinding, withContainer: boolean): string {
+  const where = withContainer ? ` [${f.container}]` : '';
+  const status = f.status === 'unknown' ? 'cannot verify: ' : '';
+  const full = `${f.rule} (${cisLabel(f)})${where}: ${status}${f.message}`;
+  return truncate(full, WARNING_MAX);
+}
+
+/**
+ * Applies the policy to an evaluation: which findings deny, warn or are recorded for audit.
+ * Pure: the same evaluation, policy and facts always give the same decision.
+ */
+export function decide(evaluation: PodEvaluation, policy: Policy, facts: RequestFacts): Decision {
+  const namespace = evaluation.namespace ?? '';
+  const name = evaluation.name ?? '';
+  const findings: DecidedFinding[] = [];
+  for (const result of evaluation.results) {
+    for (const f of result.findings) {
+      const action = configuredAction(policy, f);
+      let effectiveAction = action;
+      let note: string | undefined;
+      const failing = f.status === 'fail' || f.status === 'unknown';
+      const exemption = failing ? exemptionFor(policy.exemptions, namespace, name, f.rule) : undefined;
+      if (exemption !== undefined) {
+        effectiveAction = 'off';
+        note = `exempted: ${exemption.reason}`;
+      } else if (failing && facts.kubeletMirror && policy.kubeletMirrorPods === 'audit' && STRENGTH[action] > STRENGTH.audit) {
+        effectiveAction = 'audit';
+        note = 'kubelet mirror pod: recorded, not denied (kubeletMirrorPods: audit)';
+      } else if (failing && action === 'enforce' && facts.preexisting?.has(`${result.container}/${f.rule}`) === true) {
+        effectiveAction = 'warn';
+        note = 'already failing before this update: warned, not denied';
+      }
+      findings.push({ ...f, component: result.component, container: result.container, action, effectiveAction, ...(note !== undefined ? { note } : {}) });
+    }
+  }
+
+  const active = findings.filter((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction !== 'off');
+  const multiContainer = new Set(evaluation.results.map((r) => r.container)).size > 1;
+  const denied = active.filter((f) => f.effectiveAction === 'enforce');
+
+  const warnings: string[] = [];
+  const warned = active.filter((f) => f.effectiveAction === 'warn');
+  let total = 0;
+  for (const [idx, f] of warned.entries()) {
+    const text = warningText(f, multiContainer);
+    // Keep room for the closing "N more" line unless this is the last warning.
+    const reserve = idx === warned.length - 1 ? 0 : 100;
+    if (total + text.length + reserve > WARNINGS_TOTAL_MAX) {
+      warnings.push(`etcd-tls-guard: ${warned.length - idx} more findings not shown; see the audit annotations`);
+      break;
+    }
+    warnings.push(text);
+    total += text.length;
+  }
+
+  // Every failing finding that is not off is recorded: the audit log is the complete record, even
+  // for requests that were denied or only warned.
+  const auditAnnotations: Record<string, string> = {};
+  for (const f of active) {
+    const key = f.rule.slice(0, 63);
+    const value = `${f.status}: ${multiContainer ? `[${f.container}] ` : ''}${f.message}`;
+    const previous = auditAnnotations[key];
+    auditAnnotations[key] = truncate(previous === undefined ? value : `${previous} | ${value}`, AUDIT_VALUE_MAX);
+  }
+
+  if (denied.length === 0) return { allowed: true, findings, warnings, auditAnnotations };
+  const pod = namespace !== '' ? `${namespace}/${name}` : name;
+  const lines = denied.map(
+    (f) => `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${f.container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
+  );
+  const denialMessage = `etcd-tls-guard: ${denied.length} etcd TLS ${denied.length === 1 ? 'control fails' : 'controls fail'} for pod ${pod}:\n${lines.join('\n')}`;
+  return { allowed: false, findings, denialMessage, warnings, auditAnnotations };
+}

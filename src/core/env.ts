@@ -1,0 +1,146 @@
+import type { Container, EnvFromSource, EnvVarSource, Pod } from './pod.js';
+import { expandKubernetesReferences } from './expand.js';
+import type { Word } from './word.js';
+
+/** What the webhook knows about one environment variable of a container. */
+export type EnvValue =
+  | { readonly state: 'known'; readonly value: string; readonly origin: string }
+  | {
+      readonly state: 'unknown';
+      readonly reason: string;
+      /** The variable may not be set at all (an envFrom source or a service link might set it). */
+      readonly maybeUnset?: boolean;
+    };
+
+/**
+ * A process environment as far as it can be known at admission time.
+ * `get` answers `undefined` only when the variable is certainly not set.
+ */
+export interface Environment {
+  get(name: string): EnvValue | undefined;
+  /** Names that are certainly defined (known or unknown value), in no particular order. */
+  definedNames(): Iterable<string>;
+}
+
+/**
+ * Service links: the kubelet adds `<SVC>_SERVICE_HOST`, `<SVC>_PORT_443_TCP_ADDR`... for services it
+ * knows (kubelet_pods.go getServiceEnvVarMap), and `$(VAR)` expansion sees them. Which services exist
+ * is not known at admission, so an otherwise undefined name of that shape is unknown, not absent.
+ */
+const SERVICE_LINK_NAME = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
+
+function describeSource(source: EnvVarSource): string {
+  if (source.secretKeyRef) return `secretKeyRef ${source.secretKeyRef.name ?? ''}/${source.secretKeyRef.key}`;
+  if (source.configMapKeyRef) return `configMapKeyRef ${source.configMapKeyRef.name ?? ''}/${source.configMapKeyRef.key}`;
+  if (source.fieldRef) return `fieldRef ${source.fieldRef.fieldPath}`;
+  if (source.resourceFieldRef) return `resourceFieldRef ${source.resourceFieldRef.resource}`;
+  if (source.fileKeyRef) return `fileKeyRef ${source.fileKeyRef.path}`;
+  return 'valueFrom';
+}
+
+function describeEnvFrom(source: EnvFromSource): string {
+  if (source.secretRef) return `envFrom secretRef ${source.secretRef.name ?? ''}`;
+  if (source.configMapRef) return `envFrom configMapRef ${source.configMapRef.name ?? ''}`;
+  return 'envFrom';
+}
+
+/**
+ * fieldRef values that are fixed by the pod object itself and so known at admission; everything
+ * else (status.podIP, status.hostIP, metadata.uid...) is only known once the pod runs.
+ */
+function resolveFieldRef(pod: Pod, fieldPath: string): string | undefined {
+  const meta = pod.metadata ?? {};
+  switch (fieldPath) {
+    case 'metadata.name':
+      return meta.name !== undefined && meta.name !== '' ? meta.name : undefined;
+    case 'metadata.namespace':
+      return meta.namespace !== undefined && meta.namespace !== '' ? meta.namespace : undefined;
+    case 'spec.nodeName':
+      return pod.spec.nodeName !== undefined && pod.spec.nodeName !== '' ? pod.spec.nodeName : undefined;
+    case 'spec.serviceAccountName':
+      return pod.spec.serviceAccountName;
+    default: {
+      const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
+      if (m !== null) {
+        const map = m[1] === 'labels' ? meta.labels : meta.annotations;
+        return map?.[m[2] as string];
+      }
+      return undefined;
+    }
+  }
+}
+
+class MapEnvironment implements Environment {
+  constructor(
+    private readonly entries: ReadonlyMap<string, EnvValue>,
+    private readonly fallback: (name: string) => EnvValue | undefined,
+  ) {}
+
+  get(name: string): EnvValue | undefined {
+    return this.entries.get(name) ?? this.fallback(name);
+  }
+
+  definedNames(): Iterable<string> {
+    return this.entries.keys();
+  }
+}
+
+/**
+ * The environment a container's process starts with, built the way the kubelet builds it
+ * (kubelet_pods.go makeEnvironmentVariables): envFrom first, then `env` in order, each `value`
+ * expanded with `$(VAR)` against what is defined so far; a later entry of the same name wins.
+ */
+export function containerEnvironment(pod: Pod, container: Container): Environment {
+  const envFrom = container.envFrom ?? [];
+  // A variable not named in `env` may still come from an envFrom source whose keys we cannot see,
+  // unless the source's prefix rules the name out.
+  const fromEnvFrom = (name: string): EnvValue | undefined => {
+    for (let i = envFrom.length - 1; i >= 0; i--) {
+      const source = envFrom[i] as EnvFromSource;
+      if (name.startsWith(source.prefix ?? '')) {
+        return { state: 'unknown', reason: `may be set by ${describeEnvFrom(source)}`, maybeUnset: true };
+      }
+    }
+    return undefined;
+  };
+  const fromServiceLinks = (name: string): EnvValue | undefined =>
+    SERVICE_LINK_NAME.test(name) ? { state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true } : undefined;
+  const fallback = (name: string): EnvValue | undefined => fromEnvFrom(name) ?? fromServiceLinks(name);
+
+  const entries = new Map<string, EnvValue>();
+  const lookupSoFar = (name: string): EnvValue | undefined => entries.get(name) ?? fallback(name);
+  for (const envVar of container.env ?? []) {
+    let value: EnvValue;
+    if (envVar.value !== undefined && envVar.value !== '') {
+      const word: Word = expandKubernetesReferences(envVar.value, lookupSoFar);
+      value =
+        word.unknown === undefined
+          ? { state: 'known', value: word.text, origin: 'env' }
+          : { state: 'unknown', reason: word.unknown.reason };
+    } else if (envVar.valueFrom !== undefined) {
+      const fieldPath = envVar.valueFrom.fieldRef?.fieldPath;
+      const resolved = fieldPath !== undefined ? resolveFieldRef(pod, fieldPath) : undefined;
+      value =
+        resolved !== undefined
+          ? { state: 'known', value: resolved, origin: `env (fieldRef ${fieldPath})` }
+          : { state: 'unknown', reason: `comes from ${describeSource(envVar.valueFrom)}` };
+    } else {
+      value = { state: 'known', value: '', origin: 'env' };
+    }
+    entries.set(envVar.name, value);
+  }
+  return new MapEnvironment(entries, fallback);
+}
+
+/** An environment with some variables overridden (shell assignments, `env NAME=value cmd`). */
+export function overlayEnvironment(base: Environment, overrides: ReadonlyMap<string, EnvValue>, opaque?: string): Environment {
+  const merged = new Map<string, EnvValue>();
+  for (const name of base.definedNames()) {
+    const v = base.get(name);
+    if (v !== undefined) merged.set(name, opaque !== undefined ? { state: 'unknown', reason: opaque } : v);
+  }
+  for (const [name, v] of overrides) merged.set(name, v);
+  const fallback = (name: string): EnvValue | undefined =>
+    opaque !== undefined ? { state: 'unknown', reason: opaque, maybeUnset: true } : base.get(name);
+  return new MapEnvironment(merged, fallback);
+}

@@ -1,0 +1,220 @@
+import { ETCD_FLAG_KINDS } from './etcd-flags.js';
+import { parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
+import type { Invocation } from './invocation.js';
+import { effectiveValue, isNonEmpty, boolValue, type ProgramConfig, type Setting } from './settings.js';
+
+/**
+ * etcd's URL flags (types.NewURLs via flags.UniqueURLs.Set): comma-separated, each with scheme
+ * http, https, unix or unixs, a host:port, and no path. A bad one stops etcd at flag parsing.
+ */
+export function validateEtcdUrls(list: string): string | undefined {
+  for (const raw of list.split(',')) {
+    const u = raw.trim();
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(u);
+    if (m === null) return `URL scheme must be http, https, unix, or unixs: ${u}`;
+    const scheme = (m[1] as string).toLowerCase();
+    if (!['http', 'https', 'unix', 'unixs'].includes(scheme)) return `URL scheme must be http, https, unix, or unixs: ${u}`;
+    const host = (m[2] as string).replace(/^[^@]*@/, '');
+    if (!/^(\[[^\]]*\]|[^:[\]]*):[^:]*$/.test(host)) return `URL address does not have the form "host:port": ${u}`;
+    if (m[3] !== '') return `URL must not contain a path: ${u}`;
+  }
+  return undefined;
+}
+
+const GO_INT = /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/;
+const GO_UINT = /^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/;
+const GO_DURATION = /^[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+
+function specFor(kind: string): FlagSpec {
+  if (kind === 'bool' || kind === 'ignored') return { bool: true };
+  if (kind === 'urls') return { bool: false, validate: validateEtcdUrls };
+  if (kind === 'int') return { bool: false, validate: (v) => (GO_INT.test(v) ? undefined : 'parse error') };
+  if (kind === 'uint') return { bool: false, validate: (v) => (GO_UINT.test(v) ? undefined : 'parse error') };
+  if (kind === 'duration') return { bool: false, validate: (v) => (GO_DURATION.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
+  if (kind.startsWith('choice:')) {
+    const valid = kind.slice('choice:'.length).split(',');
+    return { bool: false, validate: (v) => (valid.includes(v) ? undefined : `valid values are ${JSON.stringify(valid.join(','))}`) };
+  }
+  return { bool: false };
+}
+
+export const ETCD_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(Object.entries(ETCD_FLAG_KINDS).map(([name, kind]) => [name, specFor(kind)]));
+
+/** Defaults etcd applies when a flag is absent (embed.NewConfig, etcdmain newConfig). */
+const DEFAULTS: Readonly<Record<string, string>> = {
+  'listen-client-urls': 'http://localhost:2379',
+  'listen-peer-urls': 'http://localhost:2380',
+  'advertise-client-urls': 'http://localhost:2379',
+  'initial-advertise-peer-urls': 'http://localhost:2380',
+  'initial-cluster': 'default=http://localhost:2380',
+  'initial-cluster-state': 'new',
+};
+
+/** `client-cert-auth` → `ETCD_CLIENT_CERT_AUTH` (pkg/flags FlagToEnv). */
+export function etcdEnvName(flag: string): string {
+  return `ETCD_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurrence | undefined {
+  return list === undefined ? undefined : list[list.length - 1];
+}
+
+/**
+ * etcd's effective configuration for one run, modelled on etcdmain (config.go parse and
+ * configFromCmdLine) and pkg/flags (SetFlagsFromEnv, verifyEnv):
+ * 1. argv is parsed by Go's flag package; any error, leftover argument, `--help` or `--version`
+ *    means etcd does not serve.
+ * 2. `--config-file` (the last one), else a non-empty ETCD_CONFIG_FILE, replaces every other flag
+ *    and variable; the file is on the node, so every setting is unknown.
+ * 3. Otherwise each flag absent from argv is read from ETCD_<NAME> when that is non-empty; an
+ *    ETCD_<NAME> present next to the same flag in argv stops etcd, even when empty or equal
+ *    (measured on etcd 3.4.23: "conflicting environment variable ... is shadowed by corresponding
+ *    command-line flag").
+ */
+export function readEtcdConfig(inv: Invocation): ProgramConfig {
+  const settings = new Map<string, Setting>();
+  const base = { component: 'etcd' as const };
+  const unknownAll = (opaque: string, refusal?: string): ProgramConfig => ({
+    ...base,
+    opaque,
+    ...(refusal !== undefined ? { refusal } : {}),
+    get: (flag) => ({ flag, state: 'unknown', reason: opaque }),
+  });
+  if (inv.startError !== undefined) return { ...unknownAll(inv.startError), refusal: inv.startError };
+  if (inv.opaque !== undefined) return unknownAll(inv.opaque);
+
+  const parsed = parseGoFlags(inv.args, ETCD_FLAGS, 'etcd');
+  if (parsed.error !== undefined) return unknownAll(parsed.error, parsed.error);
+  if (parsed.exits !== undefined) return { ...unknownAll(parsed.exits), exits: parsed.exits };
+  if (parsed.indeterminate !== undefined) return unknownAll(parsed.indeterminate);
+  const version = lastOccurrence(parsed.occurrences.get('version'));
+  if (version !== undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
+    const exits = '--version prints the version and exits';
+    return { ...unknownAll(exits), exits };
+  }
+
+  const configFileArg = lastOccurrence(parsed.occurrences.get('config-file'));
+  const configFileEnv = inv.env.get(etcdEnvName('config-file'));
+  const fileNote = (where: string): string =>
+    `etcd reads its settings from the configuration file ${where} on the node, which the webhook cannot see; other flags and ETCD_* variables are ignored`;
+  if (configFileArg !== undefined && (configFileArg.value.unknown !== undefined || configFileArg.value.text !== '')) {
+    return unknownAll(fileNote(configFileArg.value.unknown !== undefined ? `named by ${configFileArg.value.text}` : configFileArg.value.text));
+  }
+  if (configFileEnv !== undefined) {
+    if (configFileEnv.state === 'unknown') return unknownAll(`ETCD_CONFIG_FILE ${configFileEnv.reason}; if it names a file, ${fileNote('it names')}`);
+    if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`));
+  }
+
+  for (const [flag] of ETCD_FLAGS) {
+    const fromArgv = lastOccurrence(parsed.occurrences.get(flag));
+    const envName = etcdEnvName(flag);
+    const fromEnv = inv.env.get(envName);
+    if (fromArgv !== undefined) {
+      if (fromEnv !== undefined && !(fromEnv.state === 'unknown' && fromEnv.maybeUnset === true)) {
+        const refusal = `conflicting environment variable "${envName}" is shadowed by corresponding command-line flag --${flag} (either unset environment variable or disable flag)`;
+        return unknownAll(refusal, refusal);
+      }
+      settings.set(
+        flag,
+        fromArgv.value.unknown !== undefined
+          ? { flag, state: 'unknown', reason: `--${flag} ${fromArgv.value.unknown.reason}` }
+          : { flag, state: 'set', value: fromArgv.value.text, source: 'argv', argIndex: fromArgv.index },
+      );
+      continue;
+    }
+    // etcd 3.5+ unsets ETCD_VERSION before reading the environment ("cannot set special environment variable").
+    if (flag === 'version' || fromEnv === undefined || (fromEnv.state === 'known' && fromEnv.value === '')) continue;
+    if (fromEnv.state === 'unknown') {
+      settings.set(flag, { flag, state: 'unknown', reason: `${envName} ${fromEnv.reason}` });
+      continue;
+    }
+    const spec = ETCD_FLAGS.get(flag) as FlagSpec;
+    const bad = spec.bool ? (boolValue({ flag, state: 'set', value: fromEnv.value, source: 'env' }) === undefined ? 'parse error' : undefined) : spec.validate?.(fromEnv.value);
+    if (bad !== undefined) {
+      const refusal = `invalid value ${JSON.stringify(fromEnv.value)} for ${envName}: ${bad}`;
+      return unknownAll(refusal, refusal);
+    }
+    settings.set(flag, { flag, state: 'set', value: fromEnv.value, source: 'env', envName });
+  }
+
+  const config: ProgramConfig = {
+    ...base,
+    get: (flag) => settings.get(flag) ?? { flag, state: 'absent', defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') },
+  };
+  const refusal = startupRefusal(config);
+  return refusal === undefined ? config : { ...config, refusal };
+}
+
+export type Scheme = 'http' | 'https' | 'unix' | 'unixs';
+
+export function urlSchemes(list: string): Array<{ url: string; scheme: Scheme }> {
+  return list
+    .split(',')
+    .map((u) => u.trim())
+    .map((url) => ({ url, scheme: url.slice(0, url.indexOf(':')).toLowerCase() as Scheme }));
+}
+
+export const isTlsScheme = (scheme: Scheme): boolean => scheme === 'https' || scheme === 'unixs';
+
+/** What etcd checks after parsing, before serving (embed.Config.Validate, embed.StartEtcd). */
+function startupRefusal(cfg: ProgramConfig): string | undefined {
+  const set = (flag: string): boolean | undefined => {
+    const s = cfg.get(flag);
+    return s.state === 'unknown' ? undefined : s.state === 'set';
+  };
+  // etcdmain configFromCmdLine: an explicit listen-client-urls drops the default advertise URL,
+  // and embed Validate then refuses (ErrUnsetAdvertiseClientURLsFlag). Measured on 3.4.23.
+  if (set('listen-client-urls') === true && set('advertise-client-urls') === false) {
+    return '--advertise-client-urls is required when --listen-client-urls is set explicitly';
+  }
+  for (const side of ['client', 'peer'] as const) {
+    const urls = side === 'client' ? [cfg.get('listen-client-urls'), cfg.get('listen-client-http-urls')] : [cfg.get('listen-peer-urls')];
+    const prefix = side === 'client' ? '' : 'peer-';
+    const hasCerts = isNonEmpty(cfg.get(`${prefix}cert-file`)) === true && isNonEmpty(cfg.get(`${prefix}key-file`)) === true;
+    const certsUnknown = isNonEmpty(cfg.get(`${prefix}cert-file`)) === undefined || isNonEmpty(cfg.get(`${prefix}key-file`)) === undefined;
+    const autoTls = boolValue(cfg.get(`${prefix}auto-tls`));
+    if (hasCerts || certsUnknown || autoTls !== false) continue;
+    for (const s of urls) {
+      const list = effectiveValue(s);
+      if (list === undefined || list === '') continue;
+      const tls = urlSchemes(list).find((u) => isTlsScheme(u.scheme));
+      if (tls === undefined) continue;
+      // Texts as etcd 3.4.23 prints them (measured).
+      return side === 'client'
+        ? `TLS key/cert (--cert-file, --key-file) must be provided for client url ${tls.url} with HTTPS scheme`
+        : `cannot listen on TLS for ${tls.url}: KeyFile and CertFile are not presented`;
+    }
+  }
+  return undefined;
+}
+
+export type Membership =
+  | { readonly kind: 'single' | 'cluster'; readonly evidence: string }
+  | { readonly kind: 'undetermined'; readonly evidence: string };
+
+/**
+ * How many members the etcd cluster has, from `--initial-cluster` (NAME=URL pairs; one member may
+ * list several peer URLs under the same name) or discovery flags. Undetermined when absent or
+ * unknown: the policy's `etcdTopology` then decides.
+ */
+export function etcdMembership(cfg: ProgramConfig): Membership {
+  if (cfg.opaque !== undefined) return { kind: 'undetermined', evidence: 'the configuration cannot be seen' };
+  for (const flag of ['discovery', 'discovery-srv', 'discovery-endpoints']) {
+    const s = cfg.get(flag);
+    if (s.state === 'set' && s.value !== '') return { kind: 'cluster', evidence: `--${flag} is set (members join by discovery)` };
+  }
+  const s = cfg.get('initial-cluster');
+  if (s.state === 'unknown') return { kind: 'undetermined', evidence: s.reason };
+  if (s.state === 'absent') return { kind: 'undetermined', evidence: '--initial-cluster is not set' };
+  const names = new Set(
+    s.value
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '')
+      .map((m) => m.slice(0, m.includes('=') ? m.indexOf('=') : m.length)),
+  );
+  const where = s.source === 'env' ? 'ETCD_INITIAL_CLUSTER' : '--initial-cluster';
+  return names.size > 1
+    ? { kind: 'cluster', evidence: `${where} lists ${names.size} members` }
+    : { kind: 'single', evidence: `${where} lists one member` };
+}

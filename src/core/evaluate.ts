@@ -1,0 +1,140 @@
+import { readApiserverConfig } from './apiserver.js';
+import { etcdMembership, readEtcdConfig, type Membership } from './etcd.js';
+import { findInvocations, type Component, type Invocation } from './invocation.js';
+import { isMirrorPod, type Container, type Pod } from './pod.js';
+import { RULES, type Rule, type Status } from './rules.js';
+import type { ProgramConfig } from './settings.js';
+
+export type EtcdTopology = 'auto' | 'single' | 'cluster';
+
+export interface EvaluationOptions {
+  /** What to assume when --initial-cluster does not tell how many members etcd has. */
+  readonly etcdTopology: EtcdTopology;
+}
+
+export interface Finding {
+  readonly rule: string;
+  /** CIS 1.5.1 control numbers (empty for controls that are not in the benchmark). */
+  readonly cis: readonly string[];
+  /** Control numbers by benchmark version: `{ "1.5.1": "1.2.32", "1.10": "1.2.26" }`. */
+  readonly cisBenchmarks: Readonly<Record<string, string>>;
+  readonly title: string;
+  readonly status: Status;
+  readonly message: string;
+  readonly remediation: string;
+  readonly evidence: readonly string[];
+}
+
+export interface ComponentResult {
+  readonly component: Component;
+  readonly container: string;
+  readonly initContainer: boolean;
+  /** How the program's argv was found: "command/args", "sh -c script", "image default". */
+  readonly origin: string;
+  readonly findings: readonly Finding[];
+}
+
+export interface PodEvaluation {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly mirror: boolean;
+  /** One entry per container that runs etcd or kube-apiserver; empty for any other pod. */
+  readonly results: readonly ComponentResult[];
+}
+
+const STATIC_MANIFEST: Readonly<Record<Component, string>> = {
+  etcd: '/etc/kubernetes/manifests/etcd.yaml',
+  'kube-apiserver': '/etc/kubernetes/manifests/kube-apiserver.yaml',
+};
+
+/** Where the fix goes: the static pod manifest on the node, or the object that owns the pod. */
+function fixLocation(pod: Pod, component: Component): string {
+  const node = pod.spec.nodeName !== undefined && pod.spec.nodeName !== '' ? ` on node ${pod.spec.nodeName}` : '';
+  if (isMirrorPod(pod)) return `${STATIC_MANIFEST[component]}${node}`;
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
+  const ns = pod.metadata?.namespace ?? 'default';
+  if (owner?.kind !== undefined && owner.kind !== 'Node') return `the pod template of ${owner.kind} ${ns}/${owner.name ?? ''}`;
+  const name = pod.metadata?.name ?? pod.metadata?.generateName ?? '';
+  return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[component]} if it is a static pod)`;
+}
+
+function programName(component: Component): string {
+  return component;
+}
+
+function membershipFor(config: ProgramConfig, topology: EtcdTopology): { multi: boolean; membership: Membership } {
+  const membership = etcdMembership(config);
+  if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
+  return { multi: topology !== 'single', membership };
+}
+
+function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string): Finding {
+  const base = {
+    rule: rule.id,
+    cis: rule.cis['1.5.1'] !== undefined ? [rule.cis['1.5.1']] : [],
+    cisBenchmarks: { ...rule.cis },
+    title: rule.title,
+    remediation: rule.remediation.replace('{file}', fixAt),
+  };
+  const program = programName(rule.component);
+  if (config.refusal !== undefined) {
+    return { ...base, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
+  }
+  if (config.exits !== undefined) {
+    return { ...base, status: 'fail', message: `${program} will not serve: ${config.exits}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
+  }
+  if (rule.multiMemberOnly && !multi.multi) {
+    const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
+    return { ...base, status: 'not-applicable', message: `etcd has a single member (${why})`, evidence: [] };
+  }
+  const outcome = rule.check(config);
+  const assumed =
+    rule.multiMemberOnly && multi.membership.kind === 'undetermined' && outcome.status !== 'pass'
+      ? ` (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
+      : '';
+  return { ...base, status: outcome.status, message: `${outcome.message}${assumed}`, evidence: outcome.evidence };
+}
+
+const SEVERITY: Readonly<Record<Status, number>> = { fail: 3, unknown: 2, pass: 1, 'not-applicable': 0 };
+
+function readConfig(inv: Invocation): ProgramConfig {
+  return inv.component === 'etcd' ? readEtcdConfig(inv) : readApiserverConfig(inv);
+}
+
+function evaluateContainer(pod: Pod, container: Container, initContainer: boolean, options: EvaluationOptions): ComponentResult[] {
+  const invocations = findInvocations(pod, container);
+  const results: ComponentResult[] = [];
+  for (const component of ['etcd', 'kube-apiserver'] as const) {
+    const runs = invocations.filter((i) => i.component === component).map((inv) => ({ inv, config: readConfig(inv) }));
+    if (runs.length === 0) continue;
+    // `etcd --version && exec etcd ...`: a run that only prints and exits does not serve; judge the
+    // serving runs, and if a script has several, the worst of them.
+    const serving = runs.filter((r) => r.config.exits === undefined);
+    const judged = serving.length > 0 ? serving : runs;
+    const fixAt = fixLocation(pod, component);
+    const perRun = judged.map(({ config }) => {
+      const multi = membershipFor(config, options.etcdTopology);
+      return RULES.filter((r) => r.component === component).map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
+    });
+    const findings = (perRun[0] as Finding[]).map((first, idx) =>
+      perRun.reduce<Finding>((worst, run) => {
+        const f = run[idx] as Finding;
+        return SEVERITY[f.status] > SEVERITY[worst.status] ? f : worst;
+      }, first),
+    );
+    results.push({ component, container: container.name, initContainer, origin: (judged[0] as { inv: Invocation }).inv.origin, findings });
+  }
+  return results;
+}
+
+/**
+ * The one evaluation every front door uses (webhook, scan, audit): which containers of the pod run
+ * etcd or kube-apiserver, and every applicable rule's verdict for each. Pure: no I/O, no clock.
+ */
+export function evaluatePod(pod: Pod, options: EvaluationOptions): PodEvaluation {
+  const results = [
+    ...(pod.spec.initContainers ?? []).flatMap((c) => evaluateContainer(pod, c, true, options)),
+    ...pod.spec.containers.flatMap((c) => evaluateContainer(pod, c, false, options)),
+  ];
+  return { namespace: pod.metadata?.namespace, name: pod.metadata?.name, mirror: isMirrorPod(pod), results };
+}

@@ -1,0 +1,56 @@
+import type { EnvValue } from './env.js';
+import type { UnknownPart, Word } from './word.js';
+
+/**
+ * Kubernetes' `$(VAR)` expansion of `command`, `args` and env values, as implemented in
+ * k8s.io/kubernetes third_party/forked/golang/expansion/expand.go:
+ * - `$(NAME)` is replaced by NAME's value when NAME is defined, and left as written when it is not;
+ * - `$$` is an escaped `$`;
+ * - `$` followed by anything else, and an unterminated `$(`, are kept literally.
+ * A reference to a variable whose value is unknown at admission (Secret, ConfigMap, status field)
+ * makes the word unknown from that point on.
+ */
+export function expandKubernetesReferences(input: string, lookup: (name: string) => EnvValue | undefined): Word {
+  if (!input.includes('$')) return { text: input };
+  let out = '';
+  let unknown: UnknownPart | undefined;
+  let i = 0;
+  while (i < input.length) {
+    const ch = input[i];
+    if (ch !== '$' || i + 1 >= input.length) {
+      out += ch;
+      i++;
+      continue;
+    }
+    const next = input[i + 1];
+    if (next === '$') {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    if (next === '(') {
+      const close = input.indexOf(')', i + 2);
+      if (close === -1) {
+        // Incomplete reference: expand.go emits "$(" and carries on after it.
+        out += '$(';
+        i += 2;
+        continue;
+      }
+      const name = input.slice(i + 2, close);
+      const value = lookup(name);
+      if (value === undefined) {
+        out += `$(${name})`;
+      } else if (value.state === 'known') {
+        out += value.value;
+      } else {
+        if (unknown === undefined) unknown = { at: out.length, reason: `$(${name}) ${value.reason}` };
+        out += `$(${name})`;
+      }
+      i = close + 1;
+      continue;
+    }
+    out += ch + next;
+    i += 2;
+  }
+  return unknown === undefined ? { text: out } : { text: out, unknown };
+}

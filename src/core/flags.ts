@@ -1,0 +1,230 @@
+import { knownPrefix, sliceWord, type Word } from './word.js';
+
+/** What a parser must know about one flag of a program. */
+export interface FlagSpec {
+  /** Boolean flags take no separate value argument (`--x` means true; `--x=false` to turn off). */
+  readonly bool: boolean;
+  /** Checks a value as the program's flag.Value.Set would; returns the error text, if any. */
+  readonly validate?: (value: string) => string | undefined;
+  /** Comma-separated list flag whose occurrences accumulate (pflag StringSlice). */
+  readonly accumulates?: boolean;
+}
+
+export interface FlagOccurrence {
+  readonly name: string;
+  readonly value: Word;
+  /** Index of the argument (in the program's args, 0-based) that named the flag. */
+  readonly index: number;
+}
+
+export interface ParsedFlags {
+  /** Occurrences by flag name, in argv order. */
+  readonly occurrences: ReadonlyMap<string, readonly FlagOccurrence[]>;
+  /** The program will exit with this error instead of starting. */
+  readonly error?: string;
+  /** The program will print something and exit 0 instead of serving (`--help`, `--version`). */
+  readonly exits?: string;
+  /** An argument the webhook cannot read (unknown value) that could set any flag. */
+  readonly indeterminate?: string;
+}
+
+/** strconv.ParseBool: exactly these spellings, nothing else (no yes/on/empty). */
+const GO_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+export function parseGoBool(value: string): boolean | undefined {
+  if (GO_TRUE.has(value)) return true;
+  if (GO_FALSE.has(value)) return false;
+  return undefined;
+}
+
+class Collector {
+  readonly occurrences = new Map<string, FlagOccurrence[]>();
+  add(name: string, value: Word, index: number): void {
+    const list = this.occurrences.get(name);
+    if (list === undefined) this.occurrences.set(name, [{ name, value, index }]);
+    else list.push({ name, value, index });
+  }
+}
+
+function describeArg(arg: Word, index: number): string {
+  return `argument ${index + 1} (${JSON.stringify(arg.text)})`;
+}
+
+function checkValue(spec: FlagSpec, name: string, value: Word, dashes: string): string | undefined {
+  if (value.unknown !== undefined) return undefined;
+  if (spec.bool) {
+    return parseGoBool(value.text) === undefined ? `invalid boolean value ${JSON.stringify(value.text)} for ${dashes}${name}: parse error` : undefined;
+  }
+  const problem = spec.validate?.(value.text);
+  return problem === undefined ? undefined : `invalid value ${JSON.stringify(value.text)} for flag ${dashes}${name}: ${problem}`;
+}
+
+/**
+ * Go's standard `flag` package (FlagSet.Parse / parseOne), which etcd uses:
+ * `-name` and `--name` are the same; `--name=value`; a non-boolean flag takes the next argument
+ * whatever it looks like; a bare boolean flag means true; names are case-sensitive; the last
+ * occurrence wins. Parsing stops at the first non-flag argument or after `--`; etcd then refuses any
+ * argument left over ("'X' is not a valid flag"), as it refuses an unknown flag.
+ */
+export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, FlagSpec>, program: string): ParsedFlags {
+  const found = new Collector();
+  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags => ({ occurrences: found.occurrences, ...extra });
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i] as Word;
+    const prefix = knownPrefix(arg);
+    if (arg.unknown !== undefined && !/^--?[^-=][^=]*=/.test(prefix)) {
+      return done({ indeterminate: `${describeArg(arg, i)} ${arg.unknown.reason}, and could set any flag` });
+    }
+    const s = arg.text;
+    if (s.length < 2 || s[0] !== '-') break; // first non-flag argument
+    const dashes = s[1] === '-' ? '--' : '-';
+    if (s === '--') {
+      i++;
+      break;
+    }
+    const body = s.slice(dashes.length);
+    if (body.length === 0 || body[0] === '-' || body[0] === '=') return done({ error: `bad flag syntax: ${s}` });
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const spec = table.get(name);
+    if (spec === undefined) {
+      if (name === 'help' || name === 'h') return done({ exits: `${dashes}${name} prints usage and exits` });
+      return done({ error: `flag provided but not defined: -${name}` });
+    }
+    let value: Word;
+    if (eq !== -1) {
+      value = sliceWord(arg, dashes.length + eq + 1);
+    } else if (spec.bool) {
+      value = { text: 'true' };
+    } else {
+      const next = args[i + 1];
+      if (next === undefined) return done({ error: `flag needs an argument: -${name}` });
+      value = next;
+      i++;
+    }
+    const problem = checkValue(spec, name, value, '-');
+    if (problem !== undefined) return done({ error: problem });
+    found.add(name, value, eq === -1 && !spec.bool ? i - 1 : i);
+    i++;
+  }
+  if (i < args.length) {
+    const left = args[i] as Word;
+    if (left.unknown !== undefined && knownPrefix(left) === '') {
+      return done({ indeterminate: `${describeArg(left, i)} ${left.unknown.reason}` });
+    }
+    return done({ error: `'${left.text}' is not a valid flag (${program} accepts no positional arguments)` });
+  }
+  return done();
+}
+
+/**
+ * spf13/pflag (FlagSet.Parse), which kube-apiserver uses through cobra:
+ * `--name=value` or `--name value` (the next argument is taken even when it starts with `--`);
+ * boolean flags (NoOptDefVal "true") take no separate value; `_` in a name reads as `-`
+ * (kube-apiserver's WordSepNormalizeFunc); a single dash starts shorthand flags, so `-etcd-cafile`
+ * is the unknown shorthand `-e`; non-flag arguments are collected and parsing goes on; `--` ends the
+ * flags. The last occurrence wins, except list flags, which accumulate.
+ * `shorthands` maps one-letter shorthands to flag names. Flags missing from `table` are taken as
+ * value-taking flags of another version: they are not judged.
+ */
+export function parsePflags(
+  args: readonly Word[],
+  table: ReadonlyMap<string, FlagSpec>,
+  shorthands: ReadonlyMap<string, string>,
+  program: string,
+): ParsedFlags & { readonly positional: readonly Word[] } {
+  const found = new Collector();
+  const positional: Word[] = [];
+  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags & { positional: readonly Word[] } => ({
+    occurrences: found.occurrences,
+    positional,
+    ...extra,
+  });
+  const normalize = (name: string): string => name.replaceAll('_', '-');
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i] as Word;
+    const prefix = knownPrefix(arg);
+    if (arg.unknown !== undefined && !/^--[^-=][^=]*=/.test(prefix)) {
+      if (prefix.length > 0 && !prefix.startsWith('-')) {
+        positional.push(arg);
+        i++;
+        continue;
+      }
+      return done({ indeterminate: `${describeArg(arg, i)} ${arg.unknown.reason}, and could set any flag` });
+    }
+    const s = arg.text;
+    if (s === '--') {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (s.length < 2 || s[0] !== '-') {
+      positional.push(arg);
+      i++;
+      continue;
+    }
+    if (s.startsWith('--')) {
+      const body = s.slice(2);
+      if (body.length === 0 || body[0] === '-' || body[0] === '=') return done({ error: `bad flag syntax: ${s}` });
+      const eq = body.indexOf('=');
+      const name = normalize(eq === -1 ? body : body.slice(0, eq));
+      if (name === 'help') return done({ exits: '--help prints usage and exits' });
+      const spec: FlagSpec = table.get(name) ?? { bool: false };
+      let value: Word;
+      if (eq !== -1) value = sliceWord(arg, 2 + eq + 1);
+      else if (spec.bool) value = { text: 'true' };
+      else {
+        const next = args[i + 1];
+        if (next === undefined) return done({ error: `flag needs an argument: --${name}` });
+        value = next;
+        i++;
+      }
+      const problem = checkValue(spec, name, value, '--');
+      if (problem !== undefined) return done({ error: problem });
+      if (name === 'version' && value.unknown === undefined && value.text !== 'false') {
+        return done({ exits: '--version prints the version and exits' });
+      }
+      found.add(name, value, eq === -1 && !spec.bool ? i - 1 : i);
+      i++;
+      continue;
+    }
+    // Shorthand cluster: -abc, -v=2, -v 2, -v2.
+    const shorts = s.slice(1);
+    let consumedNext = false;
+    for (let j = 0; j < shorts.length; j++) {
+      const c = shorts[j] as string;
+      if (c === 'h' && !shorthands.has('h')) return done({ exits: '-h prints usage and exits' });
+      const name = shorthands.get(c);
+      if (name === undefined) return done({ error: `unknown shorthand flag: '${c}' in ${s}` });
+      const spec: FlagSpec = table.get(name) ?? { bool: false };
+      let value: Word;
+      if (shorts[j + 1] === '=') {
+        value = sliceWord(arg, 1 + j + 2);
+        j = shorts.length;
+      } else if (spec.bool) {
+        value = { text: 'true' };
+      } else if (j + 1 < shorts.length) {
+        value = sliceWord(arg, 1 + j + 1);
+        j = shorts.length;
+      } else {
+        const next = args[i + 1];
+        if (next === undefined) return done({ error: `flag needs an argument: '${c}' in ${s}` });
+        value = next;
+        consumedNext = true;
+      }
+      const problem = checkValue(spec, name, value, '--');
+      if (problem !== undefined) return done({ error: problem });
+      found.add(name, value, i);
+    }
+    i += consumedNext ? 2 : 1;
+  }
+  const stray = positional.find((p) => p.unknown !== undefined || p.text.length > 0);
+  if (stray !== undefined) {
+    // kube-apiserver's cobra Args check: `"kube-apiserver" does not take any arguments`.
+    if (stray.unknown !== undefined) return done({ indeterminate: `an argument (${JSON.stringify(stray.text)}) ${stray.unknown.reason}` });
+    return done({ error: `"${program}" does not take any arguments, got ${JSON.stringify(stray.text)}` });
+  }
+  return done();
+}

@@ -1,0 +1,227 @@
+import { containerEnvironment, overlayEnvironment, type Environment, type EnvValue } from './env.js';
+import { expandKubernetesReferences } from './expand.js';
+import type { Container, Pod } from './pod.js';
+import { parseShellScript, ShellSyntaxError } from './shell.js';
+import { knownPrefix, type Word } from './word.js';
+
+export type Component = 'etcd' | 'kube-apiserver';
+
+/** One run of etcd or kube-apiserver found in a container. */
+export interface Invocation {
+  readonly component: Component;
+  /** The program as written (`etcd`, `/usr/local/bin/etcd`). */
+  readonly program: string;
+  /** The arguments after the program name, as the program receives them. */
+  readonly args: readonly Word[];
+  readonly env: Environment;
+  /** How the argv was found, for messages: "command/args", "sh -c script", "image default". */
+  readonly origin: string;
+  /** Set when the program's configuration cannot be seen at all (an image's own entrypoint script). */
+  readonly opaque?: string;
+  /** Set when the container will fail before the program reads its flags (shell syntax error). */
+  readonly startError?: string;
+}
+
+interface ImageDefaults {
+  /** Matches the image repository (without tag or digest). */
+  readonly repository: RegExp;
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  /** The entrypoint builds the program's configuration itself, out of our sight. */
+  readonly opaque?: { component: Component; reason: string };
+}
+
+/**
+ * ENTRYPOINT/CMD of the well-known etcd and kube-apiserver images, used when `command` is empty
+ * (Kubernetes runs ENTRYPOINT + (args, or CMD when args is empty): "Define a Command and Arguments").
+ * - registry.k8s.io/etcd and registry.k8s.io/kube-apiserver are built on go-runner
+ *   (kubernetes cluster/images/etcd/Dockerfile, build/server-image/Dockerfile): ENTRYPOINT
+ *   ["/go-runner"], no CMD, so `args` carry the program and its flags.
+ * - gcr.io/etcd-development/etcd and quay.io/coreos/etcd (etcd's Dockerfile-release): no ENTRYPOINT,
+ *   CMD ["/usr/local/bin/etcd"].
+ * - bitnami/etcd: ENTRYPOINT entrypoint.sh, CMD run.sh, which turn ETCD_* variables into flags.
+ */
+const WELL_KNOWN_IMAGES: readonly ImageDefaults[] = [
+  { repository: /^(registry\.k8s\.io|k8s\.gcr\.io|[a-z0-9.-]*gcr\.io\/google[-_]containers)\/(etcd|kube-apiserver)(-[a-z0-9]+)?$/, entrypoint: ['/go-runner'], cmd: [] },
+  { repository: /^(gcr\.io\/etcd-development|quay\.io\/coreos)\/etcd$/, entrypoint: [], cmd: ['/usr/local/bin/etcd'] },
+  {
+    repository: /^(docker\.io\/)?bitnami\/etcd$/,
+    entrypoint: ['/opt/bitnami/scripts/etcd/entrypoint.sh'],
+    cmd: ['/opt/bitnami/scripts/etcd/run.sh'],
+    opaque: { component: 'etcd', reason: "the image's run.sh builds etcd's flags from environment variables at start" },
+  },
+];
+
+/** Image repository without registry default, tag or digest: `registry.k8s.io/etcd:3.5.15-0` → `registry.k8s.io/etcd`. */
+export function imageRepository(image: string): string {
+  const noDigest = image.split('@')[0] as string;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'ksh', 'zsh', 'busybox']);
+const PROGRAMS: Readonly<Record<string, Component>> = { etcd: 'etcd', 'kube-apiserver': 'kube-apiserver' };
+
+/** Walks wrappers (shells, exec, env, go-runner, hyperkube) down to etcd or kube-apiserver. */
+function resolve(argv: readonly Word[], env: Environment, origin: string, depth: number, out: Invocation[]): void {
+  const first = argv[0];
+  if (first === undefined || first.unknown !== undefined || depth > 8) return;
+  const name = basename(first.text);
+  const rest = argv.slice(1);
+
+  const component = PROGRAMS[name];
+  if (component !== undefined) {
+    out.push({ component, program: first.text, args: rest, env, origin });
+    return;
+  }
+  switch (name) {
+    case 'exec':
+    case 'command':
+    case 'nohup': {
+      // Shell builtins `exec [-cl] [-a name]` and `command [-p]`, and nohup: they run the rest.
+      let k = 0;
+      while (k < rest.length && /^-[a-z]+$/.test(rest[k]?.text ?? '')) k += rest[k]?.text === '-a' ? 2 : 1;
+      if (rest[k]?.text === '--') k++;
+      resolve(rest.slice(k), env, origin, depth + 1, out);
+      return;
+    }
+    case 'env': {
+      // env [-i] [-u NAME]... [NAME=VALUE]... COMMAND ARGS
+      let base = env;
+      const overrides = new Map<string, EnvValue>();
+      let k = 0;
+      for (; k < rest.length; k++) {
+        const w = rest[k] as Word;
+        if (w.text === '-i' || w.text === '-' || w.text === '--ignore-environment') base = overlayEnvironment(emptyEnvironment, new Map());
+        else if (w.text === '-u') overrides.set(rest[++k]?.text ?? '', { state: 'known', value: '', origin: 'env -u' });
+        else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(knownPrefix(w))) {
+          const eq = w.text.indexOf('=');
+          overrides.set(
+            w.text.slice(0, eq),
+            w.unknown === undefined ? { state: 'known', value: w.text.slice(eq + 1), origin: 'env' } : { state: 'unknown', reason: w.unknown.reason },
+          );
+        } else break;
+      }
+      resolve(rest.slice(k), overlayEnvironment(base, overrides), origin, depth + 1, out);
+      return;
+    }
+    case 'go-runner':
+    case 'kube-log-runner': {
+      // kube-log-runner (go-runner) parses its own Go flags, then runs the first non-flag argument.
+      let k = 0;
+      while (k < rest.length) {
+        const t = rest[k]?.text ?? '';
+        if (t === '--') {
+          k++;
+          break;
+        }
+        if (!t.startsWith('-')) break;
+        const takesValue = /^--?(log-file|log-file-size)$/.test(t);
+        k += takesValue ? 2 : 1;
+      }
+      resolve(rest.slice(k), env, origin, depth + 1, out);
+      return;
+    }
+    case 'hyperkube': {
+      const sub = rest[0]?.text;
+      if (sub === 'kube-apiserver' || sub === 'apiserver') {
+        out.push({ component: 'kube-apiserver', program: `${first.text} ${sub}`, args: rest.slice(1), env, origin });
+      }
+      return;
+    }
+    default:
+      break;
+  }
+  if (SHELLS.has(name)) resolveShell(name === 'busybox' ? rest.slice(1) : rest, first.text, env, depth, out);
+}
+
+/** `sh [-options] -c SCRIPT [NAME [ARG...]]`; combined options such as `-ec` count. */
+function resolveShell(args: readonly Word[], shell: string, env: Environment, depth: number, out: Invocation[]): void {
+  let commandMode = false;
+  let k = 0;
+  while (k < args.length) {
+    const t = args[k]?.text ?? '';
+    if (t === '--') {
+      k++;
+      break;
+    }
+    if (!/^[-+][A-Za-z]+$/.test(t)) break;
+    if (t.startsWith('-') && t.includes('c')) commandMode = true;
+    k += /^[-+]o$/.test(t) ? 2 : 1;
+  }
+  if (!commandMode) return; // a script file: not visible at admission
+  const script = args[k];
+  if (script === undefined) return;
+  const scriptName = args[k + 1] ?? { text: shell };
+  const positional = args.slice(k + 2);
+  const origin = `${basename(shell)} -c script`;
+  let commands;
+  try {
+    commands = parseShellScript(script.text, env, scriptName, [...positional]);
+  } catch (err) {
+    if (!(err instanceof ShellSyntaxError)) throw err;
+    for (const [program, component] of Object.entries(PROGRAMS)) {
+      if (new RegExp(`(^|[\\s/;&|'"])${program}(\\s|$)`).test(script.text)) {
+        out.push({ component, program, args: [], env, origin, startError: `${basename(shell)} will reject the script: ${err.message}` });
+      }
+    }
+    return;
+  }
+  const found: Invocation[] = [];
+  for (const cmd of commands) resolve(cmd.argv, cmd.env, origin, depth + 1, found);
+  // The script itself is unknown where it was built from unknown values: say so on what it runs.
+  const reason = script.unknown?.reason;
+  for (const inv of found) out.push(reason === undefined ? inv : { ...inv, opaque: inv.opaque ?? `the script is built from a value that ${reason}` });
+}
+
+const emptyEnvironment: Environment = { get: () => undefined, definedNames: () => [] };
+
+/**
+ * Every etcd and kube-apiserver run in a container, with its argv and environment as Kubernetes and
+ * any wrapper would build them. Empty when the container runs neither.
+ */
+export function findInvocations(pod: Pod, container: Container): Invocation[] {
+  const env = containerEnvironment(pod, container);
+  const expand = (s: string): Word => expandKubernetesReferences(s, (name) => env.get(name));
+  const command = (container.command ?? []).map(expand);
+  const args = (container.args ?? []).map(expand);
+  const out: Invocation[] = [];
+
+  if (command.length > 0) {
+    resolve([...command, ...args], env, 'command/args', 0, out);
+    return out;
+  }
+  const repository = imageRepository(container.image ?? '');
+  const known = WELL_KNOWN_IMAGES.find((img) => img.repository.test(repository));
+  if (known !== undefined) {
+    if (known.opaque !== undefined && args.length === 0) {
+      out.push({ component: known.opaque.component, program: known.cmd[0] ?? repository, args: [], env, origin: 'image default', opaque: known.opaque.reason });
+      return out;
+    }
+    const argv = [...known.entrypoint, ...(args.length > 0 ? [] : known.cmd)].map((s) => ({ text: s }) as Word);
+    // An entrypoint script that ends in `exec "$@"` (bitnami's) runs args as the command.
+    resolve(known.opaque !== undefined ? args : [...argv, ...args], env, args.length > 0 ? 'args' : 'image default', 0, out);
+    return out;
+  }
+  // An image we do not know: without an ENTRYPOINT, args are the command (the common case for
+  // `args: [etcd, ...]`). An image *named* etcd or kube-apiserver whose entrypoint is unknown is
+  // still one of ours, but what it runs cannot be seen.
+  resolve(args, env, 'args', 0, out);
+  const component = PROGRAMS[basename(repository)];
+  if (out.length === 0 && component !== undefined) {
+    out.push({
+      component,
+      program: repository,
+      args,
+      env,
+      origin: 'image default',
+      opaque: `the entrypoint of image ${container.image ?? ''} is not known; set the container's command explicitly`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+// The subset of core/v1 Pod that etcd-tls-guard reads. Everything else passes through untouched.
+// Shapes are checked with ajv at the edges (admission/schema.ts, manifests/load.ts) before they reach
+// the core, so the core can rely on these types.
+
+export interface EnvVarSource {
+  fieldRef?: { fieldPath: string; apiVersion?: string };
+  resourceFieldRef?: { resource: string; containerName?: string };
+  configMapKeyRef?: { name?: string; key: string; optional?: boolean };
+  secretKeyRef?: { name?: string; key: string; optional?: boolean };
+  fileKeyRef?: { path: string; volumeName?: string; key?: string };
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: EnvVarSource;
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name?: string; optional?: boolean };
+  secretRef?: { name?: string; optional?: boolean };
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ kind?: string; name?: string; apiVersion?: string; uid?: string; controller?: boolean }>;
+}
+
+export interface PodSpec {
+  nodeName?: string;
+  serviceAccountName?: string;
+  hostNetwork?: boolean;
+  containers: Container[];
+  initContainers?: Container[];
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  spec: PodSpec;
+}
+
+/** The annotation the kubelet puts on every mirror pod of a static pod (pkg/kubelet/types). */
+export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
+export function isMirrorPod(pod: Pod): boolean {
+  return pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined;
+}
+
+export function podDisplayName(pod: Pod): string {
+  const meta = pod.metadata ?? {};
+  const name = meta.name ?? (meta.generateName !== undefined ? `${meta.generateName}*` : '<unnamed>');
+  return meta.namespace !== undefined && meta.namespace !== '' ? `${meta.namespace}/${name}` : name;
+}

@@ -1,0 +1,333 @@
+/**
+ * The controls, one declaration each. Adding a control means adding one entry to RULES (and one row
+ * to the rules test table); the evaluation, decision and output code never name a rule.
+ */
+import { isTlsScheme, urlSchemes } from './etcd.js';
+import type { Component } from './invocation.js';
+import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from './settings.js';
+
+export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
+
+export interface CheckOutcome {
+  readonly status: 'pass' | 'fail' | 'unknown';
+  readonly message: string;
+  /** The settings looked at, as found: `--client-cert-auth=false (argv)`, `--cert-file not set`. */
+  readonly evidence: readonly string[];
+}
+
+export interface Rule {
+  readonly id: string;
+  readonly component: Component;
+  /** Control numbers in the CIS Kubernetes Benchmark, by benchmark version (numbering moved). */
+  readonly cis: { readonly '1.5.1'?: string; readonly '1.10'?: string };
+  readonly title: string;
+  /** Only for etcd clusters of more than one member (peer traffic exists). */
+  readonly multiMemberOnly: boolean;
+  readonly check: (config: ProgramConfig) => CheckOutcome;
+  /** One line; `{file}` is replaced by where the fix goes (the static pod manifest, or the pod spec). */
+  readonly remediation: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary of checks
+
+/** `(argv)` or `(env ETCD_AUTO_TLS)`: where a set flag came from. */
+function whereSet(s: Setting): string {
+  return s.state === 'set' && s.source === 'env' ? `(env ${s.envName ?? ''})` : '(argv)';
+}
+
+const evidenceOf = (config: ProgramConfig, flags: readonly string[]): string[] => flags.map((f) => describeSetting(config.get(f)));
+
+function unknownOutcome(config: ProgramConfig, flags: readonly string[]): CheckOutcome | undefined {
+  const s = flags.map((f) => config.get(f)).find((x) => x.state === 'unknown');
+  return s?.state === 'unknown' ? { status: 'unknown', message: s.reason, evidence: evidenceOf(config, flags) } : undefined;
+}
+
+/** Passes when the boolean flag is true (absent means its default, false). */
+function flagIsTrue(flag: string): (config: ProgramConfig) => CheckOutcome {
+  return (config) => {
+    const unknown = unknownOutcome(config, [flag]);
+    if (unknown !== undefined) return unknown;
+    const s = config.get(flag);
+    const evidence = evidenceOf(config, [flag]);
+    if (boolValue(s) === true) return { status: 'pass', message: `--${flag} is true ${whereSet(s)}`, evidence };
+    return {
+      status: 'fail',
+      message: s.state === 'absent' ? `--${flag} is not set (defaults to false)` : `--${flag} is false ${whereSet(s)}`,
+      evidence,
+    };
+  };
+}
+
+/** Passes when the boolean flag is absent or false. */
+function flagNotTrue(flag: string): (config: ProgramConfig) => CheckOutcome {
+  return (config) => {
+    const unknown = unknownOutcome(config, [flag]);
+    if (unknown !== undefined) return unknown;
+    const s = config.get(flag);
+    const evidence = evidenceOf(config, [flag]);
+    if (boolValue(s) === true) return { status: 'fail', message: `--${flag} is true ${whereSet(s)}`, evidence };
+    return { status: 'pass', message: s.state === 'absent' ? `--${flag} is not set` : `--${flag} is false ${whereSet(s)}`, evidence };
+  };
+}
+
+/** Passes when every flag is set to a non-empty value. */
+function flagsSet(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
+  return (config) => {
+    const evidence = evidenceOf(config, flags);
+    const missing = flags.filter((f) => isNonEmpty(config.get(f)) === false);
+    if (missing.length === 0) return unknownOutcome(config, flags) ?? { status: 'pass', message: evidence.join(', '), evidence };
+    return { status: 'fail', message: `${missing.map((f) => `--${f}`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, evidence };
+  };
+}
+
+/** Passes when every URL in the (list-valued) flags uses a TLS scheme; an empty list passes. */
+function urlsUseTls(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
+  return (config) => {
+    const unknown = unknownOutcome(config, flags);
+    if (unknown !== undefined) return unknown;
+    const evidence = evidenceOf(config, flags);
+    const plain = flags.flatMap((f) => {
+      const list = effectiveValue(config.get(f)) ?? '';
+      return list === '' ? [] : urlSchemes(list).filter((u) => !isTlsScheme(u.scheme)).map((u) => ({ flag: f, url: u.url }));
+    });
+    if (plain.length === 0) return { status: 'pass', message: evidence.join(', '), evidence };
+    const first = plain[0] as { flag: string; url: string };
+    const defaulted = config.get(first.flag).state === 'absent' ? ` (the default of --${first.flag})` : '';
+    return { status: 'fail', message: `${first.url}${defaulted} is not TLS: plaintext traffic${plain.length > 1 ? ` (+${plain.length - 1} more)` : ''}`, evidence };
+  };
+}
+
+function allOf(...checks: Array<(config: ProgramConfig) => CheckOutcome>): (config: ProgramConfig) => CheckOutcome {
+  return (config) => {
+    const outcomes = checks.map((c) => c(config));
+    const evidence = [...new Set(outcomes.flatMap((o) => o.evidence))];
+    const failed = outcomes.filter((o) => o.status === 'fail');
+    if (failed.length > 0) return { status: 'fail', message: failed.map((o) => o.message).join('; '), evidence };
+    const unknown = outcomes.find((o) => o.status === 'unknown');
+    if (unknown !== undefined) return { ...unknown, evidence };
+    return { status: 'pass', message: evidence.join(', '), evidence };
+  };
+}
+
+const SIDES = {
+  client: {
+    urls: ['listen-client-urls', 'listen-client-http-urls'],
+    cert: 'cert-file',
+    key: 'key-file',
+    auth: 'client-cert-auth',
+    ca: 'trusted-ca-file',
+    auto: 'auto-tls',
+    what: 'client',
+  },
+  peer: {
+    urls: ['listen-peer-urls'],
+    cert: 'peer-cert-file',
+    key: 'peer-key-file',
+    auth: 'peer-client-cert-auth',
+    ca: 'peer-trusted-ca-file',
+    auto: 'peer-auto-tls',
+    what: 'peer',
+  },
+} as const;
+
+/**
+ * What etcd really does with client (or peer) connections (etcd embed + client/pkg/transport):
+ * - TLSInfo.ServerConfig requires and verifies client certificates when ClientCertAuth is on OR a
+ *   trusted CA file is given (measured on 3.4.23: --trusted-ca-file alone rejects a client without
+ *   a certificate);
+ * - --auto-tls acts only when cert and key files are both empty, and then replaces the whole TLS
+ *   setup with a self-signed one, dropping --client-cert-auth and --trusted-ca-file (measured);
+ * - an http:// or unix:// listener serves plaintext and ignores certificates and client auth.
+ */
+function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => CheckOutcome {
+  const s = SIDES[side];
+  const flags = [...s.urls, s.cert, s.key, s.auth, s.ca, s.auto];
+  return (config) => {
+    const evidence = evidenceOf(config, flags);
+    const cert = isNonEmpty(config.get(s.cert));
+    const key = isNonEmpty(config.get(s.key));
+    // Three-valued: false as soon as one is false, undefined (unknown) if one is unknown.
+    const files = cert === false || key === false ? false : cert === undefined || key === undefined ? undefined : true;
+    const auto = boolValue(config.get(s.auto));
+    const auth = boolValue(config.get(s.auth));
+    const ca = isNonEmpty(config.get(s.ca));
+    const verifies = auth === true || ca === true ? true : auth === false && ca === false ? false : undefined;
+    const urlLists = s.urls.map((f) => effectiveValue(config.get(f)));
+    const plain = urlLists.flatMap((list) => (list === undefined ? [] : urlSchemes(list).filter((u) => u.url !== '' && !isTlsScheme(u.scheme))));
+    const fail = (message: string): CheckOutcome => ({ status: 'fail', message, evidence });
+    // Certain failures first: an unknown setting elsewhere cannot repair them.
+    if (files === false && auto === true) return fail(`--${s.auto} serves a self-signed certificate and drops --${s.auth} and --${s.ca}: ${s.what} certificates are not verified`);
+    if (files === false && auto === false) return fail(`--${s.cert}/--${s.key} are not set: etcd serves ${s.what}s without TLS`);
+    if (files === true && verifies === false) return fail(`neither --${s.auth} nor --${s.ca} is set: ${s.what} certificates are not verified`);
+    if (plain.length > 0) return fail(`${plain.map((u) => u.url).join(', ')} serves plaintext: no TLS and no ${s.what} certificate verification there`);
+    if (files === undefined || (files === false && auto === undefined) || verifies === undefined || urlLists.includes(undefined)) {
+      return unknownOutcome(config, flags) ?? { status: 'unknown', message: 'not determined', evidence };
+    }
+    const how = auth === true ? `--${s.auth}=true` : `--${s.ca} (verification is on even without --${s.auth})`;
+    const pool = ca === true ? '' : ` (no --${s.ca}: certificates are checked against the system CA pool)`;
+    return { status: 'pass', message: `${s.what} certificates are verified on every ${s.what} URL: ${how}${pool}`, evidence };
+  };
+}
+
+/**
+ * A CIS cert-auth control checks the flag literally; where the effective behaviour differs the
+ * message says so, so that an auditor and an operator read the same finding.
+ */
+function certAuthFlag(side: keyof typeof SIDES, cisNumber: string): (config: ProgramConfig) => CheckOutcome {
+  const literal = flagIsTrue(SIDES[side].auth);
+  const effective = effectiveAuth(side);
+  return (config) => {
+    const outcome = literal(config);
+    if (outcome.status === 'unknown') return outcome;
+    const real = effective(config);
+    if (outcome.status === 'fail' && real.status === 'pass') {
+      return { ...outcome, message: `CIS ${cisNumber} fails: ${outcome.message}; ${SIDES[side].what} certificates are nevertheless verified because --${SIDES[side].ca} is set` };
+    }
+    if (outcome.status === 'pass' && real.status === 'fail') {
+      return { ...outcome, message: `${outcome.message}; but ${real.message}` };
+    }
+    return outcome;
+  };
+}
+
+/** --etcd-servers-overrides: "group/resource#url;url,group/resource#url" → its URLs. */
+function overrideUrls(config: ProgramConfig): CheckOutcome | string[] {
+  const s = config.get('etcd-servers-overrides');
+  if (s.state === 'unknown') return { status: 'unknown', message: s.reason, evidence: [describeSetting(s)] };
+  const value = effectiveValue(s) ?? '';
+  return value === '' ? [] : value.split(',').flatMap((o) => (o.split('#')[1] ?? '').split(';')).filter((u) => u !== '');
+}
+
+function apiserverEtcdTls(config: ProgramConfig): CheckOutcome {
+  const servers = urlsUseTls('etcd-servers')(config);
+  const overrides = overrideUrls(config);
+  if (!Array.isArray(overrides)) return servers.status === 'fail' ? servers : overrides;
+  const plain = overrides.filter((u) => !/^(https|unixs):\/\//i.test(u));
+  if (plain.length === 0 || servers.status === 'unknown') return servers;
+  const evidence = [...servers.evidence, describeSetting(config.get('etcd-servers-overrides'))];
+  const message = `${servers.status === 'fail' ? `${servers.message}; ` : ''}--etcd-servers-overrides sends resources to ${plain.join(', ')} without TLS`;
+  return { status: 'fail', message, evidence };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controls
+
+export const RULES: readonly Rule[] = [
+  {
+    // CIS 2.1: Ensure that the --cert-file and --key-file arguments are set as appropriate.
+    // We also require TLS on every client URL: certificates are unused on an http:// listener.
+    id: 'etcd-client-tls',
+    component: 'etcd',
+    cis: { '1.5.1': '2.1', '1.10': '2.1' },
+    title: 'etcd serves clients over TLS',
+    multiMemberOnly: false,
+    check: allOf(flagsSet('cert-file', 'key-file'), urlsUseTls('listen-client-urls', 'listen-client-http-urls')),
+    remediation: 'Set --cert-file and --key-file, and use only https:// in --listen-client-urls, in {file}',
+  },
+  {
+    // CIS 2.2: Ensure that the --client-cert-auth argument is set to true.
+    id: 'etcd-client-cert-auth',
+    component: 'etcd',
+    cis: { '1.5.1': '2.2', '1.10': '2.2' },
+    title: 'etcd --client-cert-auth is true',
+    multiMemberOnly: false,
+    check: certAuthFlag('client', '2.2'),
+    remediation: 'Set --client-cert-auth=true in {file}',
+  },
+  {
+    // CIS 2.3: Ensure that the --auto-tls argument is not set to true.
+    id: 'etcd-auto-tls',
+    component: 'etcd',
+    cis: { '1.5.1': '2.3', '1.10': '2.3' },
+    title: 'etcd --auto-tls is not true',
+    multiMemberOnly: false,
+    check: flagNotTrue('auto-tls'),
+    remediation: 'Remove --auto-tls (or set --auto-tls=false) in {file}',
+  },
+  {
+    // CIS 2.4: Ensure that the --peer-cert-file and --peer-key-file arguments are set as appropriate.
+    // The benchmark marks it not applicable to a single-member etcd.
+    id: 'etcd-peer-tls',
+    component: 'etcd',
+    cis: { '1.5.1': '2.4', '1.10': '2.4' },
+    title: 'etcd peer certificate and key are set',
+    multiMemberOnly: true,
+    check: flagsSet('peer-cert-file', 'peer-key-file'),
+    remediation: 'Set --peer-cert-file and --peer-key-file in {file}',
+  },
+  {
+    // CIS 2.5: Ensure that the --peer-client-cert-auth argument is set to true (multi-member only).
+    id: 'etcd-peer-client-cert-auth',
+    component: 'etcd',
+    cis: { '1.5.1': '2.5', '1.10': '2.5' },
+    title: 'etcd --peer-client-cert-auth is true',
+    multiMemberOnly: true,
+    check: certAuthFlag('peer', '2.5'),
+    remediation: 'Set --peer-client-cert-auth=true in {file}',
+  },
+  {
+    // CIS 2.6: Ensure that the --peer-auto-tls argument is not set to true.
+    id: 'etcd-peer-auto-tls',
+    component: 'etcd',
+    cis: { '1.5.1': '2.6', '1.10': '2.6' },
+    title: 'etcd --peer-auto-tls is not true',
+    multiMemberOnly: false,
+    check: flagNotTrue('peer-auto-tls'),
+    remediation: 'Remove --peer-auto-tls (or set --peer-auto-tls=false) in {file}',
+  },
+  {
+    // Not a CIS control: does etcd really verify client certificates on every client URL?
+    id: 'etcd-client-auth-effective',
+    component: 'etcd',
+    cis: {},
+    title: 'etcd verifies client certificates on every client URL',
+    multiMemberOnly: false,
+    check: effectiveAuth('client'),
+    remediation: 'Serve clients only on https:// with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth=true, without --auto-tls, in {file}',
+  },
+  {
+    // Not a CIS control: the same for peer traffic.
+    id: 'etcd-peer-auth-effective',
+    component: 'etcd',
+    cis: {},
+    title: 'etcd verifies peer certificates on every peer URL',
+    multiMemberOnly: true,
+    check: effectiveAuth('peer'),
+    remediation:
+      'Serve peers only on https:// with --peer-cert-file, --peer-key-file, --peer-trusted-ca-file and --peer-client-cert-auth=true, without --peer-auto-tls, in {file}',
+  },
+  {
+    // CIS 1.2.32 (v1.10: 1.2.26): Ensure that the --etcd-cafile argument is set as appropriate.
+    id: 'apiserver-etcd-cafile',
+    component: 'kube-apiserver',
+    cis: { '1.5.1': '1.2.32', '1.10': '1.2.26' },
+    title: 'kube-apiserver --etcd-cafile is set',
+    multiMemberOnly: false,
+    check: flagsSet('etcd-cafile'),
+    remediation: 'Set --etcd-cafile to the etcd CA certificate (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) in {file}',
+  },
+  {
+    // CIS 1.2.29 (v1.10: 1.2.23): Ensure that the --etcd-certfile and --etcd-keyfile arguments are set as appropriate.
+    id: 'apiserver-etcd-client-cert',
+    component: 'kube-apiserver',
+    cis: { '1.5.1': '1.2.29', '1.10': '1.2.23' },
+    title: 'kube-apiserver --etcd-certfile and --etcd-keyfile are set',
+    multiMemberOnly: false,
+    check: flagsSet('etcd-certfile', 'etcd-keyfile'),
+    remediation:
+      'Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key) in {file}',
+  },
+  {
+    // Not a CIS control: the CA and client certificate above are only used on https:// etcd URLs.
+    id: 'apiserver-etcd-tls',
+    component: 'kube-apiserver',
+    cis: {},
+    title: 'kube-apiserver talks to etcd over TLS',
+    multiMemberOnly: false,
+    check: apiserverEtcdTls,
+    remediation: 'Use only https:// URLs in --etcd-servers and --etcd-servers-overrides in {file}',
+  },
+];
+
+export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

@@ -1,0 +1,52 @@
+/**
+ * One argument (or one environment value) as the program will receive it.
+ *
+ * Parts of a word can be unknown at admission time: a `$(VAR)` whose VAR comes from a Secret, a
+ * ConfigMap or the pod's status, a shell command substitution, a file sourced by a script. Such a word
+ * keeps its text as written (so messages can show it) and records where the unknown part starts, so
+ * that `--flag=$(FROM_SECRET)` still tells us *which* flag is set even though its value is unknown.
+ */
+export interface Word {
+  readonly text: string;
+  readonly unknown?: UnknownPart;
+}
+
+export interface UnknownPart {
+  /** Index in `text` of the first character that is not known. */
+  readonly at: number;
+  /** Why it is not known, for messages: names a variable or construct, never a value. */
+  readonly reason: string;
+}
+
+export function knownWord(text: string): Word {
+  return { text };
+}
+
+export function isKnown(word: Word): boolean {
+  return word.unknown === undefined;
+}
+
+/** The part of the word that is certainly known (all of it for a known word). */
+export function knownPrefix(word: Word): string {
+  return word.unknown === undefined ? word.text : word.text.slice(0, word.unknown.at);
+}
+
+/** Concatenates words (used when pieces of one argument come from several sources). */
+export function concatWords(words: readonly Word[]): Word {
+  let text = '';
+  let unknown: UnknownPart | undefined;
+  for (const w of words) {
+    if (unknown === undefined && w.unknown !== undefined) {
+      unknown = { at: text.length + w.unknown.at, reason: w.unknown.reason };
+    }
+    text += w.text;
+  }
+  return unknown === undefined ? { text } : { text, unknown };
+}
+
+/** Drops the first `n` characters of a word, keeping track of its unknown part. */
+export function sliceWord(word: Word, n: number): Word {
+  const text = word.text.slice(n);
+  if (word.unknown === undefined) return { text };
+  return { text, unknown: { at: Math.max(0, word.unknown.at - n), reason: word.unknown.reason } };
+}

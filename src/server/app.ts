@@ -1,0 +1,139 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { admit, BadAdmissionRequest } from '../admission/handler.js';
+import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../admission/review.js';
+import type { Policy } from '../policy/policy.js';
+
+/**
+ * Largest AdmissionReview accepted. The API server stores objects of up to 3 MiB
+ * (--max-request-bytes / MaxRequestBodyBytes) and an UPDATE review carries two of them (object and
+ * oldObject) plus the request envelope, well under 1 MiB: 7 MiB, as controller-runtime's webhook
+ * server chose for the same reason. express's default of 100 kB would refuse real pods.
+ */
+export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
+
+export interface AppDependencies {
+  /** The policy in force; read once per request so a reload applies to the next request. */
+  readonly policy: () => Policy;
+  readonly logger: Logger;
+  /** Ready when a serving certificate is loaded. */
+  readonly ready: () => boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function send(res: Response, httpStatus: number, response: AdmissionResponse): void {
+  res.status(httpStatus).type('application/json').send(JSON.stringify(reviewOf(response)));
+}
+
+/** Decodes the body in the order the contract fixes: content type → UTF-8 → JSON → schema. */
+function decodeReview(req: Request): { review: AdmissionReview } | { status: number; message: string; uid: string } {
+  if (!req.is('application/json')) {
+    return { status: 415, uid: '', message: `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}` };
+  }
+  const body: unknown = req.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) return { status: 400, uid: '', message: 'request body is empty' };
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return { status: 400, uid: '', message: 'request body is not valid UTF-8' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return { status: 400, uid: '', message: `request body is not valid JSON: ${(err as Error).message}` };
+  }
+  const problems = checkAdmissionReview(parsed);
+  if (problems.length > 0) return { status: 400, uid: uidOf(parsed), message: `not a valid AdmissionReview: ${problems.join('; ')}` };
+  return { review: parsed as AdmissionReview };
+}
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    if (deps.ready()) res.type('text/plain').send('ok');
+    else res.status(503).type('text/plain').send('no serving certificate loaded');
+  });
+
+  app.post('/validate', express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }), (req, res) => {
+    const started = process.hrtime.bigint();
+    const decoded = decodeReview(req);
+    if (!('review' in decoded)) {
+      deps.logger.warn({ uid: decoded.uid, httpStatus: decoded.status, reason: decoded.message }, 'rejected malformed admission request');
+      send(res, decoded.status, errored(decoded.uid, decoded.status, decoded.message));
+      return;
+    }
+    const request = decoded.review.request;
+    const log = deps.logger.child({
+      uid: request.uid,
+      namespace: request.namespace ?? '',
+      name: request.name ?? '',
+      operation: request.operation,
+      dryRun: request.dryRun === true,
+    });
+    try {
+      const outcome = admit(request, deps.policy());
+      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (outcome.decision === undefined) {
+        log.debug({ decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
+      } else {
+        const failing = outcome.decision.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
+        log.info(
+          {
+            decision: outcome.response.allowed ? 'allowed' : 'denied',
+            components: [...new Set(outcome.evaluation?.results.map((r) => r.component))],
+            kubeletMirror: outcome.kubeletMirror,
+            rules: failing.map((f) => ({ rule: f.rule, component: f.component, status: f.status, action: f.effectiveAction })),
+            elapsedMs,
+          },
+          'admission decision',
+        );
+      }
+      send(res, 200, outcome.response);
+    } catch (err) {
+      if (err instanceof BadAdmissionRequest) {
+        log.warn({ httpStatus: err.httpStatus, reason: err.message }, 'rejected malformed admission request');
+        send(res, err.httpStatus, errored(request.uid, err.httpStatus, err.message));
+        return;
+      }
+      // Never allow on an internal error: answer 500 and let the API server's failurePolicy decide.
+      log.error({ err }, 'internal error while evaluating admission request');
+      send(res, 500, errored(request.uid, 500, `internal error: ${(err as Error).message}`));
+    }
+  });
+
+  app.all('/validate', (_req, res) => {
+    res.set('Allow', 'POST');
+    send(res, 405, errored('', 405, 'only POST is accepted on /validate'));
+  });
+
+  app.use((req, res) => {
+    send(res, 404, errored('', 404, `no handler for ${req.method} ${req.path}; the webhook listens on POST /validate`));
+  });
+
+  // Errors from body reading (too large, aborted) and anything unexpected: a status, never a crash.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; statusCode?: number; type?: string; message?: string };
+    const status = e.status ?? e.statusCode ?? 500;
+    const message =
+      e.type === 'entity.too.large'
+        ? `request body is larger than ${MAX_REVIEW_BYTES} bytes`
+        : status >= 500
+          ? 'internal error'
+          : (e.message ?? 'bad request');
+    if (status >= 500) deps.logger.error({ err, path: req.path }, 'internal error');
+    else deps.logger.warn({ httpStatus: status, reason: message, path: req.path }, 'rejected request');
+    if (res.headersSent) return;
+    send(res, status, errored('', status, message));
+  });
+
+  return app;
+}
