@@ -114,7 +114,12 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
     if (left.unknown !== undefined && knownPrefix(left) === '') {
       return done({ indeterminate: `${describeArg(left, i)} ${left.unknown.reason}` });
     }
-    return done({ error: `'${left.text}' is not a valid flag (${program} accepts no positional arguments)` });
+    // The classic mistake: `--client-cert-auth true`. The bare boolean already meant true; the
+    // `true` after it ends flag parsing and etcd refuses it.
+    const before = args[i - 1];
+    const bareBool = before !== undefined && /^--?[^=]+$/.test(before.text) && table.get(before.text.replace(/^--?/, ''))?.bool === true;
+    const hint = bareBool && parseGoBool(left.text) !== undefined ? `; ${before.text} is a boolean flag: write ${before.text}=${left.text}` : '';
+    return done({ error: `'${left.text}' is not a valid flag (${program} accepts no positional arguments${hint})` });
   }
   return done();
 }

@@ -67,10 +67,22 @@ function basename(path: string): string {
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'ksh', 'zsh', 'busybox']);
 const PROGRAMS: Readonly<Record<string, Component>> = { etcd: 'etcd', 'kube-apiserver': 'kube-apiserver' };
 
+/** What the walk found, and why it could not see further where it could not. */
+interface Walk {
+  readonly found: Invocation[];
+  /** Set when some program in the chain could not be identified (unknown word, script file). */
+  unresolved?: string;
+}
+
 /** Walks wrappers (shells, exec, env, go-runner, hyperkube) down to etcd or kube-apiserver. */
-function resolve(argv: readonly Word[], env: Environment, origin: string, depth: number, out: Invocation[]): void {
+function resolve(argv: readonly Word[], env: Environment, origin: string, depth: number, walk: Walk): void {
+  const out = walk.found;
   const first = argv[0];
-  if (first === undefined || first.unknown !== undefined || depth > 8) return;
+  if (first === undefined || depth > 8) return;
+  if (first.unknown !== undefined) {
+    walk.unresolved ??= `the program it runs ${first.unknown.reason}`;
+    return;
+  }
   const name = basename(first.text);
   const rest = argv.slice(1);
 
@@ -87,7 +99,7 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
       let k = 0;
       while (k < rest.length && /^-[a-z]+$/.test(rest[k]?.text ?? '')) k += rest[k]?.text === '-a' ? 2 : 1;
       if (rest[k]?.text === '--') k++;
-      resolve(rest.slice(k), env, origin, depth + 1, out);
+      resolve(rest.slice(k), env, origin, depth + 1, walk);
       return;
     }
     case 'env': {
@@ -107,7 +119,7 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
           );
         } else break;
       }
-      resolve(rest.slice(k), overlayEnvironment(base, overrides), origin, depth + 1, out);
+      resolve(rest.slice(k), overlayEnvironment(base, overrides), origin, depth + 1, walk);
       return;
     }
     case 'go-runner':
@@ -124,7 +136,7 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
         const takesValue = /^--?(log-file|log-file-size)$/.test(t);
         k += takesValue ? 2 : 1;
       }
-      resolve(rest.slice(k), env, origin, depth + 1, out);
+      resolve(rest.slice(k), env, origin, depth + 1, walk);
       return;
     }
     case 'hyperkube': {
@@ -137,11 +149,12 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
     default:
       break;
   }
-  if (SHELLS.has(name)) resolveShell(name === 'busybox' ? rest.slice(1) : rest, first.text, env, depth, out);
+  if (SHELLS.has(name)) resolveShell(name === 'busybox' ? rest.slice(1) : rest, first.text, env, depth, walk);
 }
 
 /** `sh [-options] -c SCRIPT [NAME [ARG...]]`; combined options such as `-ec` count. */
-function resolveShell(args: readonly Word[], shell: string, env: Environment, depth: number, out: Invocation[]): void {
+function resolveShell(args: readonly Word[], shell: string, env: Environment, depth: number, walk: Walk): void {
+  const out = walk.found;
   let commandMode = false;
   let k = 0;
   while (k < args.length) {
@@ -154,9 +167,12 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
     if (t.startsWith('-') && t.includes('c')) commandMode = true;
     k += /^[-+]o$/.test(t) ? 2 : 1;
   }
-  if (!commandMode) return; // a script file: not visible at admission
   const script = args[k];
   if (script === undefined) return;
+  if (!commandMode) {
+    walk.unresolved ??= `it runs the script file ${script.text}, which is not visible at admission`;
+    return;
+  }
   const scriptName = args[k + 1] ?? { text: shell };
   const positional = args.slice(k + 2);
   const origin = `${basename(shell)} -c script`;
@@ -172,11 +188,13 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
     }
     return;
   }
-  const found: Invocation[] = [];
-  for (const cmd of commands) resolve(cmd.argv, cmd.env, origin, depth + 1, found);
+  const inner: Walk = { found: [] };
+  for (const cmd of commands) resolve(cmd.argv, cmd.env, origin, depth + 1, inner);
   // The script itself is unknown where it was built from unknown values: say so on what it runs.
   const reason = script.unknown?.reason;
-  for (const inv of found) out.push(reason === undefined ? inv : { ...inv, opaque: inv.opaque ?? `the script is built from a value that ${reason}` });
+  const scriptNote = reason === undefined ? undefined : `the script is built from a value that ${reason}`;
+  for (const inv of inner.found) out.push(scriptNote === undefined ? inv : { ...inv, opaque: inv.opaque ?? scriptNote });
+  if (inner.unresolved !== undefined) walk.unresolved ??= scriptNote ?? `its script: ${inner.unresolved}`;
 }
 
 const emptyEnvironment: Environment = { get: () => undefined, definedNames: () => [] };
@@ -190,38 +208,30 @@ export function findInvocations(pod: Pod, container: Container): Invocation[] {
   const expand = (s: string): Word => expandKubernetesReferences(s, (name) => env.get(name));
   const command = (container.command ?? []).map(expand);
   const args = (container.args ?? []).map(expand);
-  const out: Invocation[] = [];
+  const walk: Walk = { found: [] };
+  const repository = imageRepository(container.image ?? '');
+  const known = command.length === 0 ? WELL_KNOWN_IMAGES.find((img) => img.repository.test(repository)) : undefined;
 
   if (command.length > 0) {
-    resolve([...command, ...args], env, 'command/args', 0, out);
-    return out;
-  }
-  const repository = imageRepository(container.image ?? '');
-  const known = WELL_KNOWN_IMAGES.find((img) => img.repository.test(repository));
-  if (known !== undefined) {
-    if (known.opaque !== undefined && args.length === 0) {
-      out.push({ component: known.opaque.component, program: known.cmd[0] ?? repository, args: [], env, origin: 'image default', opaque: known.opaque.reason });
-      return out;
-    }
-    const argv = [...known.entrypoint, ...(args.length > 0 ? [] : known.cmd)].map((s) => ({ text: s }) as Word);
+    resolve([...command, ...args], env, 'command/args', 0, walk);
+  } else if (known?.opaque !== undefined && args.length === 0) {
+    const { component, reason } = known.opaque;
+    return [{ component, program: known.cmd[0] ?? repository, args: [], env, origin: 'image default', opaque: reason }];
+  } else if (known !== undefined) {
+    const argv = [...known.entrypoint, ...(args.length > 0 ? [] : known.cmd)].map((s): Word => ({ text: s }));
     // An entrypoint script that ends in `exec "$@"` (bitnami's) runs args as the command.
-    resolve(known.opaque !== undefined ? args : [...argv, ...args], env, args.length > 0 ? 'args' : 'image default', 0, out);
-    return out;
+    resolve(known.opaque !== undefined ? args : [...argv, ...args], env, args.length > 0 ? 'args' : 'image default', 0, walk);
+  } else {
+    // An image we do not know: without an ENTRYPOINT, args are the command (the common case for
+    // `args: [etcd, ...]`); with one, we cannot tell.
+    resolve(args, env, 'args', 0, walk);
+    if (walk.found.length === 0 && walk.unresolved === undefined) walk.unresolved = `the entrypoint of image ${container.image ?? ''} is not known`;
   }
-  // An image we do not know: without an ENTRYPOINT, args are the command (the common case for
-  // `args: [etcd, ...]`). An image *named* etcd or kube-apiserver whose entrypoint is unknown is
-  // still one of ours, but what it runs cannot be seen.
-  resolve(args, env, 'args', 0, out);
+  // An image *named* etcd or kube-apiserver whose command cannot be followed is still one of ours:
+  // its configuration is unknown, not absent.
   const component = PROGRAMS[basename(repository)];
-  if (out.length === 0 && component !== undefined) {
-    out.push({
-      component,
-      program: repository,
-      args,
-      env,
-      origin: 'image default',
-      opaque: `the entrypoint of image ${container.image ?? ''} is not known; set the container's command explicitly`,
-    });
+  if (walk.found.length === 0 && walk.unresolved !== undefined && component !== undefined) {
+    return [{ component, program: repository, args, env, origin: command.length > 0 ? 'command/args' : 'image default', opaque: `${walk.unresolved}; set the container's command explicitly` }];
   }
-  return out;
+  return walk.found;
 }

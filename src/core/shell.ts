@@ -442,8 +442,9 @@ export function parseShellScript(script: string, env: Environment, scriptName: W
     while (k < words.length && PREFIX_KEYWORDS.has((words[k] as WordToken).raw)) k++;
     const first = words[k];
     if (first === undefined || CLOSING_KEYWORDS.has(first.raw)) continue;
-    // `for NAME in WORDS` and `case WORD in` do not run a program; their bodies are separate commands.
-    if (first.raw === 'for' || first.raw === 'case' || first.raw === 'function' || /\)$/.test(first.raw)) continue;
+    // `for NAME in WORDS`, `case WORD in` and a case pattern `PATTERN)` do not run a program; their
+    // bodies are separate commands.
+    if (first.raw === 'for' || first.raw === 'case' || first.raw === 'function' || /^[^$`]*\)$/.test(first.raw)) continue;
 
     const prefix = new Map<string, EnvValue>();
     while (k < words.length) {
