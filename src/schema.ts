@@ -28,7 +28,7 @@ export function formatAjvErrors(errors: readonly ErrorObject[] | null | undefine
   for (const e of errors ?? []) {
     const params = e.params as Record<string, unknown>;
     // Errors about a property *name* (propertyNames) carry it here.
-    const prop = typeof params.propertyName === 'string' ? params.propertyName : undefined;
+    const prop = e.propertyName ?? (typeof params.propertyName === 'string' ? params.propertyName : undefined);
     switch (e.keyword) {
       case 'additionalProperties':
         out.push(`${fieldPath(root, e.instancePath, String(params.additionalProperty))}: unknown field`);

@@ -76,9 +76,15 @@ export const KUBEADM_ETCD_FLAGS = [
 
 /** Replaces (by flag name) or adds flags; `--x` with value `null` removes --x. */
 export function withFlags(base: readonly string[], changes: Readonly<Record<string, string | null>>): string[] {
-  const name = (f: string): string => f.replace(/^--?/, '').split('=')[0] as string;
+  const name = (f: string): string => f.replace(/^--/, '').split('=')[0] as string;
   const out = base.filter((f) => !(name(f) in changes));
-  for (const [flag, value] of Object.entries(changes)) if (value !== null) out.push(value === '' ? `--${flag}` : `--${flag}=${value}`);
+  for (const [flag, value] of Object.entries(changes)) {
+    if (value === null) continue;
+    const written = flag.startsWith('-') ? flag : `--${flag}`; // `-etcd-cafile`: written as given
+    if (value === '') out.push(written);
+    else if (value.endsWith(' X')) out.push(written, value.slice(0, -2)); // `--flag value` (space form)
+    else out.push(`${written}=${value}`);
+  }
   return out;
 }
 
