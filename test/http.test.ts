@@ -1,0 +1,235 @@
+import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
+import { request } from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
+import type { Pod } from '../src/core/pod.js';
+import { silentLogger } from '../src/log.js';
+import { policyFromObject, type Policy } from '../src/policy/policy.js';
+import { MAX_REVIEW_BYTES } from '../src/server/app.js';
+import { startServer, type RunningServer } from '../src/server/serve.js';
+import { loadFixture } from './helpers.js';
+
+interface Reply {
+  status: number;
+  contentType: string | undefined;
+  body: string;
+  json: () => { apiVersion: string; kind: string; response: Record<string, unknown> };
+}
+
+let certs: DevCertificates;
+
+function send(server: RunningServer, opts: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null }): Promise<Reply> {
+  const url = new URL(opts.path ?? '/validate', server.url);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
+    // A client that trusts only the dev CA: the server must present a certificate it signed.
+    const req = request(url, { method: opts.method ?? 'POST', ca: certs.ca.certPem, headers, servername: 'localhost' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body, json: () => JSON.parse(body) as ReturnType<Reply['json']> });
+      });
+    });
+    req.on('error', reject);
+    if (opts.body !== undefined) req.write(opts.body);
+    req.end();
+  });
+}
+
+function review(pod: unknown, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace: 'kube-system',
+      name: (pod as Pod).metadata?.name,
+      userInfo: { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] },
+      object: pod,
+      dryRun: false,
+      ...extra,
+    },
+  });
+}
+
+const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+
+describe('webhook over HTTPS', () => {
+  let policy: Policy = policyFromObject({});
+  let server: RunningServer;
+
+  before(async () => {
+    certs = generateDevCertificates(['localhost', '127.0.0.1']);
+    server = await startServer({ host: '127.0.0.1', port: 0, certificate: certs.server, policy: () => policy, logger: silentLogger });
+  });
+  after(async () => {
+    await server.close(1000);
+  });
+  beforeEach(() => {
+    policy = policyFromObject({});
+  });
+
+  it('serves a certificate signed by the dev CA, TLS 1.2 or newer', async () => {
+    const res = await send(server, { method: 'GET', path: '/healthz' });
+    expect(res.status).to.equal(200);
+    expect(new X509Certificate(certs.server.certPem).checkIssued(new X509Certificate(certs.ca.certPem))).to.equal(true);
+  });
+
+  it('GET /healthz and /readyz answer ok', async () => {
+    expect((await send(server, { method: 'GET', path: '/healthz' })).body).to.equal('ok');
+    expect((await send(server, { method: 'GET', path: '/readyz' })).body).to.equal('ok');
+  });
+
+  it('allows a compliant kubeadm etcd pod: the exact AdmissionReview written', async () => {
+    const res = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(res.status).to.equal(200);
+    expect(res.contentType).to.match(/^application\/json/);
+    expect(res.body).to.equal(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"${UID}","allowed":true}}`);
+  });
+
+  it('allows a compliant kube-apiserver pod', async () => {
+    expect((await send(server, { body: review(loadFixture('kubeadm/kube-apiserver.yaml')) })).json().response.allowed).to.equal(true);
+  });
+
+  it('denies a non-compliant etcd with 403 and every failing rule in the message', async () => {
+    const res = await send(server, { body: review(loadFixture('insecure/etcd-plaintext.yaml')) });
+    expect(res.status).to.equal(200);
+    const { response } = res.json();
+    expect(response.uid).to.equal(UID);
+    expect(response.allowed).to.equal(false);
+    const status = response.status as { code: number; reason: string; message: string };
+    expect(status.code).to.equal(403);
+    expect(status.reason).to.equal('Forbidden');
+    expect(status.message).to.contain('[etcd-client-cert-auth] CIS 2.2').and.contain('[etcd-client-tls] CIS 2.1').and.contain('Fix: ');
+  });
+
+  it('dry-run gets the same verdict (kubectl apply --dry-run=server)', async () => {
+    const res = await send(server, { body: review(loadFixture('insecure/etcd-plaintext.yaml'), { dryRun: true }) });
+    expect(res.json().response.allowed).to.equal(false);
+  });
+
+  it('warn mode: allowed with warnings', async () => {
+    policy = policyFromObject({ defaultAction: 'warn' });
+    const { response } = (await send(server, { body: review(loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml')) })).json();
+    expect(response.allowed).to.equal(true);
+    expect(response.warnings).to.deep.equal([
+      'apiserver-etcd-cafile (CIS 1.2.32): --etcd-cafile is not set',
+      'apiserver-etcd-client-cert (CIS 1.2.29): --etcd-certfile and --etcd-keyfile are not set',
+      'apiserver-etcd-tls (effective): http://127.0.0.1:2379 is not TLS: plaintext traffic',
+    ]);
+  });
+
+  it('audit mode: allowed with audit annotations, nothing else', async () => {
+    policy = policyFromObject({ defaultAction: 'audit' });
+    const { response } = (await send(server, { body: review(loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml')) })).json();
+    expect(response).to.deep.equal({
+      uid: UID,
+      allowed: true,
+      auditAnnotations: {
+        'apiserver-etcd-cafile': 'fail: --etcd-cafile is not set',
+        'apiserver-etcd-client-cert': 'fail: --etcd-certfile and --etcd-keyfile are not set',
+        'apiserver-etcd-tls': 'fail: http://127.0.0.1:2379 is not TLS: plaintext traffic',
+      },
+    });
+  });
+
+  it("a kubelet creating its mirror pod is allowed and audited (denying it would not stop etcd)", async () => {
+    const kubelet = { userInfo: { username: 'system:node:cp-1', groups: ['system:nodes', 'system:authenticated'] } };
+    const { response } = (await send(server, { body: review(loadFixture('insecure/etcd-plaintext.yaml'), kubelet) })).json();
+    expect(response.allowed).to.equal(true);
+    expect(response.auditAnnotations).to.have.property('etcd-client-cert-auth');
+  });
+
+  it('the mirror annotation alone earns nothing: an admin creating the same pod is denied', async () => {
+    const pod = loadFixture('insecure/etcd-plaintext.yaml');
+    expect(pod.metadata?.annotations?.['kubernetes.io/config.mirror']).to.be.a('string');
+    expect((await send(server, { body: review(pod) })).json().response.allowed).to.equal(false);
+  });
+
+  it('a pod without etcd or kube-apiserver is allowed at once, with nothing else', async () => {
+    const res = await send(server, { body: review(loadFixture('other/nginx.yaml')) });
+    expect(res.json().response).to.deep.equal({ uid: UID, allowed: true });
+  });
+
+  it('DELETE, other kinds and subresources are allowed untouched', async () => {
+    const pod = loadFixture('insecure/etcd-plaintext.yaml');
+    for (const extra of [{ operation: 'DELETE' }, { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }, { operation: 'UPDATE', subResource: 'status', oldObject: pod }]) {
+      expect((await send(server, { body: review(pod, extra) })).json().response, JSON.stringify(extra)).to.deep.equal({ uid: UID, allowed: true });
+    }
+  });
+
+  it('an UPDATE of an already failing pod warns instead of denying (labels, finalizers)', async () => {
+    const pod = loadFixture('insecure/etcd-plaintext.yaml');
+    const { response } = (await send(server, { body: review(pod, { operation: 'UPDATE', oldObject: pod }) })).json();
+    expect(response.allowed).to.equal(true);
+    expect(response.warnings).to.be.an('array').that.is.not.empty;
+  });
+
+  const bad: Array<{ name: string; body?: string | Buffer; contentType?: string | null; method?: string; path?: string; status: number; message: RegExp; uid?: string }> = [
+    { name: 'wrong content type → 415', body: review(loadFixture('kubeadm/etcd.yaml')), contentType: 'text/plain', status: 415, message: /Content-Type must be application\/json/ },
+    { name: 'no content type → 415', body: '{}', contentType: null, status: 415, message: /Content-Type must be application\/json/ },
+    { name: 'empty body → 400', body: '', status: 400, message: /request body is empty/ },
+    { name: 'not JSON → 400', body: '{"apiVersion":', status: 400, message: /not valid JSON/ },
+    { name: 'invalid UTF-8 → 400', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), status: 400, message: /not valid UTF-8/ },
+    { name: 'wrong apiVersion → 400', body: review({ spec: { containers: [] } }).replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), status: 400, message: /expected apiVersion admission.k8s.io\/v1 and kind AdmissionReview/, uid: UID },
+    { name: 'wrong kind → 400', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'Pod', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE' } }), status: 400, message: /kind AdmissionReview/, uid: 'u' },
+    { name: 'missing uid → 400', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { kind: 'Pod' }, operation: 'CREATE' } }), status: 400, message: /request.uid: required field is missing/ },
+    { name: 'JSON null → 400', body: 'null', status: 400, message: /must be object/ },
+    { name: 'a pod with a non-string arg → 400, uid kept', body: review({ metadata: { name: 'x' }, spec: { containers: [{ name: 'etcd', command: ['etcd', true] }] } }), status: 400, message: /request.object.spec.containers\[0\].command\[1\]: must be string/, uid: UID },
+    { name: 'GET /validate → 405', method: 'GET', status: 405, message: /only POST/ },
+    { name: 'unknown path → 404', path: '/mutate', body: '{}', status: 404, message: /POST \/validate/ },
+  ];
+  for (const c of bad) {
+    it(`bad input: ${c.name}, never allowed`, async () => {
+      const res = await send(server, { ...(c.body !== undefined ? { body: c.body } : {}), ...(c.contentType !== undefined ? { contentType: c.contentType } : {}), ...(c.method !== undefined ? { method: c.method } : {}), ...(c.path !== undefined ? { path: c.path } : {}) });
+      expect(res.status).to.equal(c.status);
+      const { response } = res.json();
+      expect(response.allowed).to.equal(false);
+      expect(response.uid).to.equal(c.uid ?? '');
+      expect((response.status as { code: number }).code).to.equal(c.status);
+      expect((response.status as { message: string }).message).to.match(c.message);
+    });
+  }
+
+  it('bad input: a body over 7 MiB → 413', async () => {
+    const res = await send(server, { body: Buffer.alloc(MAX_REVIEW_BYTES + 1, 0x20) });
+    expect(res.status).to.equal(413);
+    expect(res.json().response.allowed).to.equal(false);
+  });
+
+  it('accepts a 3 MiB pod (the API server maximum) in an UPDATE with its old object', async () => {
+    const pod = loadFixture('kubeadm/etcd.yaml');
+    const big = { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, filler: 'x'.repeat(3 * 1024 * 1024 - 4096) } } };
+    const res = await send(server, { body: review(big, { operation: 'UPDATE', oldObject: big }) });
+    expect(res.status).to.equal(200);
+    expect(res.json().response.allowed).to.equal(true);
+  });
+
+  it('an internal error answers 500 and is never allowed (failurePolicy decides)', async () => {
+    policy = new Proxy(policyFromObject({}), {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    const res = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(res.status).to.equal(500);
+    expect(res.json().response).to.deep.include({ uid: UID, allowed: false });
+  });
+
+  it('plain HTTP on the webhook port gets no answer', async () => {
+    const url = new URL(server.url.replace('https:', 'http:'));
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/healthz', method: 'GET' }, (res) => resolve(`status ${res.statusCode}`));
+      req.on('error', (err) => resolve(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      req.end();
+    });
+    expect(outcome).to.match(/^error|^status 400/);
+    expect(outcome).to.not.equal('status 200');
+  });
+});
