@@ -206,7 +206,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return rulesCommand(rest, io);
       case 'version':
       case '--version':
-        io.out(`${VERSION}\n`);
+        io.out(rest.includes('--help') || rest.includes('-h') ? (HELP.version as string) : `${VERSION}\n`);
         return EXIT.ok;
       case undefined:
       case 'help':

@@ -1,0 +1,162 @@
+import { expect } from 'chai';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
+import { fixturePath } from './helpers.js';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(argv: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), env, readStdin: () => Promise.resolve(stdin) });
+  return { code, out, err };
+}
+
+interface JsonReport {
+  results: Array<{ source: string; document: number; item?: number; kind: string | null; namespace: string | null; name: string | null; component: string | null; container: string | null; findings: Array<{ rule: string; cis: string[]; status: string; action: string; message: string; remediation: string }> }>;
+  summary: { documents: number; checked: number; failed: number; denied: number };
+}
+
+describe('etcd-tls-guard scan', () => {
+  it('exit 0 for compliant kubeadm manifests', async () => {
+    const r = await cli(['scan', fixturePath('kubeadm')]);
+    expect(r.code).to.equal(0);
+    expect(r.out).to.contain('PASS Pod kube-system/etcd-cp-1 (etcd in container etcd)');
+    expect(r.out).to.match(/3 objects, 3 control-plane containers checked, 0 failing, 0 would be denied\n$/);
+  });
+
+  it('exit 1 when an enforced rule fails, one line per failing rule, grouped by pod', async () => {
+    const r = await cli(['scan', fixturePath('insecure/etcd-plaintext.yaml')]);
+    expect(r.code).to.equal(1);
+    expect(r.out).to.contain('DENY Pod kube-system/etcd-cp-1 (etcd in container etcd)');
+    expect(r.out).to.contain('  fail    etcd-client-cert-auth (CIS 2.2) [enforce]: --client-cert-auth is not set (defaults to false)');
+    expect(r.out).to.contain('          fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1');
+  });
+
+  it('--format json prints exactly one JSON document of the documented shape', async () => {
+    const r = await cli(['scan', '--format', 'json', fixturePath('insecure/etcd-plaintext.yaml')]);
+    const report = JSON.parse(r.out) as JsonReport;
+    expect(report.summary).to.deep.equal({ documents: 1, checked: 1, failed: 1, denied: 1 });
+    const [result] = report.results;
+    expect(result).to.deep.include({ source: fixturePath('insecure/etcd-plaintext.yaml'), document: 0, kind: 'Pod', namespace: 'kube-system', name: 'etcd-cp-1', component: 'etcd', container: 'etcd' });
+    const f = result?.findings.find((x) => x.rule === 'etcd-client-cert-auth');
+    expect(f).to.deep.include({ rule: 'etcd-client-cert-auth', cis: ['2.2'], status: 'fail', action: 'enforce', message: '--client-cert-auth is not set (defaults to false)' });
+    expect(f?.remediation).to.be.a('string');
+  });
+
+  it('reads multi-document YAML, kind: List and non-control-plane documents (component null)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etg-scan-'));
+    const multi = join(dir, 'multi.yaml');
+    await writeFile(multi, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n---\n---\n${await import('node:fs').then((fs) => fs.readFileSync(fixturePath('kubeadm/etcd.yaml'), 'utf8'))}`);
+    const r = await cli(['scan', '--format', 'json', multi, fixturePath('other/control-plane-list.yaml')]);
+    const report = JSON.parse(r.out) as JsonReport;
+    expect(report.results.map((x) => [x.source === multi ? 'multi' : 'list', x.document, x.item ?? null, x.kind, x.component])).to.deep.equal([
+      ['multi', 0, null, 'ConfigMap', null],
+      ['multi', 2, null, 'Pod', 'etcd'],
+      ['list', 0, 0, 'Pod', null],
+      ['list', 0, 1, 'Pod', 'etcd'],
+    ]);
+    expect(report.summary).to.deep.equal({ documents: 4, checked: 2, failed: 1, denied: 1 });
+  });
+
+  it('reads - from standard input, and an AdmissionReview', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x', namespace: 'kube-system' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: pod } };
+    const r = await cli(['scan', '--format', 'json', '-'], JSON.stringify(review));
+    const report = JSON.parse(r.out) as JsonReport;
+    expect(report.results[0]).to.deep.include({ source: '-', kind: 'Pod', name: 'etcd-x', component: 'etcd' });
+    expect(r.code).to.equal(1);
+  });
+
+  it('a pod running etcd and kube-apiserver is reported once per component', async () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: all-in-one, namespace: dev}
+spec:
+  containers:
+  - {name: etcd, image: registry.k8s.io/etcd:3.5.15-0, command: [etcd]}
+  - {name: api, image: registry.k8s.io/kube-apiserver:v1.31.2, command: [kube-apiserver, --etcd-servers=http://127.0.0.1:2379]}
+`;
+    const report = JSON.parse((await cli(['scan', '--format', 'json', '-'], pod)).out) as JsonReport;
+    expect(report.results.map((x) => [x.component, x.container])).to.deep.equal([
+      ['etcd', 'etcd'],
+      ['kube-apiserver', 'api'],
+    ]);
+  });
+
+  it('checks the pod template of a StatefulSet', async () => {
+    const sts = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: etcd, namespace: storage}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: etcd, image: quay.io/coreos/etcd:v3.5.15, command: [etcd, --listen-client-urls=http://0.0.0.0:2379, --advertise-client-urls=http://etcd:2379]}
+`;
+    const r = await cli(['scan', '-'], sts);
+    expect(r.out).to.contain('DENY StatefulSet storage/etcd (etcd in container etcd)');
+    expect(r.out).to.contain('the pod spec of storage/etcd');
+  });
+
+  it('a policy file changes the actions: warn mode exits 0', async () => {
+    const r = await cli(['scan', '--config', fixturePath('policies/audit-everything.yaml'), fixturePath('insecure/etcd-plaintext.yaml')]);
+    expect(r.code).to.equal(0);
+    expect(r.out).to.contain('WARN Pod kube-system/etcd-cp-1');
+  });
+
+  it('ETCD_TLS_GUARD_CONFIG names the policy file', async () => {
+    const r = await cli(['scan', fixturePath('insecure/etcd-plaintext.yaml')], '', { ETCD_TLS_GUARD_CONFIG: fixturePath('policies/audit-everything.yaml') });
+    expect(r.code).to.equal(0);
+  });
+
+  const errors: Array<{ name: string; argv: string[]; stdin?: string; err: RegExp }> = [
+    { name: 'no PATH', argv: ['scan'], err: /scan needs at least one PATH/ },
+    { name: 'an unknown option', argv: ['scan', '--formt', 'json', 'x'], err: /Unknown option '--formt'/ },
+    { name: 'a bad --format', argv: ['scan', '--format', 'xml', 'x'], err: /--format must be text or json/ },
+    { name: 'an invalid policy file', argv: ['scan', '--config', '-', 'x'], err: /invalid policy -/ },
+  ];
+  for (const c of errors) {
+    it(`exit 2 on a usage error: ${c.name}`, async () => {
+      const r = await cli(c.argv, c.stdin ?? '');
+      expect(r.code).to.equal(2);
+      expect(r.err).to.match(c.err);
+    });
+  }
+
+  it('exit 2 on a missing file or invalid YAML, naming the file and reason, after reading the rest', async () => {
+    const r = await cli(['scan', '/nonexistent.yaml', '-', fixturePath('kubeadm/etcd.yaml')], 'a: [b');
+    expect(r.code).to.equal(2);
+    expect(r.out).to.contain('ERROR /nonexistent.yaml: cannot read: ENOENT');
+    expect(r.out).to.match(/ERROR -#0: not valid YAML/);
+    expect(r.out).to.contain('PASS Pod kube-system/etcd-cp-1');
+  });
+
+  it('exit 2 for a pod Kubernetes would reject (YAML 1.1: `yes` is a boolean, not a string arg)', async () => {
+    const r = await cli(['scan', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  containers:\n  - {name: etcd, command: [etcd, --auto-tls, yes]}\n');
+    expect(r.code).to.equal(2);
+    expect(r.out).to.contain('spec.containers[0].command[2]: must be string');
+  });
+
+  it('--help on every command', async () => {
+    for (const cmd of ['serve', 'scan', 'certs', 'rules', 'version']) {
+      const r = await cli([cmd, '--help']);
+      expect(r.code, cmd).to.equal(0);
+      expect(r.out, cmd).to.match(/^Usage: etcd-tls-guard /);
+    }
+    expect((await cli(['--help'])).out).to.contain('Commands:');
+    expect((await cli(['bogus'])).code).to.equal(2);
+  });
+
+  it('rules lists every rule with its CIS numbers', async () => {
+    const r = await cli(['rules', '--format', 'json']);
+    const rows = JSON.parse(r.out) as Array<{ id: string; cis: Record<string, string> }>;
+    expect(rows.find((x) => x.id === 'apiserver-etcd-cafile')?.cis).to.deep.equal({ '1.5.1': '1.2.32', '1.10': '1.2.26' });
+  });
+});
