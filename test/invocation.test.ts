@@ -4,7 +4,7 @@ import type { Container } from '../src/core/pod.js';
 import { container, podWith } from './helpers.js';
 
 function found(c: Partial<Container>): Array<{ component: string; args: string[]; origin: string; opaque?: string; startError?: string }> {
-  const full = { ...container({}), ...c } as Container;
+  const full = { ...container({}), ...c };
   return findInvocations(podWith({}, [full]), full).map((i) => ({
     component: i.component,
     args: i.args.map((w) => w.text),

@@ -213,7 +213,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case '--help':
       case '-h': {
         const topic = rest[0];
-        io.out(topic !== undefined && HELP[topic] !== undefined ? (HELP[topic] as string) : (HELP.main as string));
+        io.out(topic !== undefined && HELP[topic] !== undefined ? (HELP[topic]) : (HELP.main as string));
         return EXIT.ok;
       }
       default:
@@ -234,7 +234,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }
 
