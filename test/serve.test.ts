@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+describe('dev certificates', () => {
+  it('a CA and a serving certificate it signed, with the default SANs', () => {
+    const certs = generateDevCertificates();
+    const ca = new X509Certificate(certs.ca.certPem);
+    const server = new X509Certificate(certs.server.certPem);
+    expect(ca.ca).to.equal(true);
+    expect(server.ca).to.equal(false);
+    expect(server.checkIssued(ca)).to.equal(true);
+    expect(server.verify(ca.publicKey)).to.equal(true);
+    expect(server.subjectAltName).to.equal(
+      'DNS:localhost, IP Address:127.0.0.1, DNS:etcd-tls-guard.etcd-tls-guard.svc, DNS:etcd-tls-guard.etcd-tls-guard.svc.cluster.local',
+    );
+    expect(DEFAULT_DEV_SANS).to.have.length(4);
+    expect(server.keyUsage).to.deep.equal(['1.3.6.1.5.5.7.3.1']);
+  });
+
+  it('keys are written readable by the owner only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etg-certs-'));
+    await writeDevCertificates(dir, ['my.host', '10.0.0.5']);
+    expect((await stat(join(dir, 'tls.key'))).mode & 0o077).to.equal(0);
+    expect((await stat(join(dir, 'ca.key'))).mode & 0o077).to.equal(0);
+    expect(new X509Certificate(await readFile(join(dir, 'tls.crt'))).subjectAltName).to.equal('DNS:my.host, IP Address:10.0.0.5');
+  });
+});
+
+describe('etcd-tls-guard serve (the process)', function () {
+  this.timeout(30_000);
+
+  it('creates dev certificates on first run, serves /readyz over HTTPS, and exits 0 on SIGTERM', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        log += d.toString();
+        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      child.on('exit', (code) => reject(new Error(`exited ${code}: ${log}`)));
+    });
+    const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
+    const body = await new Promise<string>((resolve, reject) => {
+      request(`${url}/readyz`, { ca }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(b));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(body).to.equal('ok');
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).to.equal(0);
+    expect(log).to.contain('created development certificates');
+  });
+
+  it('refuses to start with an invalid policy, naming the field (exit 2)', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(cwd, 'policy.yaml'), 'defaultAction: block\n');
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', 'policy.yaml'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).to.equal(2);
+    expect(err).to.contain('policy.defaultAction: must be one of "enforce", "warn", "audit"');
+  });
+});
