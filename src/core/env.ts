@@ -104,7 +104,8 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
     return undefined;
   };
   const fromServiceLinks = (name: string): EnvValue | undefined =>
-    SERVICE_LINK_NAME.test(name) ? { state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true } : undefined;
+    // Cheap test first: this runs for every ETCD_* name etcd could read.
+    (name.includes('_PORT') || name.includes('_SERVICE_')) && SERVICE_LINK_NAME.test(name) ? { state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true } : undefined;
   const fallback = (name: string): EnvValue | undefined => fromEnvFrom(name) ?? fromServiceLinks(name);
 
   const entries = new Map<string, EnvValue>();

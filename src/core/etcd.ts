@@ -55,6 +55,9 @@ export function etcdEnvName(flag: string): string {
   return `ETCD_${flag.toUpperCase().replaceAll('-', '_')}`;
 }
 
+/** Every flag with its ETCD_ variable, computed once: readEtcdConfig looks each one up. */
+const FLAG_ENV_NAMES: ReadonlyArray<readonly [string, string, FlagSpec]> = [...ETCD_FLAGS].map(([flag, spec]) => [flag, etcdEnvName(flag), spec]);
+
 function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurrence | undefined {
   return list === undefined ? undefined : list[list.length - 1];
 }
@@ -105,9 +108,8 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
     if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`));
   }
 
-  for (const [flag] of ETCD_FLAGS) {
+  for (const [flag, envName, spec] of FLAG_ENV_NAMES) {
     const fromArgv = lastOccurrence(parsed.occurrences.get(flag));
-    const envName = etcdEnvName(flag);
     const fromEnv = inv.env.get(envName);
     if (fromArgv !== undefined) {
       if (fromEnv !== undefined && !(fromEnv.state === 'unknown' && fromEnv.maybeUnset === true)) {
@@ -128,7 +130,6 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
       settings.set(flag, { flag, state: 'unknown', reason: `${envName} ${fromEnv.reason}` });
       continue;
     }
-    const spec = ETCD_FLAGS.get(flag) as FlagSpec;
     const bad = spec.bool ? (boolValue({ flag, state: 'set', value: fromEnv.value, source: 'env' }) === undefined ? 'parse error' : undefined) : spec.validate?.(fromEnv.value);
     if (bad !== undefined) {
       const refusal = `invalid value ${JSON.stringify(fromEnv.value)} for ${envName}: ${bad}`;

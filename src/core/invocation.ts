@@ -197,6 +197,12 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
   if (inner.unresolved !== undefined) walk.unresolved ??= scriptNote ?? `its script: ${inner.unresolved}`;
 }
 
+function lazyEnvironment(build: () => Environment): Environment {
+  let env: Environment | undefined;
+  const force = (): Environment => (env ??= build());
+  return { get: (name) => force().get(name), definedNames: () => force().definedNames() };
+}
+
 const emptyEnvironment: Environment = { get: () => undefined, definedNames: () => [] };
 
 /**
@@ -204,8 +210,9 @@ const emptyEnvironment: Environment = { get: () => undefined, definedNames: () =
  * any wrapper would build them. Empty when the container runs neither.
  */
 export function findInvocations(pod: Pod, container: Container): Invocation[] {
-  const env = containerEnvironment(pod, container);
-  const expand = (s: string): Word => expandKubernetesReferences(s, (name) => env.get(name));
+  // Built only when something reads it: most containers of most pods never need it.
+  const env = lazyEnvironment(() => containerEnvironment(pod, container));
+  const expand = (s: string): Word => (s.includes('$') ? expandKubernetesReferences(s, (name) => env.get(name)) : { text: s });
   const command = (container.command ?? []).map(expand);
   const args = (container.args ?? []).map(expand);
   const walk: Walk = { found: [] };
