@@ -24,6 +24,7 @@ function send(server: RunningServer, opts: { method?: string; path?: string; bod
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
     // A client that trusts only the dev CA: the server must present a certificate it signed.
     const req = request(url, { method: opts.method ?? 'POST', ca: certs.ca.certPem, headers, servername: 'localhost' }, (res) => {
       const chunks: Buffer[] = [];
@@ -91,6 +92,11 @@ describe('webhook over HTTPS', () => {
     expect(res.status).to.equal(200);
     expect(res.contentType).to.match(/^application\/json/);
     expect(res.body).to.equal(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"${UID}","allowed":true}}`);
+  });
+
+  it('accepts Content-Type application/json; charset=utf-8', async () => {
+    const res = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')), contentType: 'application/json; charset=utf-8' });
+    expect(res.json().response.allowed).to.equal(true);
   });
 
   it('allows a compliant kube-apiserver pod', async () => {
@@ -174,6 +180,7 @@ describe('webhook over HTTPS', () => {
   const bad: Array<{ name: string; body?: string | Buffer; contentType?: string | null; method?: string; path?: string; status: number; message: RegExp; uid?: string }> = [
     { name: 'wrong content type → 415', body: review(loadFixture('kubeadm/etcd.yaml')), contentType: 'text/plain', status: 415, message: /Content-Type must be application\/json/ },
     { name: 'no content type → 415', body: '{}', contentType: null, status: 415, message: /Content-Type must be application\/json/ },
+    { name: 'a charset other than UTF-8 → 415', body: '{}', contentType: 'application/json; charset=latin1', status: 415, message: /UTF-8/ },
     { name: 'empty body → 400', body: '', status: 400, message: /request body is empty/ },
     { name: 'not JSON → 400', body: '{"apiVersion":', status: 400, message: /not valid JSON/ },
     { name: 'invalid UTF-8 → 400', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), status: 400, message: /not valid UTF-8/ },

@@ -58,10 +58,6 @@ function fixLocation(pod: Pod, component: Component): string {
   return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[component]} if it is a static pod)`;
 }
 
-function programName(component: Component): string {
-  return component;
-}
-
 function membershipFor(config: ProgramConfig, topology: EtcdTopology): { multi: boolean; membership: Membership } {
   const membership = etcdMembership(config);
   if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
@@ -76,7 +72,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
     title: rule.title,
     remediation: rule.remediation.replace('{file}', fixAt),
   };
-  const program = programName(rule.component);
+  const program = rule.component;
   if (config.refusal !== undefined) {
     return { ...base, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
   }

@@ -28,8 +28,13 @@ function send(res: Response, httpStatus: number, response: AdmissionResponse): v
 
 /** Decodes the body in the order the contract fixes: content type → UTF-8 → JSON → schema. */
 function decodeReview(req: Request): { review: AdmissionReview } | { status: number; message: string; uid: string } {
-  if (!req.is('application/json')) {
-    return { status: 415, uid: '', message: `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}` };
+  // Read the header itself: req.is() answers null for a request without a body, which would turn
+  // an empty body into a misleading 415.
+  const contentType = req.get('content-type') ?? '';
+  const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replaceAll('"', '');
+  if (mediaType !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+    return { status: 415, uid: '', message: `Content-Type must be application/json (UTF-8), got ${JSON.stringify(contentType)}` };
   }
   const body: unknown = req.body;
   if (!Buffer.isBuffer(body) || body.length === 0) return { status: 400, uid: '', message: 'request body is empty' };
@@ -83,7 +88,7 @@ export function createApp(deps: AppDependencies): express.Express {
       const outcome = admit(request, deps.policy());
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       if (outcome.decision === undefined) {
-        log.debug({ decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
+        log.info({ decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
       } else {
         const failing = outcome.decision.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
         log.info(
