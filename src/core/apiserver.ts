@@ -1,6 +1,6 @@
 import { parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
-import type { ProgramConfig, Setting } from './settings.js';
+import { earlyOutcome, type ProgramConfig, type Setting } from './settings.js';
 
 /**
  * kube-apiserver's boolean flags (NoOptDefVal "true": `--flag` alone means true and the next
@@ -48,21 +48,11 @@ function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, 
  * (etcd options Validate: "--etcd-servers must be specified").
  */
 export function readApiserverConfig(inv: Invocation): ProgramConfig {
-  const base = { component: 'kube-apiserver' as const };
-  const unknownAll = (opaque: string, refusal?: string): ProgramConfig => ({
-    ...base,
-    opaque,
-    ...(refusal !== undefined ? { refusal } : {}),
-    get: (flag) => ({ flag, state: 'unknown', reason: opaque }),
-  });
-  if (inv.startError !== undefined) return unknownAll(inv.startError, inv.startError);
-  if (inv.opaque !== undefined) return unknownAll(inv.opaque);
-  const parsed = parsePflags(inv.args, APISERVER_FLAGS, SHORTHANDS, 'kube-apiserver');
-  if (parsed.error !== undefined) return unknownAll(parsed.error, parsed.error);
-  if (parsed.exits !== undefined) return { ...unknownAll(parsed.exits), exits: parsed.exits };
-  if (parsed.indeterminate !== undefined) return unknownAll(parsed.indeterminate);
+  const early = earlyOutcome('kube-apiserver', inv, (i) => parsePflags(i.args, APISERVER_FLAGS, SHORTHANDS, 'kube-apiserver'));
+  if ('component' in early) return early;
+  const parsed = early;
   const config: ProgramConfig = {
-    ...base,
+    component: 'kube-apiserver',
     get: (flag) => settingFrom(flag, parsed.occurrences.get(flag), APISERVER_FLAGS.get(flag)?.accumulates === true),
   };
   const servers = config.get('etcd-servers');

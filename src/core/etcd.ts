@@ -1,7 +1,7 @@
 import { ETCD_FLAG_KINDS } from './etcd-flags.js';
 import { parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
-import { effectiveValue, isNonEmpty, boolValue, type ProgramConfig, type Setting } from './settings.js';
+import { boolValue, earlyOutcome, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
 /**
  * etcd's URL flags (types.NewURLs via flags.UniqueURLs.Set): comma-separated, each with scheme
@@ -75,25 +75,14 @@ function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurr
  *    command-line flag").
  */
 export function readEtcdConfig(inv: Invocation): ProgramConfig {
-  const settings = new Map<string, Setting>();
-  const base = { component: 'etcd' as const };
-  const unknownAll = (opaque: string, refusal?: string): ProgramConfig => ({
-    ...base,
-    opaque,
-    ...(refusal !== undefined ? { refusal } : {}),
-    get: (flag) => ({ flag, state: 'unknown', reason: opaque }),
-  });
-  if (inv.startError !== undefined) return { ...unknownAll(inv.startError), refusal: inv.startError };
-  if (inv.opaque !== undefined) return unknownAll(inv.opaque);
-
-  const parsed = parseGoFlags(inv.args, ETCD_FLAGS, 'etcd');
-  if (parsed.error !== undefined) return unknownAll(parsed.error, parsed.error);
-  if (parsed.exits !== undefined) return { ...unknownAll(parsed.exits), exits: parsed.exits };
-  if (parsed.indeterminate !== undefined) return unknownAll(parsed.indeterminate);
+  const early = earlyOutcome('etcd', inv, (i) => parseGoFlags(i.args, ETCD_FLAGS, 'etcd'));
+  if ('component' in early) return early;
+  const parsed = early;
+  const unknownAll = (opaque: string, refusal?: string): ProgramConfig => opaqueConfig('etcd', opaque, refusal !== undefined ? { refusal } : {});
   const version = lastOccurrence(parsed.occurrences.get('version'));
   if (version !== undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
     const exits = '--version prints the version and exits';
-    return { ...unknownAll(exits), exits };
+    return opaqueConfig('etcd', exits, { exits });
   }
 
   const configFileArg = lastOccurrence(parsed.occurrences.get('config-file'));
@@ -108,6 +97,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
     if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`));
   }
 
+  const settings = new Map<string, Setting>();
   for (const [flag, envName, spec] of FLAG_ENV_NAMES) {
     const fromArgv = lastOccurrence(parsed.occurrences.get(flag));
     const fromEnv = inv.env.get(envName);
@@ -139,7 +129,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   }
 
   const config: ProgramConfig = {
-    ...base,
+    component: 'etcd',
     get: (flag) => settings.get(flag) ?? { flag, state: 'absent', defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') },
   };
   const refusal = startupRefusal(config);

@@ -1,4 +1,5 @@
-import { parseGoBool } from './flags.js';
+import { parseGoBool, type ParsedFlags } from './flags.js';
+import type { Component, Invocation } from './invocation.js';
 
 /** Where a setting's value came from, for evidence in messages. */
 export type SettingSource = 'argv' | 'env' | 'default';
@@ -11,7 +12,7 @@ export type Setting =
 
 /** The effective configuration of one program run, whatever the program. */
 export interface ProgramConfig {
-  readonly component: 'etcd' | 'kube-apiserver';
+  readonly component: Component;
   /** Set when the program will not start with this configuration; the text says why. */
   readonly refusal?: string;
   /** Set when the program prints something and exits instead of serving (`--version`). */
@@ -50,4 +51,24 @@ export function describeSetting(s: Setting): string {
     case 'unknown':
       return `--${s.flag} unknown: ${s.reason}`;
   }
+}
+
+/** A configuration of which nothing can be known; `outcome` adds a refusal or an early exit. */
+export function opaqueConfig(component: Component, opaque: string, outcome: { refusal?: string; exits?: string } = {}): ProgramConfig {
+  return { component, opaque, ...outcome, get: (flag) => ({ flag, state: 'unknown', reason: opaque }) };
+}
+
+/**
+ * What ends the reading of a configuration before any setting: the container fails first, the
+ * configuration is out of sight, the program rejects its argv or only prints and exits, or an
+ * argument cannot be read. Undefined when the settings can be read.
+ */
+export function earlyOutcome(component: Component, inv: Invocation, parse: (inv: Invocation) => ParsedFlags): ProgramConfig | ParsedFlags {
+  if (inv.startError !== undefined) return opaqueConfig(component, inv.startError, { refusal: inv.startError });
+  if (inv.opaque !== undefined) return opaqueConfig(component, inv.opaque);
+  const parsed = parse(inv);
+  if (parsed.error !== undefined) return opaqueConfig(component, parsed.error, { refusal: parsed.error });
+  if (parsed.exits !== undefined) return opaqueConfig(component, parsed.exits, { exits: parsed.exits });
+  if (parsed.indeterminate !== undefined) return opaqueConfig(component, parsed.indeterminate);
+  return parsed;
 }
