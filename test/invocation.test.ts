@@ -45,6 +45,17 @@ describe('which containers run etcd or kube-apiserver', () => {
     expect(inv?.args).to.deep.equal(['--name=cp-1']);
   });
 
+  it('env -u removes a variable and env -i clears the environment (unset is not the same as empty)', () => {
+    const c = { ...container({}), command: ['env', '-u', 'ETCD_CLIENT_CERT_AUTH', 'etcd'], env: [{ name: 'ETCD_CLIENT_CERT_AUTH', value: '' }, { name: 'ETCD_AUTO_TLS', value: 'true' }] } as Container;
+    const [inv] = findInvocations(podWith({}, [c]), c);
+    expect(inv?.env.get('ETCD_CLIENT_CERT_AUTH')).to.equal(undefined);
+    expect(inv?.env.get('ETCD_AUTO_TLS')).to.include({ value: 'true' });
+    const cleared = { ...c, command: ['env', '-i', 'ETCD_NAME=x', 'etcd'] } as Container;
+    const [inv2] = findInvocations(podWith({}, [cleared]), cleared);
+    expect(inv2?.env.get('ETCD_AUTO_TLS')).to.equal(undefined);
+    expect(inv2?.env.get('ETCD_NAME')).to.include({ value: 'x' });
+  });
+
   it('bitnami/etcd with no command: etcd, but configured by its scripts (opaque)', () => {
     const [inv] = found({ image: 'docker.io/bitnami/etcd:3.5.15' });
     expect(inv?.component).to.equal('etcd');

@@ -87,6 +87,12 @@ describe('POSIX shell scripts (sh -c)', () => {
     expect(cmds[0]?.env.get('HOST')).to.include({ value: 'cp-2' });
   });
 
+  it('unset removes an inherited variable from what the child sees', () => {
+    const cmds = parseShellScript('unset HOST; etcd --name="$HOST"', baseEnv, { text: 'sh' }, []);
+    expect(cmds[0]?.env.get('HOST')).to.equal(undefined);
+    expect(cmds[0]?.argv[1]?.text).to.equal('--name=');
+  });
+
   it('sourcing a file makes every variable unknown afterwards', () => {
     const cmds = parseShellScript('. /etc/etcd.env\netcd', baseEnv, { text: 'sh' }, []);
     expect(cmds[0]?.env.get('ETCD_CLIENT_CERT_AUTH')?.state).to.equal('unknown');

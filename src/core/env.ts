@@ -133,15 +133,26 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
   return new MapEnvironment(entries, fallback);
 }
 
-/** An environment with some variables overridden (shell assignments, `env NAME=value cmd`). */
-export function overlayEnvironment(base: Environment, overrides: ReadonlyMap<string, EnvValue>, opaque?: string): Environment {
+export interface OverlayOptions {
+  /** Something ran that may have changed any variable (a sourced file): all values unknown. */
+  readonly opaque?: string;
+  /** Variables removed (`unset NAME`, `env -u NAME`); `env -i` removes everything. */
+  readonly removed?: ReadonlySet<string> | 'all';
+}
+
+/** An environment with some variables overridden or removed (shell assignments, `env NAME=value cmd`). */
+export function overlayEnvironment(base: Environment, overrides: ReadonlyMap<string, EnvValue>, options: OverlayOptions = {}): Environment {
+  const { opaque, removed } = options;
+  const inherited = (name: string): boolean => removed !== 'all' && removed?.has(name) !== true;
   const merged = new Map<string, EnvValue>();
   for (const name of base.definedNames()) {
     const v = base.get(name);
-    if (v !== undefined) merged.set(name, opaque !== undefined ? { state: 'unknown', reason: opaque } : v);
+    if (v !== undefined && inherited(name)) merged.set(name, opaque !== undefined ? { state: 'unknown', reason: opaque } : v);
   }
   for (const [name, v] of overrides) merged.set(name, v);
-  const fallback = (name: string): EnvValue | undefined =>
-    opaque !== undefined ? { state: 'unknown', reason: opaque, maybeUnset: true } : base.get(name);
+  const fallback = (name: string): EnvValue | undefined => {
+    if (!inherited(name)) return undefined;
+    return opaque !== undefined ? { state: 'unknown', reason: opaque, maybeUnset: true } : base.get(name);
+  };
   return new MapEnvironment(merged, fallback);
 }

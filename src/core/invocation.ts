@@ -104,13 +104,17 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
     }
     case 'env': {
       // env [-i] [-u NAME]... [NAME=VALUE]... COMMAND ARGS
-      let base = env;
+      let removed: Set<string> | 'all' = new Set<string>();
       const overrides = new Map<string, EnvValue>();
       let k = 0;
       for (; k < rest.length; k++) {
         const w = rest[k] as Word;
-        if (w.text === '-i' || w.text === '-' || w.text === '--ignore-environment') base = overlayEnvironment(emptyEnvironment, new Map());
-        else if (w.text === '-u') overrides.set(rest[++k]?.text ?? '', { state: 'known', value: '', origin: 'env -u' });
+        if (w.text === '-i' || w.text === '-' || w.text === '--ignore-environment') removed = 'all';
+        else if (w.text === '-u') {
+          const name = rest[++k]?.text ?? '';
+          overrides.delete(name);
+          if (removed !== 'all') removed.add(name);
+        }
         else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(knownPrefix(w))) {
           const eq = w.text.indexOf('=');
           overrides.set(
@@ -119,7 +123,7 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
           );
         } else break;
       }
-      resolve(rest.slice(k), overlayEnvironment(base, overrides), origin, depth + 1, walk);
+      resolve(rest.slice(k), overlayEnvironment(env, overrides, { removed }), origin, depth + 1, walk);
       return;
     }
     case 'go-runner':
@@ -202,8 +206,6 @@ function lazyEnvironment(build: () => Environment): Environment {
   const force = (): Environment => (env ??= build());
   return { get: (name) => force().get(name), definedNames: () => force().definedNames() };
 }
-
-const emptyEnvironment: Environment = { get: () => undefined, definedNames: () => [] };
 
 /**
  * Every etcd and kube-apiserver run in a container, with its argv and environment as Kubernetes and

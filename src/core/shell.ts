@@ -252,6 +252,8 @@ class Lexer {
 class ShellState {
   readonly assigned = new Map<string, EnvValue>();
   readonly exported = new Set<string>();
+  /** Inherited variables removed with `unset`. */
+  readonly removed = new Set<string>();
   /** Set when the script ran something that may change any variable (`.`, `source`, `eval`). */
   opaque: string | undefined;
 
@@ -263,11 +265,20 @@ class ShellState {
 
   lookup(name: string): EnvValue | undefined {
     if (this.opaque !== undefined) return { state: 'unknown', reason: this.opaque };
+    if (this.removed.has(name)) return undefined;
     return this.assigned.get(name) ?? this.env.get(name);
   }
 
+  unset(name: string): void {
+    this.assigned.delete(name);
+    this.exported.delete(name);
+    this.removed.add(name);
+  }
+
   assign(name: string, value: EnvValue, exportIt: boolean): void {
+    const wasRemoved = this.removed.delete(name);
     this.assigned.set(name, value);
+    if (wasRemoved && !exportIt) return; // unset drops the export attribute
     // A variable inherited from the environment stays exported when reassigned (XCU 2.5.3).
     if (exportIt || this.env.get(name) !== undefined) this.exported.add(name);
   }
@@ -279,7 +290,7 @@ class ShellState {
       if (v !== undefined) overrides.set(name, v);
     }
     for (const [k, v] of prefixAssignments) overrides.set(k, v);
-    return overlayEnvironment(this.env, overrides, this.opaque);
+    return overlayEnvironment(this.env, overrides, { ...(this.opaque !== undefined ? { opaque: this.opaque } : {}), removed: this.removed });
   }
 }
 
@@ -475,7 +486,7 @@ export function parseShellScript(script: string, env: Environment, scriptName: W
         continue;
       }
       if (builtin === 'unset') {
-        for (const w of argv.slice(1)) state.assign(w.text, { state: 'known', value: '', origin: 'shell' }, false);
+        for (const w of argv.slice(1)) if (!w.text.startsWith('-')) state.unset(w.text);
         continue;
       }
       if (builtin === 'set') {
