@@ -74,6 +74,20 @@ describe('etcd-tls-guard scan', () => {
     expect(r.code).to.equal(1);
   });
 
+  it('an AdmissionReview from a kubelet for its mirror pod is audited, as the webhook would', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-cp-1', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } }, spec: { containers: [{ name: 'etcd', command: ['etcd', '--auto-tls'] }] } };
+    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', userInfo: { username: 'system:node:cp-1', groups: ['system:nodes'] }, object: pod } };
+    const r = await cli(['scan', '-'], JSON.stringify(review));
+    expect(r.code).to.equal(0);
+    expect(r.out).to.contain('[audit]').and.contain('kubelet mirror pod');
+  });
+
+  it('an invalid AdmissionReview is an input error (exit 2)', async () => {
+    const r = await cli(['scan', '-'], JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} }));
+    expect(r.code).to.equal(2);
+    expect(r.out).to.contain('request.uid: required field is missing');
+  });
+
   it('a pod running etcd and kube-apiserver is reported once per component', async () => {
     const pod = `apiVersion: v1
 kind: Pod

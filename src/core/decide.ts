@@ -44,9 +44,16 @@ export const WARNING_MAX = 256;
 export const WARNINGS_TOTAL_MAX = 4096;
 const AUDIT_VALUE_MAX = 1024;
 
+const globCache = new Map<string, RegExp>();
+
+/** `*` any run of characters, `?` one character; compiled once per pattern. */
 function glob(pattern: string): RegExp {
+  const cached = globCache.get(pattern);
+  if (cached !== undefined) return cached;
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${escaped}$`);
+  const re = new RegExp(`^${escaped}$`);
+  globCache.set(pattern, re);
+  return re;
 }
 
 function exemptionFor(exemptions: readonly Exemption[], namespace: string, name: string, rule: string): Exemption | undefined {

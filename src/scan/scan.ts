@@ -66,8 +66,11 @@ interface Target {
   readonly namespace: string | null;
   readonly name: string | null;
   readonly pod?: unknown;
+  /** Where the pod sits in the document, for error messages (`spec.template`). */
   readonly podPath: string;
   readonly facts: RequestFacts;
+  /** Set when the document cannot be judged (an invalid AdmissionReview). */
+  readonly problems?: readonly string[];
 }
 
 function field(obj: unknown, key: string): unknown {
@@ -91,10 +94,12 @@ function targetsOf(object: unknown, item?: number): Target[] {
     return Array.isArray(items) ? items.flatMap((x, i) => targetsOf(x, i)) : [];
   }
   if (kind === 'AdmissionReview') {
-    if (checkAdmissionReview(object).length > 0) return [{ ...at, kind, namespace, name, pod: object, podPath: 'AdmissionReview', facts: NO_FACTS }];
+    const problems = checkAdmissionReview(object);
+    if (problems.length > 0) return [{ ...at, kind, namespace, name, pod: object, podPath: '', facts: NO_FACTS, problems }];
     const request = (object as AdmissionReview).request;
     const pod = request.object;
-    const facts = { kubeletMirror: checkPod(pod, 'x').length === 0 && isKubeletMirrorRequest(request, pod as Pod) };
+    // The same request facts as the webhook: a kubelet's mirror-pod request is audited.
+    const facts = { kubeletMirror: checkPod(pod, 'request.object').length === 0 && isKubeletMirrorRequest(request, pod as Pod) };
     return [{ ...at, kind: str(field(pod, 'kind')) ?? 'Pod', namespace: str(field(field(pod, 'metadata'), 'namespace')) ?? request.namespace ?? null, name: str(field(field(pod, 'metadata'), 'name')) ?? request.name ?? null, pod, podPath: 'request.object', facts }];
   }
   if (kind === 'Pod') return [{ ...at, kind, namespace, name, pod: object, podPath: '', facts: NO_FACTS }];
@@ -122,7 +127,7 @@ export function scanDocuments(documents: readonly LoadedDocument[], policy: Poli
         results.push({ ...head, component: null, container: null, findings: [] });
         continue;
       }
-      const problems = target.podPath === 'AdmissionReview' ? checkAdmissionReview(target.pod) : checkPod(target.pod, target.podPath);
+      const problems = target.problems ?? checkPod(target.pod, target.podPath);
       if (problems.length > 0) {
         errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${problems.join('; ')}` });
         continue;
