@@ -77,10 +77,17 @@ describe('etcd flags (Go flag package)', () => {
 
 const apiTable = new Map<string, FlagSpec>([
   ['allow-privileged', { bool: true }],
+  ['help', { bool: true }],
+  ['version', { bool: true, validate: (v: string) => (v === 'raw' || v === 'true' || v === 'false' ? undefined : 'invalid') }],
+  ['etcd-cafile', { bool: false }],
+  ['etcd-certfile', { bool: false }],
   ['etcd-servers', { bool: false, accumulates: true }],
   ['v', { bool: false }],
 ]);
-const shorthands = new Map([['v', 'v']]);
+const shorthands = new Map([
+  ['v', 'v'],
+  ['h', 'help'],
+]);
 
 function pLast(args: string[], flag: string): string | undefined {
   const r = parsePflags(words(...args), apiTable, shorthands, 'kube-apiserver');
@@ -88,6 +95,8 @@ function pLast(args: string[], flag: string): string | undefined {
   return list?.[list.length - 1]?.value.text;
 }
 
+// Every expectation below was measured with kube-apiserver v1.31.2's own flag set
+// (app.NewAPIServerCommand().Flags() after cli.Run's normalization), built from k8s.io/kubernetes.
 describe('kube-apiserver flags (spf13/pflag)', () => {
   it('--name=value and --name value', () => {
     expect(pLast(['--etcd-cafile=/a'], 'etcd-cafile')).to.equal('/a');
@@ -126,7 +135,29 @@ describe('kube-apiserver flags (spf13/pflag)', () => {
     expect(parsePflags(words('--help'), apiTable, shorthands, 'kube-apiserver').exits).to.contain('usage');
     expect(parsePflags(words('-h'), apiTable, shorthands, 'kube-apiserver').exits).to.contain('usage');
   });
+  it('--help=false is no help', () => {
+    expect(parsePflags(words('--help=false', '--etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').exits).to.equal(undefined);
+  });
+  it('-hv is help then -v without its value: an error', () => {
+    expect(parsePflags(words('-hv'), apiTable, shorthands, 'kube-apiserver').error).to.equal("flag needs an argument: 'v' in -hv");
+  });
+  it('--version exits, --version=false does not', () => {
+    expect(parsePflags(words('--version=raw'), apiTable, shorthands, 'kube-apiserver').exits).to.contain('version');
+    expect(parsePflags(words('--version=false'), apiTable, shorthands, 'kube-apiserver').exits).to.equal(undefined);
+  });
+  it('an unknown flag is an error (unknown flag: --bogus)', () => {
+    expect(parsePflags(words('--bogus=1'), apiTable, shorthands, 'kube-apiserver').error).to.equal('unknown flag: --bogus');
+  });
+  it('a value flag at the end needs an argument', () => {
+    expect(parsePflags(words('--etcd-cafile'), apiTable, shorthands, 'kube-apiserver').error).to.equal('flag needs an argument: --etcd-cafile');
+  });
+  it('---etcd-cafile is bad syntax', () => {
+    expect(parsePflags(words('---etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').error).to.equal('bad flag syntax: ---etcd-cafile=/a');
+  });
+  it('--etcd-cafile= sets an empty value (not "set" for CIS)', () => {
+    expect(pLast(['--etcd-cafile='], 'etcd-cafile')).to.equal('');
+  });
   it('an invalid boolean value is an error', () => {
-    expect(parsePflags(words('--allow-privileged=yes'), apiTable, shorthands, 'kube-apiserver').error).to.match(/invalid boolean value "yes"/);
+    expect(parsePflags(words('--allow-privileged=yes'), apiTable, shorthands, 'kube-apiserver').error).to.match(/invalid argument "yes" for "--allow-privileged" flag/);
   });
 });

@@ -113,6 +113,9 @@ const CASES: Case[] = [
   { name: 'an _ spelling counts (--etcd_cafile)', rule: 'apiserver-etcd-cafile', component: 'kube-apiserver', changes: { 'etcd-cafile': null, etcd_cafile: '/ca.crt' }, status: 'pass' },
   { name: '-etcd-cafile (single dash): kube-apiserver will refuse to start', rule: 'apiserver-etcd-cafile', component: 'kube-apiserver', changes: { 'etcd-cafile': null, '-etcd-cafile': '/ca.crt' }, status: 'fail', message: /kube-apiserver will refuse to start: unknown shorthand flag: 'e'/ },
 
+  { name: 'a misspelled --etcd-ca-file: kube-apiserver will refuse to start (unknown flag)', rule: 'apiserver-etcd-cafile', component: 'kube-apiserver', changes: { 'etcd-cafile': null, 'etcd-ca-file': '/ca.crt' }, status: 'fail', message: /kube-apiserver will refuse to start: unknown flag: --etcd-ca-file/ },
+  { name: 'a non-numeric --secure-port: kube-apiserver will refuse to start (measured on v1.31)', rule: 'apiserver-etcd-cafile', component: 'kube-apiserver', changes: { 'secure-port': 'abc' }, status: 'fail', message: /invalid argument "abc" for "--secure-port" flag: strconv.ParseInt/ },
+
   // apiserver-etcd-client-cert (CIS 1.2.29)
   { name: 'kubeadm passes', rule: 'apiserver-etcd-client-cert', component: 'kube-apiserver', status: 'pass' },
   { name: 'no --etcd-keyfile fails', rule: 'apiserver-etcd-client-cert', component: 'kube-apiserver', changes: { 'etcd-keyfile': null }, status: 'fail', message: /--etcd-keyfile is not set/ },

@@ -1,34 +1,39 @@
-import { parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
+import { APISERVER_FLAG_KINDS } from './apiserver-flags.js';
+import { GO_VALUE_SYNTAX, parseGoBool, parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
 import { earlyOutcome, type ProgramConfig, type Setting } from './settings.js';
 
 /**
- * kube-apiserver's boolean flags (NoOptDefVal "true": `--flag` alone means true and the next
- * argument is not its value), from `kube-apiserver --help` of Kubernetes 1.27–1.34 including the
- * klog/logs flags. Every other flag takes a value; flags we do not list are not judged, since the
- * set changes with each release.
+ * kube-apiserver's flags, from its own flag set (see apiserver-flags.ts): boolean flags take no
+ * separate value, list flags accumulate, and a flag none of the versions knows stops kube-apiserver
+ * ("unknown flag: --x").
  */
-const BOOL_FLAGS = [
-  'add-dir-header', 'aggregator-reject-forwarding-redirect', 'allow-privileged', 'alsologtostderr', 'anonymous-auth',
-  'audit-log-batch-throttle-enable', 'audit-log-compress', 'audit-log-truncate-enabled', 'audit-webhook-batch-throttle-enable',
-  'audit-webhook-truncate-enabled', 'contention-profiling', 'disable-http2-serving', 'emulation-forward-compatible',
-  'enable-aggregator-routing', 'enable-bootstrap-token-auth', 'enable-garbage-collector', 'enable-logs-handler',
-  'enable-priority-and-fairness', 'encryption-provider-config-automatic-reload', 'log-json-split-stream',
-  'log-text-split-stream', 'logtostderr', 'one-output', 'permit-address-sharing', 'permit-port-sharing', 'profiling',
-  'runtime-config-emulation-forward-compatible', 'service-account-extend-token-expiration', 'service-account-lookup',
-  'shutdown-send-retry-after', 'skip-headers', 'skip-log-headers', 'version', 'watch-cache',
-];
+function specFor(kind: string): FlagSpec {
+  switch (kind) {
+    case 'bool':
+      return { bool: true };
+    case 'version':
+      // component-base verflag: --version, --version=raw, or a boolean.
+      return { bool: true, validate: (v) => (v === 'raw' || parseGoBool(v) !== undefined ? undefined : `invalid value ${JSON.stringify(v)}`) };
+    case 'list':
+      return { bool: false, accumulates: true };
+    case 'int':
+    case 'uint':
+      return { bool: false, validate: (v) => (GO_VALUE_SYNTAX[kind].test(v) ? undefined : `strconv.Parse${kind === 'int' ? 'Int' : 'Uint'}: parsing ${JSON.stringify(v)}: invalid syntax`) };
+    case 'duration':
+      return { bool: false, validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
+    default:
+      return { bool: false };
+  }
+}
 
-/** List flags (pflag StringSlice): every occurrence appends. */
-const LIST_FLAGS = ['etcd-servers', 'etcd-servers-overrides'];
-
-const APISERVER_FLAGS: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>([
-  ...BOOL_FLAGS.map((name): [string, FlagSpec] => [name, { bool: true }]),
-  ...LIST_FLAGS.map((name): [string, FlagSpec] => [name, { bool: false, accumulates: true }]),
-]);
+const APISERVER_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(Object.entries(APISERVER_FLAG_KINDS).map(([name, kind]) => [name, specFor(kind)]));
 
 /** `-v` is klog's verbosity (`-v, --v Level`); `-h` is cobra's help. */
-const SHORTHANDS: ReadonlyMap<string, string> = new Map([['v', 'v']]);
+const SHORTHANDS: ReadonlyMap<string, string> = new Map([
+  ['v', 'v'],
+  ['h', 'help'],
+]);
 
 function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, accumulates: boolean): Setting {
   if (list === undefined || list.length === 0) return { flag, state: 'absent', defaultValue: '' };

@@ -1,5 +1,5 @@
 import { ETCD_FLAG_KINDS } from './etcd-flags.js';
-import { parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
+import { GO_VALUE_SYNTAX, parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
 import { boolValue, earlyOutcome, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
@@ -21,16 +21,11 @@ export function validateEtcdUrls(list: string): string | undefined {
   return undefined;
 }
 
-const GO_INT = /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/;
-const GO_UINT = /^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/;
-const GO_DURATION = /^[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
-
 function specFor(kind: string): FlagSpec {
   if (kind === 'bool' || kind === 'ignored') return { bool: true };
   if (kind === 'urls') return { bool: false, validate: validateEtcdUrls };
-  if (kind === 'int') return { bool: false, validate: (v) => (GO_INT.test(v) ? undefined : 'parse error') };
-  if (kind === 'uint') return { bool: false, validate: (v) => (GO_UINT.test(v) ? undefined : 'parse error') };
-  if (kind === 'duration') return { bool: false, validate: (v) => (GO_DURATION.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
+  if (kind === 'int' || kind === 'uint') return { bool: false, validate: (v) => (GO_VALUE_SYNTAX[kind].test(v) ? undefined : 'parse error') };
+  if (kind === 'duration') return { bool: false, validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
   if (kind.startsWith('choice:')) {
     const valid = kind.slice('choice:'.length).split(',');
     return { bool: false, validate: (v) => (valid.includes(v) ? undefined : `valid values are ${JSON.stringify(valid.join(','))}`) };

@@ -28,6 +28,16 @@ export interface ParsedFlags {
   readonly indeterminate?: string;
 }
 
+/**
+ * Value syntax of Go's numeric flags: strconv.ParseInt/ParseUint with base 0 (0x, 0o, 0b prefixes,
+ * `_` separators) and time.ParseDuration. Used to tell which values make a program exit.
+ */
+export const GO_VALUE_SYNTAX: Readonly<Record<'int' | 'uint' | 'duration', RegExp>> = {
+  int: /^[+-]?(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/,
+  uint: /^(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO]?[0-7_]*|[1-9][0-9_]*)$/,
+  duration: /^[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/,
+};
+
 /** strconv.ParseBool: exactly these spellings, nothing else (no yes/on/empty). */
 const GO_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
@@ -51,13 +61,18 @@ function describeArg(arg: Word, index: number): string {
   return `argument ${index + 1} (${JSON.stringify(arg.text)})`;
 }
 
-function checkValue(spec: FlagSpec, name: string, value: Word, dashes: string): string | undefined {
+/** Checks a value as flag.Value.Set would, with the error text of Go's flag or of pflag. */
+function checkValue(spec: FlagSpec, name: string, value: Word, style: 'go' | 'pflag'): string | undefined {
   if (value.unknown !== undefined) return undefined;
-  if (spec.bool) {
-    return parseGoBool(value.text) === undefined ? `invalid boolean value ${JSON.stringify(value.text)} for ${dashes}${name}: parse error` : undefined;
+  if (spec.bool && spec.validate === undefined) {
+    if (parseGoBool(value.text) !== undefined) return undefined;
+    return style === 'go'
+      ? `invalid boolean value ${JSON.stringify(value.text)} for -${name}: parse error`
+      : `invalid argument ${JSON.stringify(value.text)} for "--${name}" flag: strconv.ParseBool: parsing ${JSON.stringify(value.text)}: invalid syntax`;
   }
   const problem = spec.validate?.(value.text);
-  return problem === undefined ? undefined : `invalid value ${JSON.stringify(value.text)} for flag ${dashes}${name}: ${problem}`;
+  if (problem === undefined) return undefined;
+  return style === 'go' ? `invalid value ${JSON.stringify(value.text)} for flag -${name}: ${problem}` : `invalid argument ${JSON.stringify(value.text)} for "--${name}" flag: ${problem}`;
 }
 
 /**
@@ -104,7 +119,7 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
       value = next;
       i++;
     }
-    const problem = checkValue(spec, name, value, '-');
+    const problem = checkValue(spec, name, value, 'go');
     if (problem !== undefined) return done({ error: problem });
     found.add(name, value, eq === -1 && !spec.bool ? i - 1 : i);
     i++;
@@ -131,8 +146,9 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
  * (kube-apiserver's WordSepNormalizeFunc); a single dash starts shorthand flags, so `-etcd-cafile`
  * is the unknown shorthand `-e`; non-flag arguments are collected and parsing goes on; `--` ends the
  * flags. The last occurrence wins, except list flags, which accumulate.
- * `shorthands` maps one-letter shorthands to flag names. Flags missing from `table` are taken as
- * value-taking flags of another version: they are not judged.
+ * `shorthands` maps one-letter shorthands to flag names. Then, in cobra's order: `--help` prints
+ * usage, a positional argument is refused, `--version` prints the version. A flag missing from
+ * `table` is an error ("unknown flag: --x").
  */
 export function parsePflags(
   args: readonly Word[],
@@ -175,8 +191,8 @@ export function parsePflags(
       if (body.length === 0 || body[0] === '-' || body[0] === '=') return done({ error: `bad flag syntax: ${s}` });
       const eq = body.indexOf('=');
       const name = normalize(eq === -1 ? body : body.slice(0, eq));
-      if (name === 'help') return done({ exits: '--help prints usage and exits' });
-      const spec: FlagSpec = table.get(name) ?? { bool: false };
+      const spec = table.get(name);
+      if (spec === undefined) return done({ error: `unknown flag: --${name}` });
       let value: Word;
       if (eq !== -1) value = sliceWord(arg, 2 + eq + 1);
       else if (spec.bool) value = { text: 'true' };
@@ -186,11 +202,8 @@ export function parsePflags(
         value = next;
         i++;
       }
-      const problem = checkValue(spec, name, value, '--');
+      const problem = checkValue(spec, name, value, 'pflag');
       if (problem !== undefined) return done({ error: problem });
-      if (name === 'version' && value.unknown === undefined && value.text !== 'false') {
-        return done({ exits: '--version prints the version and exits' });
-      }
       found.add(name, value, eq === -1 && !spec.bool ? i - 1 : i);
       i++;
       continue;
@@ -200,7 +213,6 @@ export function parsePflags(
     let consumedNext = false;
     for (let j = 0; j < shorts.length; j++) {
       const c = shorts[j] as string;
-      if (c === 'h' && !shorthands.has('h')) return done({ exits: '-h prints usage and exits' });
       const name = shorthands.get(c);
       if (name === undefined) return done({ error: `unknown shorthand flag: '${c}' in ${s}` });
       const spec: FlagSpec = table.get(name) ?? { bool: false };
@@ -219,17 +231,26 @@ export function parsePflags(
         value = next;
         consumedNext = true;
       }
-      const problem = checkValue(spec, name, value, '--');
+      const problem = checkValue(spec, name, value, 'pflag');
       if (problem !== undefined) return done({ error: problem });
       found.add(name, value, i);
     }
     i += consumedNext ? 2 : 1;
   }
+  // Then as cobra does: help first, then the Args check, then kube-apiserver's --version.
+  const last = (name: string): Word | undefined => {
+    const list = found.occurrences.get(name);
+    return list?.[list.length - 1]?.value;
+  };
+  const help = last('help');
+  if (help !== undefined && help.unknown === undefined && parseGoBool(help.text) === true) return done({ exits: '--help prints usage and exits' });
   const stray = positional.find((p) => p.unknown !== undefined || p.text.length > 0);
   if (stray !== undefined) {
     // kube-apiserver's cobra Args check: `"kube-apiserver" does not take any arguments`.
     if (stray.unknown !== undefined) return done({ indeterminate: `an argument (${JSON.stringify(stray.text)}) ${stray.unknown.reason}` });
     return done({ error: `"${program}" does not take any arguments, got ${JSON.stringify(stray.text)}` });
   }
+  const version = last('version');
+  if (version !== undefined && version.unknown === undefined && version.text !== 'false') return done({ exits: '--version prints the version and exits' });
   return done();
 }
