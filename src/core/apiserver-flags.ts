@@ -1,8 +1,9 @@
 // Generated from kube-apiserver's own flag set (app.NewAPIServerCommand().Flags(), with cli.Run's
-// word-separator normalization) of Kubernetes v1.30.14, v1.31.2, v1.33.13 and v1.37.2, merged: a flag
+// word-separator normalization) of Kubernetes v1.30.14, v1.31.2, v1.33.13, v1.37.2, merged: a flag
 // known to any of them is accepted. "bool": NoOptDefVal "true" (a bare --flag means true, the next
 // argument is not its value); "list": a StringSlice/StringArray whose occurrences accumulate;
 // "int", "uint", "duration": values checked as strconv and time.ParseDuration would.
+// Regenerate with test/tools/kube-apiserver-flags/generate.sh.
 export const APISERVER_FLAG_KINDS: Readonly<Record<string, string>> = {
   'admission-control': 'list',
   'admission-control-config-file': 'value',
