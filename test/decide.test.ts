@@ -58,6 +58,12 @@ describe('decisions', () => {
     }
   });
 
+  it('a warning keeps to 120 characters where the first clause says it; the annotation keeps all', () => {
+    const d = decide(failing22(), policyFromObject({ defaultAction: 'warn' }), NOT_KUBELET);
+    expect(d.warnings).to.deep.equal(['etcd-client-cert-auth (CIS 2.2): --client-cert-auth is not set (defaults to false)']);
+    expect(d.auditAnnotations['etcd-client-cert-auth']).to.contain('nevertheless verified because --trusted-ca-file is set');
+  });
+
   it('audit mode allows with audit annotations keyed by rule id, and no warnings', () => {
     const d = decide(plaintext(), policyFromObject({ defaultAction: 'audit' }), NOT_KUBELET);
     expect(d.allowed).to.equal(true);

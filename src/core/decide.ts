@@ -77,12 +77,17 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** One self-contained warning line, as short as the finding allows. */
+/**
+ * One self-contained warning line, as short as the finding allows: the label already names the CIS
+ * control, and past 120 characters only the first clause is kept when that fits (the audit
+ * annotation keeps the whole message).
+ */
 function warningText(f: DecidedFinding, withContainer: boolean): string {
-  const where = withContainer ? ` [${f.container}]` : '';
-  const status = f.status === 'unknown' ? 'cannot verify: ' : '';
-  const full = `${f.rule} (${cisLabel(f)})${where}: ${status}${f.message}`;
-  return truncate(full, WARNING_MAX);
+  const head = `${f.rule} (${cisLabel(f)})${withContainer ? ` [${f.container}]` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}`;
+  const body = f.message.replace(/^CIS [\d.]+ fails: /, '');
+  const full = head + body;
+  const short = head + (body.split('; ')[0] ?? body);
+  return truncate(full.length > WARNING_PREFERRED && short.length <= WARNING_PREFERRED ? short : full, WARNING_MAX);
 }
 
 /**

@@ -62,9 +62,3 @@ export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 export function isMirrorPod(pod: Pod): boolean {
   return pod.metadata?.annotations?.[MIRROR_ANNOTATION] !== undefined;
 }
-
-export function podDisplayName(pod: Pod): string {
-  const meta = pod.metadata ?? {};
-  const name = meta.name ?? (meta.generateName !== undefined ? `${meta.generateName}*` : '<unnamed>');
-  return meta.namespace !== undefined && meta.namespace !== '' ? `${meta.namespace}/${name}` : name;
-}

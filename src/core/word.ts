@@ -18,30 +18,9 @@ export interface UnknownPart {
   readonly reason: string;
 }
 
-export function knownWord(text: string): Word {
-  return { text };
-}
-
-export function isKnown(word: Word): boolean {
-  return word.unknown === undefined;
-}
-
 /** The part of the word that is certainly known (all of it for a known word). */
 export function knownPrefix(word: Word): string {
   return word.unknown === undefined ? word.text : word.text.slice(0, word.unknown.at);
-}
-
-/** Concatenates words (used when pieces of one argument come from several sources). */
-export function concatWords(words: readonly Word[]): Word {
-  let text = '';
-  let unknown: UnknownPart | undefined;
-  for (const w of words) {
-    if (unknown === undefined && w.unknown !== undefined) {
-      unknown = { at: text.length + w.unknown.at, reason: w.unknown.reason };
-    }
-    text += w.text;
-  }
-  return unknown === undefined ? { text } : { text, unknown };
 }
 
 /** Drops the first `n` characters of a word, keeping track of its unknown part. */
