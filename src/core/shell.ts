@@ -294,11 +294,7 @@ class ShellState {
   }
 }
 
-function wordToString(w: Word): string {
-  return w.text;
-}
-
-/** Expands one word: parameters, `"$@"`, and field splitting of unquoted expansions (IFS unset). */
+/** Expands one word: parameters, `"$@"`, and field splitting of unquoted expansions (default IFS). */
 function expandWord(segments: readonly Segment[], state: ShellState, split: boolean): Word[] {
   const fields: Word[] = [];
   let text = '';
@@ -353,7 +349,7 @@ function expandWord(segments: readonly Segment[], state: ShellState, split: bool
           started = true;
         });
       } else {
-        const joined = params.map(wordToString).join(' ');
+        const joined = params.map((w) => w.text).join(' ');
         const u = params.find((p) => p.unknown !== undefined);
         if (u?.unknown !== undefined) appendUnknown(joined, u.unknown.reason, seg.quoted);
         else appendValue(joined, seg.quoted);
@@ -495,7 +491,7 @@ export function parseShellScript(script: string, env: Environment, scriptName: W
         continue;
       }
       if (builtin === '.' || builtin === 'source' || builtin === 'eval') {
-        state.opaque = `the script runs \`${argv.map(wordToString).join(' ')}\`, which may change any variable`;
+        state.opaque = `the script runs \`${argv.map((w) => w.text).join(' ')}\`, which may change any variable`;
         continue;
       }
       if (builtin === 'shift') {
