@@ -58,7 +58,11 @@ function fixLocation(pod: Pod, component: Component): string {
   return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[component]} if it is a static pod)`;
 }
 
+/** Membership only means something for etcd; kube-apiserver rules are never multi-member-only. */
+const NOT_ETCD: { multi: boolean; membership: Membership } = { multi: false, membership: { kind: 'undetermined', evidence: 'not etcd' } };
+
 function membershipFor(config: ProgramConfig, topology: EtcdTopology): { multi: boolean; membership: Membership } {
+  if (config.component !== 'etcd') return NOT_ETCD;
   const membership = etcdMembership(config);
   if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
   return { multi: topology !== 'single', membership };
