@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
+import { servingMaterial } from '../src/certs/serving.js';
 import type { Pod } from '../src/core/pod.js';
 import { silentLogger } from '../src/log.js';
 import { policyFromObject, type Policy } from '../src/policy/policy.js';
@@ -67,7 +68,7 @@ describe('webhook over HTTPS', () => {
 
   before(async () => {
     certs = generateDevCertificates(['localhost', '127.0.0.1']);
-    server = await startServer({ host: '127.0.0.1', port: 0, certificate: certs.server, policy: () => policy, logger: silentLogger });
+    server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => policy, logger: silentLogger });
   });
   after(async () => {
     await server.close(1000);

@@ -82,4 +82,73 @@ describe('etcd-tls-guard serve (the process)', function () {
     expect(code).to.equal(2);
     expect(err).to.contain('policy.defaultAction: must be one of "enforce", "warn", "audit"');
   });
+
+  it('SIGTERM: /readyz fails during the shutdown delay, a request in flight when it stops accepting still gets its answer, exit 0', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        log += d.toString();
+        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
+    });
+    const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
+    const get = (path: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        request(`${url}${path}`, { ca, agent: false }, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        })
+          .on('error', reject)
+          .end();
+      });
+
+    const body = Buffer.from(
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'd1a2b3c4-0000-4000-8000-00000000000a',
+          kind: { group: '', version: 'v1', kind: 'Pod' },
+          resource: { group: '', version: 'v1', resource: 'pods' },
+          operation: 'CREATE',
+          namespace: 'default',
+          object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+        },
+      }),
+    );
+    // The request starts before SIGTERM and its body completes only after the server stopped accepting.
+    const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${url}/validate`, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => {
+          void get('/readyz').then((r) => readyDuringDelay.push(r), reject);
+        }, 200);
+        setTimeout(() => req.end(body.subarray(10)), 1600);
+      }, 200);
+    });
+    const readyDuringDelay: { status: number; body: string }[] = [];
+    const answered = await inFlight;
+    expect(readyDuringDelay).to.deep.equal([{ status: 503, body: 'shutting down' }]);
+    expect(answered.status).to.equal(200);
+    expect((JSON.parse(answered.body) as { response: { uid: string; allowed: boolean } }).response).to.deep.include({ uid: 'd1a2b3c4-0000-4000-8000-00000000000a', allowed: true });
+    expect(await exited).to.equal(0);
+    expect(log).to.contain('"msg":"stopped"');
+  });
 });

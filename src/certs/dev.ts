@@ -37,40 +37,58 @@ function newCert(publicKey: forge.pki.PublicKey, days: number, now: Date): forge
   return cert;
 }
 
-/**
- * A CA and a serving certificate signed by it, made with node-forge. RSA 2048 and SHA-256: what
- * every API server and Go TLS client accepts.
- */
-export function generateDevCertificates(sans: readonly string[] = DEFAULT_DEV_SANS, now = new Date(), serverDays = 365): DevCertificates {
+const CA_SUBJECT = [{ name: 'commonName', value: 'etcd-tls-guard development CA' }];
+
+/** A self-signed CA, 10 years. */
+export function generateCa(now = new Date()): CertificatePair {
   const caKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
   const ca = newCert(caKeys.publicKey, 3650, now);
-  const caSubject = [{ name: 'commonName', value: 'etcd-tls-guard development CA' }];
-  ca.setSubject(caSubject);
-  ca.setIssuer(caSubject);
+  ca.setSubject(CA_SUBJECT);
+  ca.setIssuer(CA_SUBJECT);
   ca.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
   ca.sign(caKeys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(ca), keyPem: forge.pki.privateKeyToPem(caKeys.privateKey) };
+}
 
-  const serverKeys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
-  const server = newCert(serverKeys.publicKey, serverDays, now);
-  server.setSubject([{ name: 'commonName', value: sans[0] ?? 'localhost' }]);
-  server.setIssuer(caSubject);
-  server.setExtensions([
+export interface IssueOptions {
+  /** DNS names or IPv4 addresses; the first is also the common name. */
+  readonly sans: readonly string[];
+  /** serverAuth for the webhook, clientAuth for an API server's client certificate. */
+  readonly usage?: 'server' | 'client';
+  readonly days?: number;
+  readonly now?: Date;
+}
+
+/** A leaf certificate signed by `ca` (as returned by generateCa). */
+export function issueCertificate(ca: CertificatePair, opts: IssueOptions): CertificatePair {
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const cert = newCert(keys.publicKey, opts.days ?? 365, opts.now ?? new Date());
+  cert.setSubject([{ name: 'commonName', value: opts.sans[0] ?? 'localhost' }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) },
-    { name: 'authorityKeyIdentifier', keyIdentifier: ca.generateSubjectKeyIdentifier().getBytes() },
+    opts.usage === 'client' ? { name: 'extKeyUsage', clientAuth: true } : { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: opts.sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  server.sign(caKeys.privateKey, forge.md.sha256.create());
+  cert.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
 
-  return {
-    ca: { certPem: forge.pki.certificateToPem(ca), keyPem: forge.pki.privateKeyToPem(caKeys.privateKey) },
-    server: { certPem: forge.pki.certificateToPem(server), keyPem: forge.pki.privateKeyToPem(serverKeys.privateKey) },
-  };
+/**
+ * A CA and a serving certificate signed by it, made with node-forge. RSA 2048 and SHA-256: what
+ * every API server and Go TLS client accepts.
+ */
+export function generateDevCertificates(sans: readonly string[] = DEFAULT_DEV_SANS, now = new Date(), serverDays = 365): DevCertificates {
+  const ca = generateCa(now);
+  return { ca, server: issueCertificate(ca, { sans, now, days: serverDays }) };
 }
 
 export const DEV_FILES = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;

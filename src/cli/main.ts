@@ -2,14 +2,15 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ensureDevCertificates, readPair, writeDevCertificates } from '../certs/dev.js';
+import { ensureDevCertificates, writeDevCertificates } from '../certs/dev.js';
+import { CertificateError } from '../certs/serving.js';
 import { RULES } from '../core/rules.js';
 import { createLogger } from '../log.js';
 import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
 import { formatJson, formatText } from '../scan/format.js';
 import { exitCodeOf, scanDocuments } from '../scan/scan.js';
-import { startServer } from '../server/serve.js';
+import { startWebhook } from '../server/runtime.js';
 import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
 
 /** Exit codes, documented in the README: 0 ok, 1 an enforced rule fails (scan), 2 usage or input error. */
@@ -45,16 +46,30 @@ Without --tls-cert-file/--tls-key-file it serves ${DEV_CERT_DIR}/tls.crt and tls
 (and a CA, ${DEV_CERT_DIR}/ca.crt) on first run.
 
 Options (environment variable in brackets):
-  --host HOST            Address to listen on (default 127.0.0.1) [ETCD_TLS_GUARD_HOST]
-  --port PORT            Port (default 8443) [ETCD_TLS_GUARD_PORT]
-  --tls-cert-file FILE   Serving certificate, PEM [ETCD_TLS_GUARD_TLS_CERT_FILE]
-  --tls-key-file FILE    Its private key, PEM [ETCD_TLS_GUARD_TLS_KEY_FILE]
-  --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
-  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
-  -h, --help             Show this help
+  --host HOST             Address to listen on, * for every address (default 127.0.0.1) [ETCD_TLS_GUARD_HOST]
+  --port PORT             Webhook HTTPS port (default 8443) [ETCD_TLS_GUARD_PORT]
+  --tls-cert-file FILE    Serving certificate, PEM (chain allowed) [ETCD_TLS_GUARD_TLS_CERT_FILE]
+  --tls-key-file FILE     Its private key, PEM [ETCD_TLS_GUARD_TLS_KEY_FILE]
+  --client-ca FILE        Require API server client certificates signed by this CA on /validate
+                          (probes stay open) [ETCD_TLS_GUARD_CLIENT_CA_FILE]
+  --config FILE           Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
+  --metrics-port PORT     Prometheus metrics, plain HTTP GET /metrics on HOST:PORT; 0 disables
+                          (default 9090) [ETCD_TLS_GUARD_METRICS_PORT]
+  --reload-interval SEC   How often changed certificate and policy files are looked for, besides
+                          directory events (default 10) [ETCD_TLS_GUARD_RELOAD_INTERVAL]
+  --shutdown-delay SEC    After SIGTERM, fail /readyz but keep serving this long so the Service
+                          stops routing here first (default 0; the Helm chart sets 5) [ETCD_TLS_GUARD_SHUTDOWN_DELAY]
+  --drain-timeout SEC     Then stop accepting and give in-flight requests this long (default 10)
+                          [ETCD_TLS_GUARD_DRAIN_TIMEOUT]
+  --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
+  -h, --help              Show this help
 
-Stops on SIGTERM or SIGINT after in-flight requests finish (at most 10 s). Exit code 2 on a usage,
-policy or certificate error.
+The certificate, key, client CA and policy files are re-read when they change (a Secret or
+ConfigMap volume update included): new connections get the new certificate, the next request the
+new policy. A changed file that is invalid is refused with an error log, and what is in force stays.
+
+Stops on SIGTERM or SIGINT: not ready, shutdown delay, stop accepting, drain, exit 0. Exit code 2
+on a usage, policy or certificate error at start.
 `,
   scan: `Usage: etcd-tls-guard scan [--config FILE] [--format text|json] PATH...
 
@@ -159,7 +174,12 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     port: { type: 'string' },
     'tls-cert-file': { type: 'string' },
     'tls-key-file': { type: 'string' },
+    'client-ca': { type: 'string' },
     config: { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'reload-interval': { type: 'string' },
+    'shutdown-delay': { type: 'string' },
+    'drain-timeout': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help === true) {
@@ -168,22 +188,23 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   const settings = resolveServeSettings(values as Record<string, string | undefined>, io.env);
   const logger = createLogger(settings.logLevel);
-  const policy = await loadPolicy(settings.configPath);
   if (settings.devCertDir !== undefined && (await ensureDevCertificates(settings.devCertDir))) {
     logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
   }
-  let certificate;
-  try {
-    certificate = await readPair(settings.certFile, settings.keyFile);
-  } catch (err) {
-    throw new UsageError(`cannot read the serving certificate: ${(err as Error).message}`);
-  }
-  const running = await startServer({ host: settings.host, port: settings.port, certificate, policy: () => policy, logger });
-  logger.info({ url: `${running.url}/validate`, policyFile: settings.configPath ?? null }, 'etcd-tls-guard webhook listening');
+  const webhook = await startWebhook({ ...settings, logger });
+  logger.info(
+    {
+      url: `${webhook.url}/validate`,
+      metricsUrl: webhook.metricsUrl ?? null,
+      policyFile: settings.configPath ?? null,
+      clientCertificates: settings.clientCaFile !== undefined ? 'required' : 'not asked for',
+    },
+    'etcd-tls-guard webhook listening',
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      void running.close().then(resolve);
+      logger.info({ signal, shutdownDelayMs: settings.shutdownDelayMs, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down: not ready, finishing in-flight requests');
+      void webhook.shutdown().then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -220,7 +241,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ''}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof PolicyError) {
+    if (err instanceof UsageError || err instanceof PolicyError || err instanceof CertificateError) {
       io.err(`etcd-tls-guard: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -1,8 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { admit, BadAdmissionRequest } from '../admission/handler.js';
 import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../admission/review.js';
 import type { Policy } from '../policy/policy.js';
+import { NO_OBSERVER, type Observer, type ReviewEvent } from './metrics.js';
 
 /**
  * Largest AdmissionReview accepted. The API server stores objects of up to 3 MiB
@@ -16,8 +18,15 @@ export interface AppDependencies {
   /** The policy in force; read once per request so a reload applies to the next request. */
   readonly policy: () => Policy;
   readonly logger: Logger;
-  /** Ready when a serving certificate is loaded. */
-  readonly ready: () => boolean;
+  /** Undefined when ready to serve; otherwise why not (shutting down), answered on /readyz with 503. */
+  readonly notReady: () => string | undefined;
+  /**
+   * Set when the server asks for client certificates (--client-ca): /validate then answers only
+   * a client whose certificate chains to that CA. Probes (/healthz, /readyz) stay open, since the
+   * kubelet presents no certificate.
+   */
+  readonly requireClientCertificate?: boolean;
+  readonly observer?: Observer;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -64,9 +73,30 @@ export function createApp(deps: AppDependencies): express.Express {
     res.type('text/plain').send('ok');
   });
   app.get('/readyz', (_req, res) => {
-    if (deps.ready()) res.type('text/plain').send('ok');
-    else res.status(503).type('text/plain').send('no serving certificate loaded');
+    const reason = deps.notReady();
+    if (reason === undefined) res.type('text/plain').send('ok');
+    else res.status(503).type('text/plain').send(reason);
   });
+
+  const observer = deps.observer ?? NO_OBSERVER;
+  const seconds = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
+  const record = (event: Omit<ReviewEvent, 'findings'> & Partial<Pick<ReviewEvent, 'findings'>>): void => {
+    observer.reviewed({ findings: [], ...event });
+  };
+
+  if (deps.requireClientCertificate === true) {
+    app.use('/validate', (req, res, next) => {
+      const socket = req.socket as TLSSocket;
+      if (socket.authorized) {
+        next();
+        return;
+      }
+      const reason = socket.authorizationError === undefined ? 'no client certificate' : String(socket.authorizationError);
+      deps.logger.warn({ httpStatus: 401, reason, remoteAddress: socket.remoteAddress }, 'rejected admission request without a trusted client certificate');
+      record({ operation: 'unknown', decision: 'error', dryRun: false, seconds: 0 });
+      send(res, 401, errored('', 401, `a client certificate signed by the configured client CA is required (${reason})`));
+    });
+  }
 
   app.post('/validate', express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }), (req, res) => {
     const started = process.hrtime.bigint();
@@ -74,6 +104,7 @@ export function createApp(deps: AppDependencies): express.Express {
     if (!('review' in decoded)) {
       deps.logger.warn({ uid: decoded.uid, httpStatus: decoded.status, reason: decoded.message }, 'rejected malformed admission request');
       send(res, decoded.status, errored(decoded.uid, decoded.status, decoded.message));
+      record({ operation: 'unknown', decision: 'error', dryRun: false, seconds: seconds(started) });
       return;
     }
     const request = decoded.review.request;
@@ -84,6 +115,7 @@ export function createApp(deps: AppDependencies): express.Express {
       operation: request.operation,
       dryRun: request.dryRun === true,
     });
+    const facts = { operation: request.operation, dryRun: request.dryRun === true };
     try {
       const outcome = admit(request, deps.policy());
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -103,15 +135,22 @@ export function createApp(deps: AppDependencies): express.Express {
         );
       }
       send(res, 200, outcome.response);
+      record({
+        ...facts,
+        decision: outcome.response.allowed ? 'allowed' : 'denied',
+        seconds: seconds(started),
+        findings: outcome.decision?.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction })) ?? [],
+      });
     } catch (err) {
       if (err instanceof BadAdmissionRequest) {
         log.warn({ httpStatus: err.httpStatus, reason: err.message }, 'rejected malformed admission request');
         send(res, err.httpStatus, errored(request.uid, err.httpStatus, err.message));
-        return;
+      } else {
+        // Never allow on an internal error: answer 500 and let the API server's failurePolicy decide.
+        log.error({ err }, 'internal error while evaluating admission request');
+        send(res, 500, errored(request.uid, 500, `internal error: ${(err as Error).message}`));
       }
-      // Never allow on an internal error: answer 500 and let the API server's failurePolicy decide.
-      log.error({ err }, 'internal error while evaluating admission request');
-      send(res, 500, errored(request.uid, 500, `internal error: ${(err as Error).message}`));
+      record({ ...facts, decision: 'error', seconds: seconds(started) });
     }
   });
 
@@ -136,6 +175,7 @@ export function createApp(deps: AppDependencies): express.Express {
           : (e.message ?? 'bad request');
     if (status >= 500) deps.logger.error({ err, path: req.path }, 'internal error');
     else deps.logger.warn({ httpStatus: status, reason: message, path: req.path }, 'rejected request');
+    if (req.path === '/validate') record({ operation: 'unknown', decision: 'error', dryRun: false, seconds: 0 });
     if (res.headersSent) return;
     send(res, status, errored('', status, message));
   });

@@ -1,22 +1,28 @@
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { CertificatePair } from '../certs/dev.js';
+import { listen } from './listen.js';
+import { secureContextOptions, type ServingMaterial } from '../certs/serving.js';
 import type { Policy } from '../policy/policy.js';
 import { createApp } from './app.js';
+import type { Observer } from './metrics.js';
 
 export interface ServeOptions {
   readonly host: string;
   readonly port: number;
-  readonly certificate: CertificatePair;
+  readonly material: ServingMaterial;
   readonly policy: () => Policy;
   readonly logger: Logger;
+  readonly observer?: Observer;
 }
 
 export interface RunningServer {
   readonly server: Server;
   /** `https://host:port` as bound (port 0 resolved). */
   readonly url: string;
+  /** Serves new connections with this certificate (and client CA); open connections keep theirs. */
+  useMaterial(material: ServingMaterial): void;
+  /** Fails /readyz from now on, so the Service stops sending new connections; requests are still served. */
+  markDraining(): void;
   /** Stops accepting, lets in-flight requests finish (at most `graceMs`), then resolves. */
   close(graceMs?: number): Promise<void>;
 }
@@ -34,13 +40,23 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const app = createApp({ policy: opts.policy, logger: opts.logger, ready: () => true });
+  let draining = false;
+  // Whether client certificates are asked for is fixed at start (a TLS server option); the CA they
+  // are checked against is part of the secure context and reloads with the serving pair.
+  const requireClientCertificate = opts.material.clientCaPem !== undefined;
+  const app = createApp({
+    policy: opts.policy,
+    logger: opts.logger,
+    notReady: () => (draining ? 'shutting down' : undefined),
+    requireClientCertificate,
+    ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+  });
   const server = createServer(
     {
-      cert: opts.certificate.certPem,
-      key: opts.certificate.keyPem,
-      // The API server speaks TLS 1.2+; older versions have no place on a control plane.
-      minVersion: 'TLSv1.2',
+      ...secureContextOptions(opts.material),
+      // Ask, verify, but do not drop the handshake: the kubelet's probes present no certificate;
+      // /validate refuses unauthenticated requests itself (app.ts).
+      ...(requireClientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}),
     },
     app,
   );
@@ -48,20 +64,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const bound = await listen(server, opts.port, opts.host);
   return {
     server,
-    url: `https://${host}:${address.port}`,
+    url: `https://${bound}`,
+    useMaterial: (material) => server.setSecureContext(secureContextOptions(material)),
+    markDraining: () => {
+      draining = true;
+    },
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
+        draining = true;
         const timer = setTimeout(() => {
           server.closeAllConnections();
         }, graceMs);
@@ -70,6 +83,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           clearTimeout(timer);
           resolve();
         });
+        // Idle keep-alive connections would hold close() open; a busy one is closed after its
+        // response (Node sends `Connection: close` once the server is closing).
         server.closeIdleConnections();
       }),
   };

@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { listen } from './listen.js';
+
+/** What the HTTP edge reports about one admission request; the metrics and nothing else consume it. */
+export interface ReviewEvent {
+  /** CREATE, UPDATE, ... or `unknown` for a request that could not be decoded. */
+  readonly operation: string;
+  readonly decision: 'allowed' | 'denied' | 'error';
+  readonly dryRun: boolean;
+  readonly seconds: number;
+  readonly findings: readonly { readonly rule: string; readonly status: string; readonly action: string }[];
+}
+
+export type ReloadedConfig = 'certificate' | 'policy';
+
+/** The instruments the server reports to. A no-op implementation serves tests and the CLI without metrics. */
+export interface Observer {
+  reviewed(event: ReviewEvent): void;
+  reloaded(config: ReloadedConfig, ok: boolean): void;
+  certificateExpiry(notAfter: Date): void;
+}
+
+export const NO_OBSERVER: Observer = { reviewed: () => {}, reloaded: () => {}, certificateExpiry: () => {} };
+
+export interface Metrics extends Observer {
+  readonly registry: Registry;
+}
+
+/**
+ * Prometheus metrics, prefixed etcd_tls_guard_. Labels take values from small fixed sets (operation,
+ * decision, rule id, status, action), never from pod names or namespaces, so cardinality is bounded.
+ */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'etcd_tls_guard_admission_requests_total',
+    help: 'Admission requests answered, by operation, decision (allowed, denied, error) and dry run.',
+    labelNames: ['operation', 'decision', 'dry_run'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'etcd_tls_guard_admission_request_duration_seconds',
+    help: 'Time from a complete request body to the response, by operation.',
+    labelNames: ['operation'] as const,
+    // The API server's timeout for this webhook is seconds; evaluation takes well under a millisecond.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const findings = new Counter({
+    name: 'etcd_tls_guard_findings_total',
+    help: 'Rule findings on evaluated pods, by rule, status (pass, fail, unknown, not-applicable) and the action taken.',
+    labelNames: ['rule', 'status', 'action'] as const,
+    registers: [registry],
+  });
+  const reloads = new Counter({
+    name: 'etcd_tls_guard_config_reloads_total',
+    help: 'Reloads of changed files, by config (certificate, policy) and result (success, failure).',
+    labelNames: ['config', 'result'] as const,
+    registers: [registry],
+  });
+  const lastReloadOk = new Gauge({
+    name: 'etcd_tls_guard_config_last_reload_successful',
+    help: '1 when the last reload of this config succeeded (or none was needed), 0 when the files on disk were refused.',
+    labelNames: ['config'] as const,
+    registers: [registry],
+  });
+  const expiry = new Gauge({
+    name: 'etcd_tls_guard_certificate_expiry_timestamp_seconds',
+    help: 'Expiry (notAfter) of the serving certificate in use, as a Unix timestamp.',
+    registers: [registry],
+  });
+  lastReloadOk.set({ config: 'certificate' }, 1);
+  lastReloadOk.set({ config: 'policy' }, 1);
+
+  return {
+    registry,
+    reviewed(e) {
+      requests.inc({ operation: e.operation, decision: e.decision, dry_run: String(e.dryRun) });
+      duration.observe({ operation: e.operation }, e.seconds);
+      for (const f of e.findings) findings.inc({ rule: f.rule, status: f.status, action: f.action });
+    },
+    reloaded(config, ok) {
+      reloads.inc({ config, result: ok ? 'success' : 'failure' });
+      lastReloadOk.set({ config }, ok ? 1 : 0);
+    },
+    certificateExpiry(notAfter) {
+      expiry.set(notAfter.getTime() / 1000);
+    },
+  };
+}
+
+export interface RunningMetricsServer {
+  readonly server: Server;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Plain HTTP on its own port: Prometheus scrapes it without the webhook's certificate, and a scrape
+ * never competes with the API server's connections on the webhook port.
+ */
+export async function startMetricsServer(opts: { host: string; port: number; registry: Registry; logger: Logger }): Promise<RunningMetricsServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are on GET /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET\n');
+      return;
+    }
+    opts.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (err: unknown) => {
+        opts.logger.error({ err }, 'cannot collect metrics');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n');
+      },
+    );
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  const bound = await listen(server, opts.port, opts.host);
+  return {
+    server,
+    url: `http://${bound}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

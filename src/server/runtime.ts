@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { CertificateError, servingMaterial, type ServingMaterial } from '../certs/serving.js';
+import { DEFAULT_POLICY, PolicyError, policyFromText, type Policy } from '../policy/policy.js';
+import { createMetrics, NO_OBSERVER, startMetricsServer, type RunningMetricsServer } from './metrics.js';
+import { startServer, type RunningServer } from './serve.js';
+import { watchFiles, type FileWatch } from './watch.js';
+
+export interface WebhookOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA for the API server's client certificate; when set, /validate requires one. */
+  readonly clientCaFile?: string;
+  readonly configPath?: string;
+  /** Undefined: no metrics server. */
+  readonly metricsPort?: number;
+  /** Poll period for changed certificate and policy files (directory events also trigger a read). */
+  readonly reloadIntervalMs: number;
+  /** After SIGTERM: fail /readyz but keep serving this long, so endpoints drop us before we stop. */
+  readonly shutdownDelayMs: number;
+  /** Then: stop accepting; requests in flight get at most this long. */
+  readonly drainTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface Webhook {
+  readonly url: string;
+  readonly metricsUrl?: string;
+  /** The policy in force. */
+  policy(): Policy;
+  /** Reads the watched files now (tests; the watchers do this by themselves). */
+  recheck(): Promise<void>;
+  /** Graceful stop: not ready → shutdown delay → stop accepting → drain → close. */
+  shutdown(): Promise<void>;
+}
+
+async function readAll(paths: readonly string[], what: string): Promise<Buffer[]> {
+  try {
+    return await Promise.all(paths.map((p) => readFile(p)));
+  } catch (err) {
+    throw new CertificateError(`cannot read the ${what}: ${(err as Error).message}`);
+  }
+}
+
+function materialFrom(contents: readonly Buffer[]): ServingMaterial {
+  const [cert, key, ca] = contents.map((c) => c.toString('utf8'));
+  return servingMaterial(cert ?? '', key ?? '', ca);
+}
+
+function describeMaterial(m: ServingMaterial): Record<string, string> {
+  return { serialNumber: m.serialNumber, notAfter: m.notAfter.toISOString() };
+}
+
+/**
+ * The webhook process without its CLI: HTTPS server, metrics server, certificate and policy
+ * reloads. Start-up errors (unreadable or invalid certificate, invalid policy) throw; after start,
+ * a bad file on disk is logged and counted and the configuration in force stays.
+ */
+export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
+  const { logger } = opts;
+  const certPaths = [opts.certFile, opts.keyFile, ...(opts.clientCaFile !== undefined ? [opts.clientCaFile] : [])];
+  const certContents = await readAll(certPaths, 'serving certificate');
+  const material = materialFrom(certContents);
+
+  let policy: Policy = DEFAULT_POLICY;
+  let policyContents: Buffer[] = [];
+  if (opts.configPath !== undefined) {
+    try {
+      policyContents = [await readFile(opts.configPath)];
+    } catch (err) {
+      throw new PolicyError(opts.configPath, [`cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    }
+    policy = policyFromText(policyContents[0]?.toString('utf8') ?? '', opts.configPath);
+  }
+
+  const metrics = opts.metricsPort !== undefined ? createMetrics() : undefined;
+  const observer = metrics ?? NO_OBSERVER;
+  observer.certificateExpiry(material.notAfter);
+
+  let server: RunningServer | undefined;
+  let metricsServer: RunningMetricsServer | undefined;
+  const watches: FileWatch[] = [];
+  try {
+    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer });
+    if (metrics !== undefined && opts.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer({ host: opts.host, port: opts.metricsPort, registry: metrics.registry, logger });
+    }
+  } catch (err) {
+    await server?.close(0);
+    throw err;
+  }
+  const https = server;
+
+  watches.push(
+    watchFiles<ServingMaterial>(
+      {
+        paths: certPaths,
+        load: materialFrom,
+        apply: (m) => {
+          https.useMaterial(m);
+          observer.reloaded('certificate', true);
+          observer.certificateExpiry(m.notAfter);
+          logger.info(describeMaterial(m), 'serving certificate reloaded; new connections use it');
+        },
+        onError: (err) => {
+          observer.reloaded('certificate', false);
+          logger.error({ reason: err.message, files: certPaths }, 'refused the changed certificate files; still serving the previous certificate');
+        },
+        pollMs: opts.reloadIntervalMs,
+      },
+      certContents,
+    ),
+  );
+  if (opts.configPath !== undefined) {
+    const configPath = opts.configPath;
+    watches.push(
+      watchFiles<Policy>(
+        {
+          paths: [configPath],
+          load: ([text]) => policyFromText(text?.toString('utf8') ?? '', configPath),
+          apply: (p) => {
+            policy = p;
+            observer.reloaded('policy', true);
+            logger.info({ policyFile: configPath, defaultAction: p.defaultAction }, 'policy reloaded');
+          },
+          onError: (err) => {
+            observer.reloaded('policy', false);
+            logger.error({ policyFile: configPath, reason: err.message }, 'refused the changed policy; the previous policy stays in force');
+          },
+          pollMs: opts.reloadIntervalMs,
+        },
+        policyContents,
+      ),
+    );
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: https.url,
+    ...(metricsServer !== undefined ? { metricsUrl: metricsServer.url } : {}),
+    policy: () => policy,
+    recheck: async () => {
+      await Promise.all(watches.map((w) => w.check()));
+    },
+    shutdown: () =>
+      (stopping ??= (async () => {
+        https.markDraining();
+        for (const w of watches) w.close();
+        if (opts.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+        await https.close(opts.drainTimeoutMs);
+        await metricsServer?.close();
+      })()),
+  };
+}
