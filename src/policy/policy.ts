@@ -40,7 +40,7 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
 
 const ACTIONS = ['enforce', 'warn', 'audit', 'off'];
 
-const policySchema = {
+export const POLICY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -70,7 +70,7 @@ const policySchema = {
   },
 } as const;
 
-const validatePolicy = ajv.compile(policySchema);
+const validatePolicy = ajv.compile(POLICY_SCHEMA);
 
 export class PolicyError extends Error {
   override name = 'PolicyError';

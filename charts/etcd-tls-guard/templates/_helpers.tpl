@@ -1,0 +1,63 @@
+{{/* Names, kept within the 63 characters Kubernetes allows for names and label values. */}}
+{{- define "etcd-tls-guard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "etcd-tls-guard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else if contains (include "etcd-tls-guard.name" .) .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name (include "etcd-tls-guard.name" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "etcd-tls-guard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "etcd-tls-guard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "etcd-tls-guard.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "etcd-tls-guard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "etcd-tls-guard.serviceAccountName" -}}
+{{- default (include "etcd-tls-guard.fullname" .) .Values.serviceAccount.name }}
+{{- end }}
+
+{{- define "etcd-tls-guard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret the webhook serves from: the user's, or the one this chart (or cert-manager) writes. */}}
+{{- define "etcd-tls-guard.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "etcd-tls-guard.fullname" .)) .Values.certificates.existingSecret }}
+{{- end }}
+
+{{/* DNS names the API server uses to reach the Service (it verifies <service>.<namespace>.svc). */}}
+{{- define "etcd-tls-guard.serviceDnsNames" -}}
+{{- $svc := include "etcd-tls-guard.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain) | toJson }}
+{{- end }}
+
+{{/*
+CEL, evaluated by the API server before it calls the webhook: does this container run, or
+mention, etcd or kube-apiserver? A superset of what the webhook recognises (src/core/invocation.ts):
+its image is named etcd or kube-apiserver (with an optional -arch suffix), or the names appear in
+its command, args or an env value (the words the webhook can resolve all come from these).
+Optional fields are guarded with has(): reading an absent field is an error, and an error in a
+match condition falls to failurePolicy.
+*/}}
+{{- define "etcd-tls-guard.celContainerRunsControlPlane" -}}
+(has(c.image) && c.image.matches('(^|/)(etcd|kube-apiserver)(-[a-z0-9]+)?([:@]|$)')) || (has(c.command) && c.command.exists(a, a.contains('etcd') || a.contains('kube-apiserver'))) || (has(c.args) && c.args.exists(a, a.contains('etcd') || a.contains('kube-apiserver'))) || (has(c.env) && c.env.exists(e, has(e.value) && (e.value.contains('etcd') || e.value.contains('kube-apiserver'))))
+{{- end }}

