@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ensureDevCertificates, writeDevCertificates } from '../certs/dev.js';
+import { ClusterError } from '../audit/errors.js';
 import { CertificateError } from '../certs/serving.js';
 import { RULES } from '../core/rules.js';
 import { createLogger } from '../log.js';
@@ -33,6 +34,7 @@ Usage: etcd-tls-guard <command> [options]
 Commands:
   serve     Run the validating admission webhook (HTTPS, POST /validate)
   scan      Check manifest files offline with the same rules and policy
+  audit     Check the pods running in a cluster (kubeconfig or in-cluster credentials)
   certs     Create development certificates (CA and serving certificate)
   rules     List the rules and their CIS Kubernetes Benchmark numbers
   version   Print the version
@@ -61,6 +63,13 @@ Options (environment variable in brackets):
                           stops routing here first (default 0; the Helm chart sets 5) [ETCD_TLS_GUARD_SHUTDOWN_DELAY]
   --drain-timeout SEC     Then stop accepting and give in-flight requests this long (default 10)
                           [ETCD_TLS_GUARD_DRAIN_TIMEOUT]
+  --audit-interval SEC    Also audit the running pods through the Kubernetes API every SEC seconds
+                          (in-cluster credentials, or KUBECONFIG); gauges on /metrics. 0 = off
+                          (default), else at least 10 [ETCD_TLS_GUARD_AUDIT_INTERVAL]
+  --audit-namespaces LIST Comma-separated namespaces the audit reads, * for all (default kube-system)
+                          [ETCD_TLS_GUARD_AUDIT_NAMESPACES]
+  --policy-report BOOL    true: the audit also writes wgpolicyk8s.io PolicyReports (default false)
+                          [ETCD_TLS_GUARD_POLICY_REPORT]
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
   -h, --help              Show this help
 
@@ -85,6 +94,27 @@ Options:
 
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails (the webhook would
 deny); 2 usage error, unreadable file, invalid YAML/JSON or an invalid policy.
+`,
+  audit: `Usage: etcd-tls-guard audit [options]
+
+Reads the pods of a cluster through the Kubernetes API and evaluates them with the webhook's rules and
+policy; prints the same report as 'scan'. When a namespace holds several etcd pods and the policy's
+etcdTopology is auto, they are taken as members of one cluster (peer rules apply).
+
+Options:
+  --kubeconfig FILE      Kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster credentials)
+  --context NAME         Context of the kubeconfig to use
+  -n, --namespace NS     Namespace to read, repeatable (default kube-system)
+  -A, --all-namespaces   Read every namespace
+  --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
+  --format text|json     Output format (default text); json prints exactly one JSON document
+  --policy-report        Also write a wgpolicyk8s.io/v1alpha2 PolicyReport named etcd-tls-guard in
+                         each namespace read (needs the CRD, and create/update on policyreports)
+  -h, --help             Show this help
+
+Needs: list pods in those namespaces (and get/list/create/update policyreports with --policy-report).
+Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, invalid
+policy, or the API could not be read or written.
 `,
   certs: `Usage: etcd-tls-guard certs [--out DIR] [--san NAME]... [--force]
 
@@ -134,6 +164,42 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
   return exitCodeOf(report);
 }
 
+async function auditCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse('audit', args, {
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    namespace: { type: 'string', short: 'n', multiple: true },
+    'all-namespaces': { type: 'boolean', short: 'A', default: false },
+    config: { type: 'string' },
+    format: { type: 'string', default: 'text' },
+    'policy-report': { type: 'boolean', default: false },
+  });
+  if (values.help === true) {
+    io.out(HELP.audit as string);
+    return EXIT.ok;
+  }
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  const namespaceFlags = (values.namespace as string[] | undefined) ?? [];
+  if (values['all-namespaces'] === true && namespaceFlags.length > 0) throw new UsageError('--namespace and --all-namespaces exclude each other');
+  const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
+  // Loaded here only: @kubernetes/client-node and its dependencies cost the other commands' start-up.
+  const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../audit/kube.js'), import('../audit/run.js')]);
+  const kc = loadKubeConfig({
+    ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig as string } : {}),
+    ...(values.context !== undefined ? { context: values.context as string } : {}),
+  });
+  const outcome = await runAudit(kc, {
+    namespaces: values['all-namespaces'] === true ? 'all' : namespaceFlags.length > 0 ? namespaceFlags : ['kube-system'],
+    policy,
+    policyReport: values['policy-report'] === true,
+    source: `cluster:${kc.getCurrentContext()}`,
+    now: () => new Date(),
+  });
+  io.out(values.format === 'json' ? formatJson(outcome.report) : formatText(outcome.report));
+  if (outcome.policyReports.length > 0) io.err(`wrote PolicyReport etcd-tls-guard in ${outcome.policyReports.join(', ')}\n`);
+  return exitCodeOf(outcome.report);
+}
+
 async function certsCommand(args: string[], io: Io): Promise<number> {
   const { values } = parse('certs', args, { out: { type: 'string', default: DEV_CERT_DIR }, san: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } });
   if (values.help === true) {
@@ -180,6 +246,9 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     'reload-interval': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    'audit-interval': { type: 'string' },
+    'audit-namespaces': { type: 'string' },
+    'policy-report': { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help === true) {
@@ -221,6 +290,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await serveCommand(rest, io);
       case 'scan':
         return await scanCommand(rest, io);
+      case 'audit':
+        return await auditCommand(rest, io);
       case 'certs':
         return await certsCommand(rest, io);
       case 'rules':
@@ -241,7 +312,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}\n\n${HELP.main ?? ''}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof PolicyError || err instanceof CertificateError) {
+    if (err instanceof UsageError || err instanceof PolicyError || err instanceof CertificateError || err instanceof ClusterError) {
       io.err(`etcd-tls-guard: ${err.message}\n`);
       return EXIT.usage;
     }

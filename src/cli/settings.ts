@@ -30,6 +30,7 @@ export interface ServeSettings {
   readonly reloadIntervalMs: number;
   readonly shutdownDelayMs: number;
   readonly drainTimeoutMs: number;
+  readonly audit?: { readonly intervalMs: number; readonly namespaces: readonly string[] | 'all'; readonly policyReport: boolean };
 }
 
 function pick(flag: string | undefined, env: Env, name: string): string | undefined {
@@ -58,6 +59,11 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
   const shutdownDelayMs = seconds(pick(flags['shutdown-delay'], env, 'ETCD_TLS_GUARD_SHUTDOWN_DELAY') ?? '0', '--shutdown-delay', 0);
   const drainTimeoutMs = seconds(pick(flags['drain-timeout'], env, 'ETCD_TLS_GUARD_DRAIN_TIMEOUT') ?? '10', '--drain-timeout', 0);
   const clientCaFile = pick(flags['client-ca'], env, 'ETCD_TLS_GUARD_CLIENT_CA_FILE');
+  const auditIntervalMs = seconds(pick(flags['audit-interval'], env, 'ETCD_TLS_GUARD_AUDIT_INTERVAL') ?? '0', '--audit-interval', 0);
+  const auditNamespaces = (pick(flags['audit-namespaces'], env, 'ETCD_TLS_GUARD_AUDIT_NAMESPACES') ?? 'kube-system').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const policyReportText = pick(flags['policy-report'], env, 'ETCD_TLS_GUARD_POLICY_REPORT') ?? 'false';
+  if (policyReportText !== 'true' && policyReportText !== 'false') throw new UsageError(`--policy-report must be true or false, got ${JSON.stringify(policyReportText)}`);
+  if (auditIntervalMs > 0 && auditIntervalMs < 10_000) throw new UsageError('--audit-interval must be 0 (off) or at least 10 seconds');
   const certFile = pick(flags['tls-cert-file'], env, 'ETCD_TLS_GUARD_TLS_CERT_FILE');
   const keyFile = pick(flags['tls-key-file'], env, 'ETCD_TLS_GUARD_TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert-file and --tls-key-file go together');
@@ -74,6 +80,9 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
     ...(metricsPort !== 0 ? { metricsPort } : {}),
     ...(configPath !== undefined ? { configPath } : {}),
     ...(clientCaFile !== undefined ? { clientCaFile } : {}),
+    ...(auditIntervalMs > 0
+      ? { audit: { intervalMs: auditIntervalMs, namespaces: auditNamespaces.includes('*') ? ('all' as const) : auditNamespaces, policyReport: policyReportText === 'true' } }
+      : {}),
   };
   if (certFile !== undefined && keyFile !== undefined) return { ...base, certFile, keyFile };
   return { ...base, certFile: join(DEV_CERT_DIR, DEV_FILES.cert), keyFile: join(DEV_CERT_DIR, DEV_FILES.key), devCertDir: DEV_CERT_DIR };

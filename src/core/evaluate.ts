@@ -10,6 +10,13 @@ export type EtcdTopology = 'auto' | 'single' | 'cluster';
 export interface EvaluationOptions {
   /** What to assume when --initial-cluster does not tell how many members etcd has. */
   readonly etcdTopology: EtcdTopology;
+  /**
+   * etcd pods seen running beside this one (the audit of a cluster). With etcdTopology auto, more
+   * than one means a multi-member etcd even when this pod's --initial-cluster lists one member:
+   * etcd reads --initial-cluster only when a member first starts, so the first kubeadm node keeps a
+   * one-member list after the others joined.
+   */
+  readonly observedEtcdMembers?: number;
 }
 
 export interface Finding {
@@ -61,9 +68,12 @@ function fixLocation(pod: Pod, component: Component): string {
 /** Membership only means something for etcd; kube-apiserver rules are never multi-member-only. */
 const NOT_ETCD: { multi: boolean; membership: Membership } = { multi: false, membership: { kind: 'undetermined', evidence: 'not etcd' } };
 
-function membershipFor(config: ProgramConfig, topology: EtcdTopology): { multi: boolean; membership: Membership } {
+function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: number | undefined): { multi: boolean; membership: Membership } {
   if (config.component !== 'etcd') return NOT_ETCD;
   const membership = etcdMembership(config);
+  if (topology === 'auto' && observed !== undefined && observed > 1 && membership.kind !== 'cluster') {
+    return { multi: true, membership: { kind: 'cluster', evidence: `${observed} etcd pods run in the namespace (${membership.evidence}, but etcd reads it only when a member first starts)` } };
+  }
   if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
   return { multi: topology !== 'single', membership };
 }
@@ -113,7 +123,7 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
     const judged = serving.length > 0 ? serving : runs;
     const fixAt = fixLocation(pod, component);
     const perRun = judged.map(({ config }) => {
-      const multi = membershipFor(config, options.etcdTopology);
+      const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
       return RULES.filter((r) => r.component === component).map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
     });
     const findings = (perRun[0] as Finding[]).map((first, idx) =>

@@ -1,7 +1,7 @@
 import { isKubeletMirrorRequest } from '../admission/handler.js';
 import { checkAdmissionReview, checkPod, type AdmissionReview } from '../admission/review.js';
 import { decide, type DecidedFinding, type RequestFacts } from '../core/decide.js';
-import { evaluatePod } from '../core/evaluate.js';
+import { evaluatePod, type EvaluationOptions } from '../core/evaluate.js';
 import type { Component } from '../core/invocation.js';
 import type { Pod } from '../core/pod.js';
 import type { InputError, LoadedDocument } from '../manifests/load.js';
@@ -115,7 +115,13 @@ function targetsOf(object: unknown, item?: number): Target[] {
 }
 
 /** Evaluates every document with the same core and policy as the webhook. */
-export function scanDocuments(documents: readonly LoadedDocument[], policy: Policy, inputErrors: readonly InputError[] = []): ScanReport {
+export function scanDocuments(
+  documents: readonly LoadedDocument[],
+  policy: Policy,
+  inputErrors: readonly InputError[] = [],
+  evaluation: Partial<EvaluationOptions> = {},
+): ScanReport {
+  const options: EvaluationOptions = { ...policy, ...evaluation };
   const results: ScanResult[] = [];
   const errors: InputError[] = [...inputErrors];
   let objects = 0;
@@ -132,13 +138,13 @@ export function scanDocuments(documents: readonly LoadedDocument[], policy: Poli
         errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${problems.join('; ')}` });
         continue;
       }
-      const evaluation = evaluatePod(target.pod as Pod, policy);
-      if (evaluation.results.length === 0) {
+      const evaluated = evaluatePod(target.pod as Pod, options);
+      if (evaluated.results.length === 0) {
         results.push({ ...head, component: null, container: null, findings: [] });
         continue;
       }
-      const decision = decide(evaluation, policy, target.facts);
-      for (const r of evaluation.results) {
+      const decision = decide(evaluated, policy, target.facts);
+      for (const r of evaluated.results) {
         const findings = decision.findings
           .filter((f) => f.container === r.container && f.component === r.component)
           .map(({ rule, cis, cisBenchmarks, status, action, effectiveAction, message, remediation, evidence, note }) => ({

@@ -15,14 +15,20 @@ export interface ReviewEvent {
 
 export type ReloadedConfig = 'certificate' | 'policy';
 
+/** One periodic audit pass: its findings on running pods, or why it failed. */
+export type AuditEvent =
+  | { readonly ok: true; readonly at: Date; readonly findings: readonly { readonly namespace: string; readonly rule: string; readonly status: string }[] }
+  | { readonly ok: false; readonly at: Date };
+
 /** The instruments the server reports to. A no-op implementation serves tests and the CLI without metrics. */
 export interface Observer {
   reviewed(event: ReviewEvent): void;
   reloaded(config: ReloadedConfig, ok: boolean): void;
   certificateExpiry(notAfter: Date): void;
+  audited(event: AuditEvent): void;
 }
 
-export const NO_OBSERVER: Observer = { reviewed: () => {}, reloaded: () => {}, certificateExpiry: () => {} };
+export const NO_OBSERVER: Observer = { reviewed: () => {}, reloaded: () => {}, certificateExpiry: () => {}, audited: () => {} };
 
 export interface Metrics extends Observer {
   readonly registry: Registry;
@@ -72,6 +78,23 @@ export function createMetrics(): Metrics {
     help: 'Expiry (notAfter) of the serving certificate in use, as a Unix timestamp.',
     registers: [registry],
   });
+  const auditFindings = new Gauge({
+    name: 'etcd_tls_guard_audit_findings',
+    help: 'Findings of the last periodic audit on running pods, by namespace, rule and status (fail, unknown, pass, not-applicable).',
+    labelNames: ['namespace', 'rule', 'status'] as const,
+    registers: [registry],
+  });
+  const auditRuns = new Counter({
+    name: 'etcd_tls_guard_audit_runs_total',
+    help: 'Periodic audit passes, by result (success, failure).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const auditLastSuccess = new Gauge({
+    name: 'etcd_tls_guard_audit_last_success_timestamp_seconds',
+    help: 'When the last periodic audit pass succeeded, as a Unix timestamp.',
+    registers: [registry],
+  });
   lastReloadOk.set({ config: 'certificate' }, 1);
   lastReloadOk.set({ config: 'policy' }, 1);
 
@@ -88,6 +111,14 @@ export function createMetrics(): Metrics {
     },
     certificateExpiry(notAfter) {
       expiry.set(notAfter.getTime() / 1000);
+    },
+    audited(e) {
+      auditRuns.inc({ result: e.ok ? 'success' : 'failure' });
+      if (!e.ok) return;
+      // The gauges describe the last pass only: a fixed pod's failure disappears.
+      auditFindings.reset();
+      for (const f of e.findings) auditFindings.inc({ namespace: f.namespace, rule: f.rule, status: f.status });
+      auditLastSuccess.set(e.at.getTime() / 1000);
     },
   };
 }

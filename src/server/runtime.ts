@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { CertificateError, servingMaterial, type ServingMaterial } from '../certs/serving.js';
 import { DEFAULT_POLICY, PolicyError, policyFromText, type Policy } from '../policy/policy.js';
-import { createMetrics, NO_OBSERVER, startMetricsServer, type RunningMetricsServer } from './metrics.js';
+import { createMetrics, NO_OBSERVER, startMetricsServer, type Observer, type RunningMetricsServer } from './metrics.js';
 import { startServer, type RunningServer } from './serve.js';
 import { watchFiles, type FileWatch } from './watch.js';
 
@@ -22,6 +22,13 @@ export interface WebhookOptions {
   readonly shutdownDelayMs: number;
   /** Then: stop accepting; requests in flight get at most this long. */
   readonly drainTimeoutMs: number;
+  /** Periodic audit of running pods through the API (in-cluster credentials or kubeconfig); off when undefined. */
+  readonly audit?: {
+    readonly intervalMs: number;
+    readonly namespaces: readonly string[] | 'all';
+    readonly policyReport: boolean;
+    readonly kubeconfig?: string;
+  };
   readonly logger: Logger;
 }
 
@@ -136,6 +143,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     );
   }
 
+  const auditor = opts.audit !== undefined ? await startAuditor(opts.audit, () => policy, observer, logger) : undefined;
+
   let stopping: Promise<void> | undefined;
   return {
     url: https.url,
@@ -148,9 +157,50 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
       (stopping ??= (async () => {
         https.markDraining();
         for (const w of watches) w.close();
+        auditor?.stop();
         if (opts.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
         await https.close(opts.drainTimeoutMs);
         await metricsServer?.close();
       })()),
+  };
+}
+
+/**
+ * Runs the audit every intervalMs (the first pass at once), one pass at a time. A failed pass (API
+ * unreachable, forbidden) is logged and counted; the next one is tried on schedule.
+ */
+async function startAuditor(
+  audit: NonNullable<WebhookOptions['audit']>,
+  policy: () => Policy,
+  observer: Observer,
+  logger: Logger,
+): Promise<{ stop(): void }> {
+  // Loaded only when the audit is on: the webhook alone never talks to the API server.
+  const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../audit/kube.js'), import('../audit/run.js')]);
+  const kc = loadKubeConfig(audit.kubeconfig !== undefined ? { kubeconfig: audit.kubeconfig } : {});
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const pass = async (): Promise<void> => {
+    const started = Date.now();
+    try {
+      const outcome = await runAudit(kc, { namespaces: audit.namespaces, policy: policy(), policyReport: audit.policyReport, source: 'cluster', now: () => new Date() });
+      const findings = outcome.report.results.flatMap((r) => r.findings.map((f) => ({ namespace: r.namespace ?? '', rule: f.rule, status: f.status })));
+      observer.audited({ ok: true, at: new Date(), findings });
+      logger.info({ ...outcome.report.summary, policyReports: outcome.policyReports, elapsedMs: Date.now() - started }, 'audit of running pods done');
+    } catch (err) {
+      observer.audited({ ok: false, at: new Date() });
+      logger.error({ reason: (err as Error).message }, 'audit of running pods failed');
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void pass(), audit.intervalMs);
+      timer.unref();
+    }
+  };
+  void pass();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
   };
 }

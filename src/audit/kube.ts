@@ -1,0 +1,105 @@
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { Pod } from '../core/pod.js';
+import { ClusterError } from './errors.js';
+import { POLICY_REPORT_API, POLICY_REPORT_NAME, type PolicyReport } from './policy-report.js';
+
+/** The edge to the Kubernetes API: credentials, listing pods, writing PolicyReports. */
+
+export { ClusterError };
+
+export interface ClusterOptions {
+  /** A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ClusterError(`cannot load the kubeconfig: ${(err as Error).message}`);
+  }
+  if (opts.context !== undefined) {
+    if (kc.getContextObject(opts.context) === null) throw new ClusterError(`context ${JSON.stringify(opts.context)} is not in the kubeconfig`);
+    kc.setCurrentContext(opts.context);
+  }
+  if (kc.getCurrentCluster() === null) throw new ClusterError('no cluster in the kubeconfig (set --kubeconfig, KUBECONFIG, or run in a pod)');
+  return kc;
+}
+
+/** Status and message of an API error, without the response body's noise. */
+function describe(err: unknown): string {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  let reason = e.message ?? String(err);
+  if (typeof e.body === 'string') {
+    try {
+      reason = (JSON.parse(e.body) as { message?: string }).message ?? reason;
+    } catch {
+      // not a Status object
+    }
+  }
+  return e.code !== undefined ? `HTTP ${e.code}: ${reason.split('\n')[0] ?? ''}` : reason;
+}
+
+const PAGE = 500;
+
+/** Every pod of the namespaces (or of all namespaces), paginated as the API server prefers. */
+export async function listPods(kc: KubeConfig, namespaces: readonly string[] | 'all'): Promise<Pod[]> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const pods: Pod[] = [];
+  const scopes = namespaces === 'all' ? [undefined] : namespaces;
+  for (const namespace of scopes) {
+    let next: string | undefined;
+    do {
+      try {
+        const page =
+          namespace === undefined
+            ? await api.listPodForAllNamespaces({ limit: PAGE, ...(next !== undefined ? { _continue: next } : {}) })
+            : await api.listNamespacedPod({ namespace, limit: PAGE, ...(next !== undefined ? { _continue: next } : {}) });
+        // The generated model is the same JSON a manifest holds; our Pod type reads the fields it needs.
+        for (const item of page.items) pods.push(JSON.parse(JSON.stringify(item)) as Pod);
+        next = page.metadata?._continue !== undefined && page.metadata._continue !== '' ? page.metadata._continue : undefined;
+      } catch (err) {
+        throw new ClusterError(`cannot list pods${namespace !== undefined ? ` in ${namespace}` : ''}: ${describe(err)}`);
+      }
+    } while (next !== undefined);
+  }
+  return pods;
+}
+
+/** Namespaces that hold a PolicyReport written by etcd-tls-guard (to empty the ones now clean). */
+export async function namespacesWithReports(kc: KubeConfig): Promise<string[]> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  try {
+    const list = (await api.listClusterCustomObject({ ...POLICY_REPORT_API, labelSelector: 'app.kubernetes.io/managed-by=etcd-tls-guard' })) as { items?: PolicyReport[] };
+    return (list.items ?? []).filter((r) => r.metadata.name === POLICY_REPORT_NAME).map((r) => r.metadata.namespace);
+  } catch (err) {
+    throw new ClusterError(`cannot list PolicyReports (is the wgpolicyk8s.io CRD installed?): ${describe(err)}`);
+  }
+}
+
+/** Creates each report, or replaces the one already there (same name): updated in place. */
+export async function writePolicyReports(kc: KubeConfig, reports: readonly PolicyReport[]): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  for (const report of reports) {
+    const { namespace, name } = report.metadata;
+    const at = { ...POLICY_REPORT_API, namespace, name };
+    try {
+      let existing: PolicyReport | undefined;
+      try {
+        existing = (await api.getNamespacedCustomObject(at)) as PolicyReport;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+      if (existing === undefined) await api.createNamespacedCustomObject({ ...POLICY_REPORT_API, namespace, body: report });
+      else {
+        const rv = existing.metadata.resourceVersion;
+        await api.replaceNamespacedCustomObject({ ...at, body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } } });
+      }
+    } catch (err) {
+      throw new ClusterError(`cannot write PolicyReport ${namespace}/${name}: ${describe(err)}`);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import type { ScanFinding, ScanReport } from '../scan/scan.js';
+
+/**
+ * wgpolicyk8s.io/v1alpha2 PolicyReport, the format of the Kubernetes Policy WG read by
+ * policy-reporter and written by Kyverno and Trivy: one per namespace, results per rule and pod.
+ */
+export const POLICY_REPORT_API = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports' } as const;
+export const POLICY_REPORT_NAME = 'etcd-tls-guard';
+
+export type PolicyResult = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
+
+export interface PolicyReportResult {
+  readonly source: 'etcd-tls-guard';
+  readonly policy: string;
+  readonly rule: string;
+  readonly category: string;
+  readonly severity: 'high' | 'medium';
+  readonly result: PolicyResult;
+  readonly message: string;
+  readonly scored: boolean;
+  readonly timestamp: { readonly seconds: number; readonly nanos: number };
+  readonly resources: readonly { apiVersion: 'v1'; kind: 'Pod'; namespace: string; name: string; uid?: string }[];
+  readonly properties: Readonly<Record<string, string>>;
+}
+
+export interface PolicyReport {
+  readonly apiVersion: 'wgpolicyk8s.io/v1alpha2';
+  readonly kind: 'PolicyReport';
+  readonly metadata: { name: string; namespace: string; labels: Record<string, string>; resourceVersion?: string };
+  readonly summary: Readonly<Record<PolicyResult, number>>;
+  readonly results: readonly PolicyReportResult[];
+}
+
+/**
+ * A failing control is `fail` whatever the action the policy takes on it (the report states the
+ * cluster's compliance; the action is a property); unknown is `warn` (it could not be verified);
+ * not-applicable and rules turned off are `skip`.
+ */
+export function resultOf(f: Pick<ScanFinding, 'status' | 'action'>): PolicyResult {
+  if (f.action === 'off' || f.status === 'not-applicable') return 'skip';
+  if (f.status === 'pass') return 'pass';
+  if (f.status === 'fail') return 'fail';
+  return 'warn';
+}
+
+/**
+ * One report per namespace with results, and an empty one for each of `namespaces` without any, so
+ * that a report written earlier is emptied when its pods are gone or fixed.
+ */
+export function policyReports(report: ScanReport, now: Date, uids: ReadonlyMap<string, string> = new Map(), namespaces: readonly string[] = []): PolicyReport[] {
+  const byNamespace = new Map<string, PolicyReportResult[]>(namespaces.map((ns) => [ns, []]));
+  const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
+  for (const r of report.results) {
+    if (r.component === null || r.namespace === null || r.name === null) continue;
+    const uid = uids.get(`${r.namespace}/${r.name}`);
+    for (const f of r.findings) {
+      const results = byNamespace.get(r.namespace) ?? [];
+      const result = resultOf(f);
+      results.push({
+        source: 'etcd-tls-guard',
+        policy: 'etcd-tls-guard',
+        rule: f.rule,
+        category: 'CIS Kubernetes Benchmark',
+        severity: 'high',
+        result,
+        message: result === 'fail' || result === 'warn' ? `${f.message}. Fix: ${f.remediation}` : f.message,
+        scored: f.cis.length > 0,
+        timestamp,
+        resources: [{ apiVersion: 'v1', kind: 'Pod', namespace: r.namespace, name: r.name, ...(uid !== undefined ? { uid } : {}) }],
+        properties: {
+          component: r.component,
+          container: r.container ?? '',
+          status: f.status,
+          action: f.effectiveAction,
+          ...(f.cis.length > 0 ? { cis: f.cis.join(', ') } : {}),
+          ...Object.fromEntries(Object.entries(f.cisBenchmarks).map(([version, id]) => [`cis-${version}`, id])),
+        },
+      });
+      byNamespace.set(r.namespace, results);
+    }
+  }
+  return [...byNamespace].map(([namespace, results]) => {
+    const summary: Record<PolicyResult, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+    for (const r of results) summary[r.result]++;
+    return {
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: 'PolicyReport',
+      metadata: { name: POLICY_REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard' } },
+      summary,
+      results,
+    };
+  });
+}

@@ -1,0 +1,41 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Policy } from '../policy/policy.js';
+import type { ScanReport } from '../scan/scan.js';
+import { auditPods } from './audit.js';
+import { listPods, namespacesWithReports, writePolicyReports } from './kube.js';
+import { policyReports } from './policy-report.js';
+
+export interface AuditOptions {
+  /** Namespaces to read, or every namespace. */
+  readonly namespaces: readonly string[] | 'all';
+  readonly policy: Policy;
+  /** Also write wgpolicyk8s.io PolicyReports, one per namespace, updated in place. */
+  readonly policyReport: boolean;
+  /** Names the cluster in the report's `source` (the kubeconfig context). */
+  readonly source: string;
+  readonly now: () => Date;
+}
+
+export interface AuditOutcome {
+  readonly report: ScanReport;
+  /** Namespaces whose PolicyReport was written. */
+  readonly policyReports: readonly string[];
+}
+
+/** One audit pass: list pods → the core → (PolicyReports). The CLI and the server's periodic audit share it. */
+export async function runAudit(kc: KubeConfig, opts: AuditOptions): Promise<AuditOutcome> {
+  const pods = await listPods(kc, opts.namespaces);
+  const report = auditPods(pods, opts.policy, opts.source);
+  if (!opts.policyReport) return { report, policyReports: [] };
+  const uids = new Map<string, string>();
+  for (const p of pods) {
+    const meta = p.metadata;
+    if (meta?.uid !== undefined) uids.set(`${meta.namespace ?? ''}/${meta.name ?? ''}`, meta.uid);
+  }
+  // Namespaces read (or, for all namespaces, those holding an earlier report) get a report even when
+  // clean, so that stale results are replaced.
+  const namespaces = opts.namespaces === 'all' ? await namespacesWithReports(kc) : opts.namespaces;
+  const reports = policyReports(report, opts.now(), uids, namespaces);
+  await writePolicyReports(kc, reports);
+  return { report, policyReports: reports.map((r) => r.metadata.namespace) };
+}
