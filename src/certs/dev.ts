@@ -58,7 +58,11 @@ export interface IssueOptions {
   /** DNS names or IPv4 addresses; the first is also the common name. */
   readonly sans: readonly string[];
   /** serverAuth for the webhook, clientAuth for an API server's client certificate. */
-  readonly usage?: 'server' | 'client';
+  readonly usage?: 'server' | 'client' | 'both';
+  /** Subject O values: Kubernetes reads them as the user's groups (system:masters, system:nodes). */
+  readonly organization?: readonly string[];
+  /** Subject CN (the Kubernetes user name); default the first SAN. */
+  readonly commonName?: string;
   readonly days?: number;
   readonly now?: Date;
 }
@@ -69,13 +73,16 @@ export function issueCertificate(ca: CertificatePair, opts: IssueOptions): Certi
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
   const cert = newCert(keys.publicKey, opts.days ?? 365, opts.now ?? new Date());
-  cert.setSubject([{ name: 'commonName', value: opts.sans[0] ?? 'localhost' }]);
+  cert.setSubject([
+    { name: 'commonName', value: opts.commonName ?? opts.sans[0] ?? 'localhost' },
+    ...(opts.organization ?? []).map((o) => ({ name: 'organizationName', value: o })),
+  ]);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    opts.usage === 'client' ? { name: 'extKeyUsage', clientAuth: true } : { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: opts.sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) },
+    { name: 'extKeyUsage', serverAuth: opts.usage !== 'client', clientAuth: opts.usage === 'client' || opts.usage === 'both' },
+    ...(opts.sans.length > 0 ? [{ name: 'subjectAltName', altNames: opts.sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) }] : []),
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());

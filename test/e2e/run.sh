@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm run test:e2e — the end-to-end tests against a real kube-apiserver. Installs what they need
+# when it is missing: Debian's etcd-server (apt-get, as root), kube-apiserver built from the
+# k8s.io/kubernetes Go module (cached after the first build), then runs them (dist/ must be built).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if ! command -v etcd >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+fi
+command -v kubectl >/dev/null 2>&1 || { echo "test:e2e needs kubectl on PATH" >&2; exit 1; }
+test/e2e/build-apiserver.sh >/dev/null
+exec node_modules/.bin/mocha --config test/e2e/mocharc.json
