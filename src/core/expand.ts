@@ -16,12 +16,15 @@ export function expandKubernetesReferences(input: string, lookup: (name: string)
   let unknown: UnknownPart | undefined;
   let i = 0;
   while (i < input.length) {
-    const ch = input[i];
-    if (ch !== '$' || i + 1 >= input.length) {
-      out += ch;
-      i++;
-      continue;
+    // Copy the literal run up to the next `$` in one piece (a 1 MiB pod's values are mostly literal).
+    const dollar = input.indexOf('$', i);
+    if (dollar === -1 || dollar + 1 >= input.length) {
+      out += input.slice(i);
+      break;
     }
+    out += input.slice(i, dollar);
+    i = dollar;
+    const ch = '$';
     const next = input[i + 1];
     if (next === '$') {
       out += '$';
