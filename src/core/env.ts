@@ -29,6 +29,19 @@ export interface Environment {
  */
 const SERVICE_LINK_NAME = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
+const SERVICE_LINK_VALUE: EnvValue = Object.freeze({ state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true });
+/** Memo of SERVICE_LINK_NAME: this runs for every ETCD_* name etcd could read, for every pod. */
+const serviceLinkNames = new Map<string, boolean>();
+function isServiceLinkName(name: string): boolean {
+  let known = serviceLinkNames.get(name);
+  if (known === undefined) {
+    known = SERVICE_LINK_NAME.test(name);
+    // Names come from flag tables and pod specs; keep the memo bounded all the same.
+    if (serviceLinkNames.size < 10_000) serviceLinkNames.set(name, known);
+  }
+  return known;
+}
+
 function describeSource(source: EnvVarSource): string {
   if (source.secretKeyRef) return `secretKeyRef ${source.secretKeyRef.name ?? ''}/${source.secretKeyRef.key}`;
   if (source.configMapKeyRef) return `configMapKeyRef ${source.configMapKeyRef.name ?? ''}/${source.configMapKeyRef.key}`;
@@ -103,9 +116,7 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
     }
     return undefined;
   };
-  const fromServiceLinks = (name: string): EnvValue | undefined =>
-    // Cheap test first: this runs for every ETCD_* name etcd could read.
-    (name.includes('_PORT') || name.includes('_SERVICE_')) && SERVICE_LINK_NAME.test(name) ? { state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true } : undefined;
+  const fromServiceLinks = (name: string): EnvValue | undefined => (isServiceLinkName(name) ? SERVICE_LINK_VALUE : undefined);
   const fallback = (name: string): EnvValue | undefined => fromEnvFrom(name) ?? fromServiceLinks(name);
 
   const entries = new Map<string, EnvValue>();

@@ -78,11 +78,21 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
   return { multi: topology !== 'single', membership };
 }
 
+/** A rule's CIS numbers in the two shapes findings carry; built once per rule, shared (frozen). */
+const cisCache = new Map<string, { readonly cis: readonly string[]; readonly cisBenchmarks: Readonly<Record<string, string>> }>();
+function cisOf(rule: Rule): { readonly cis: readonly string[]; readonly cisBenchmarks: Readonly<Record<string, string>> } {
+  let c = cisCache.get(rule.id);
+  if (c === undefined) {
+    c = Object.freeze({ cis: Object.freeze(rule.cis['1.5.1'] !== undefined ? [rule.cis['1.5.1']] : []), cisBenchmarks: Object.freeze({ ...rule.cis }) });
+    cisCache.set(rule.id, c);
+  }
+  return c;
+}
+
 function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string): Finding {
   const base = {
     rule: rule.id,
-    cis: rule.cis['1.5.1'] !== undefined ? [rule.cis['1.5.1']] : [],
-    cisBenchmarks: { ...rule.cis },
+    ...cisOf(rule),
     title: rule.title,
     remediation: rule.remediation.replace('{file}', fixAt),
   };

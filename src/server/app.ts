@@ -32,7 +32,7 @@ export interface AppDependencies {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function send(res: Response, httpStatus: number, response: AdmissionResponse): void {
-  res.status(httpStatus).type('application/json').send(JSON.stringify(reviewOf(response)));
+  res.writeHead(httpStatus, { 'content-type': 'application/json' }).end(JSON.stringify(reviewOf(response)));
 }
 
 /** Decodes the body in the order the contract fixes: content type → UTF-8 → JSON → schema. */

@@ -1,0 +1,58 @@
+/** The pods and AdmissionReviews every part of the benchmark uses. */
+import type { Pod } from '../../src/core/pod.js';
+import { loadFixture } from '../helpers.js';
+
+/** A kubeadm etcd mirror pod that passes every rule. */
+export const passingEtcd = loadFixture('kubeadm/etcd.yaml');
+
+/** The same kubeadm mirror pod with client certificate authentication switched off: denied (CIS 2.2). */
+export const failingEtcd: Pod = (() => {
+  const pod = loadFixture('kubeadm/etcd.yaml');
+  const c = pod.spec.containers[0];
+  if (c?.command !== undefined) c.command = c.command.map((a) => (a.startsWith('--client-cert-auth') ? '--client-cert-auth=false' : a));
+  return pod;
+})();
+
+/** Not a control-plane pod, but large: 200 containers with 20 env vars each. */
+export const bigUnrelatedPod: Pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'big', namespace: 'kube-system' },
+  spec: {
+    containers: Array.from({ length: 200 }, (_, i) => ({
+      name: `c${i}`,
+      image: 'nginx:1.27',
+      command: ['nginx', '-g', 'daemon off;'],
+      env: Array.from({ length: 20 }, (_, j) => ({ name: `VAR_${j}`, value: 'x'.repeat(100) })),
+    })),
+  },
+};
+
+/** An etcd pod of about 1 MiB: 4,000 env vars (some ETCD_*) and long args, all of which are read. */
+export const oneMiBEtcd: Pod = (() => {
+  const pod = loadFixture('kubeadm/etcd.yaml');
+  const c = pod.spec.containers[0];
+  if (c !== undefined) {
+    c.env = Array.from({ length: 4000 }, (_, i) => ({ name: i % 100 === 0 ? `ETCD_UNUSED_${i}` : `APP_SETTING_${i}`, value: `$(HOSTNAME)-${'v'.repeat(220)}` }));
+    c.command = [...(c.command ?? []), ...Array.from({ length: 200 }, (_, i) => `--log-outputs=${'/var/log/etcd/'.repeat(20)}${i}`)];
+  }
+  return pod;
+})();
+
+export function reviewOf(pod: Pod, uid = '8c3a8e6a-2f4b-4c1d-9a5e-6b7c8d9e0f10'): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE',
+      namespace: 'kube-system',
+      name: pod.metadata?.name,
+      userInfo: { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] },
+      object: pod,
+      dryRun: false,
+    },
+  });
+}
