@@ -13,6 +13,17 @@ export interface ServeOptions {
   readonly policy: () => Policy;
   readonly logger: Logger;
   readonly observer?: Observer;
+  /** Overrides of the timeouts below (tests shorten them). */
+  readonly timeouts?: Partial<Timeouts>;
+}
+
+export interface Timeouts {
+  readonly handshakeMs: number;
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  /** How often Node checks connections against headersMs and requestMs. */
+  readonly checkIntervalMs: number;
 }
 
 export interface RunningServer {
@@ -38,6 +49,22 @@ export interface RunningServer {
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+/**
+ * - a TCP connection must finish its TLS handshake within 10 s (Node's default is 120 s: a client
+ *   that connects and says nothing would hold a socket for two minutes);
+ * - Node enforces headersTimeout and requestTimeout only when it checks its connections, every
+ *   30 s by default; every second here, so a slow client is cut within a second of its deadline.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+
+const DEFAULT_TIMEOUTS: Timeouts = {
+  handshakeMs: HANDSHAKE_TIMEOUT_MS,
+  headersMs: HEADERS_TIMEOUT_MS,
+  requestMs: REQUEST_TIMEOUT_MS,
+  keepAliveMs: KEEP_ALIVE_TIMEOUT_MS,
+  checkIntervalMs: CONNECTIONS_CHECK_INTERVAL_MS,
+};
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let draining = false;
@@ -51,18 +78,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
   });
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const server = createServer(
     {
       ...secureContextOptions(opts.material),
+      handshakeTimeout: timeouts.handshakeMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
       // Ask, verify, but do not drop the handshake: the kubelet's probes present no certificate;
       // /validate refuses unauthenticated requests itself (app.ts).
       ...(requireClientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}),
     },
     app,
   );
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
 
   const bound = await listen(server, opts.port, opts.host);
   return {
