@@ -177,7 +177,7 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
     const keys = Object.keys(doc);
     if (keys.length === 0) return replacement;
     const key = keys[(path[0] as number) % keys.length] as string;
-    const copy: Record<string, unknown> = Array.isArray(doc) ? ([...doc] as unknown as Record<string, unknown>) : { ...(doc as Record<string, unknown>) };
+    const copy: Record<string, unknown> = Array.isArray(doc) ? ([...(doc as unknown[])] as unknown as Record<string, unknown>) : { ...(doc as Record<string, unknown>) };
     copy[key] = mutateAt((doc as Record<string, unknown>)[key], path.slice(1), replacement);
     return copy;
   }
@@ -217,8 +217,7 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
         if (res.status !== 200) expect(review.response.allowed).to.equal(false);
         if (review.response.allowed) {
           // Allowed only when the request is a well-formed review (and so the object was judged).
-          let parsed: unknown;
-          expect(() => (parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b)))).to.not.throw();
+          const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b));
           expect(checkAdmissionReview(parsed)).to.deep.equal([]);
         }
       }),

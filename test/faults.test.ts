@@ -1,0 +1,236 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { request } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/dev.js';
+import { servingMaterial } from '../src/certs/serving.js';
+import { silentLogger } from '../src/log.js';
+import { DEFAULT_POLICY } from '../src/policy/policy.js';
+import { startServer, type RunningServer } from '../src/server/serve.js';
+import { atomicWrite } from './kubelet-volume.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const REVIEW = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: {
+    uid: 'aa11bb22-0000-4000-8000-000000000000',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: 'kube-system',
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } },
+  },
+});
+
+/** `connected`: the TLS handshake had completed, so the request itself was sent (or being sent). */
+type Outcome = { kind: 'answered'; status: number; allowed: boolean | undefined } | { kind: 'error'; code: string; connected: boolean };
+
+/** One review over a new connection (a new handshake: the certificate in use is the one served). */
+function validate(url: string, ca: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let connected = false;
+    const req = request(`${url}/validate`, { method: 'POST', ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        let allowed: boolean | undefined;
+        try {
+          allowed = (JSON.parse(body) as { response: { allowed: boolean } }).response.allowed;
+        } catch {
+          allowed = undefined;
+        }
+        resolve({ kind: 'answered', status: res.statusCode ?? 0, allowed });
+      });
+      res.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'error', code: err.code ?? err.message, connected: true }));
+    });
+    req.on('socket', (socket) => socket.once('secureConnect', () => (connected = true)));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'error', code: err.code ?? err.message, connected }));
+    req.end(REVIEW);
+  });
+}
+
+describe('load with faults: certificate rotations, policy reloads and SIGTERM under a steady stream', function () {
+  this.timeout(60_000);
+
+  it('every request is answered cleanly; after the drain starts, new connections are refused, never cut', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'etg-faults-'));
+    const ca = generateCa();
+    const pairs = [0, 1, 2].map(() => issueCertificate(ca, { sans: ['localhost', '127.0.0.1'] }));
+    const install = (p: CertificatePair): Promise<void> => atomicWrite(join(dir, 'tls'), { 'tls.crt': p.certPem, 'tls.key': p.keyPem });
+    await install(pairs[0] as CertificatePair);
+    await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: enforce\n' });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'tls', 'tls.crt'), '--tls-key-file', join(dir, 'tls', 'tls.key'), '--config', join(dir, 'config', 'policy.yaml'), '--reload-interval', '0.2', '--shutdown-delay', '0.5', '--drain-timeout', '5'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        log += d.toString();
+        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
+    });
+
+    let drainStartedAt = Infinity;
+    const outcomes: { at: number; outcome: Outcome }[] = [];
+    let stop = false;
+    // A steady stream: 4 clients, each request on a new connection, until the server is gone
+    // (bounded: at most 10 s).
+    const deadline = Date.now() + 10_000;
+    const clients = [0, 1, 2, 3].map(async () => {
+      while (!stop && Date.now() < deadline) {
+        const started = Date.now();
+        outcomes.push({ at: started, outcome: await validate(url, ca.certPem) });
+      }
+    });
+
+    await sleep(400);
+    await install(pairs[1] as CertificatePair);
+    await sleep(400);
+    await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: warn\n' });
+    await sleep(400);
+    await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: [not, valid]\n' });
+    await sleep(400);
+    await install(pairs[2] as CertificatePair);
+    await sleep(400);
+    child.kill('SIGTERM');
+    // The webhook keeps serving for --shutdown-delay (0.5 s), then stops accepting.
+    drainStartedAt = Date.now() + 500;
+    const code = await exited;
+    await sleep(200);
+    stop = true;
+    await Promise.all(clients);
+
+    expect(code).to.equal(0);
+    const answered = outcomes.filter((o) => o.outcome.kind === 'answered');
+    // Refused after the drain started: the connection was refused, or reset before its TLS handshake
+    // completed (accepted by the kernel as the listening socket closed) — the request was never sent.
+    // A request sent and then cut, or any error before the drain, is a failure.
+    const refusedAfterDrain = (o: { at: number; outcome: Outcome }): boolean =>
+      o.outcome.kind === 'error' && !o.outcome.connected && (o.outcome.code === 'ECONNREFUSED' || o.outcome.code === 'ECONNRESET') && o.at >= drainStartedAt - 100;
+    const failures = outcomes.filter((o) => o.outcome.kind === 'error' && !refusedAfterDrain(o));
+    expect(failures.map((f) => ({ ...f.outcome, msAfterDrainStart: f.at - drainStartedAt })), 'failed or dropped requests').to.deep.equal([]);
+    expect(answered.length).to.be.greaterThan(40);
+    for (const o of answered) {
+      if (o.outcome.kind !== 'answered') continue;
+      expect(o.outcome.status).to.equal(200);
+      expect(o.outcome.allowed).to.be.a('boolean');
+    }
+    // The valid policy change applied (warn allows); the invalid one was refused and logged.
+    expect(answered.some((o) => o.outcome.kind === 'answered' && o.outcome.allowed === true)).to.equal(true);
+    expect(log).to.contain('refused the changed policy');
+    expect((log.match(/serving certificate reloaded/g) ?? []).length).to.equal(2);
+  });
+});
+
+describe('slow and abusive clients', function () {
+  this.timeout(30_000);
+  let certs: { ca: CertificatePair; server: CertificatePair };
+  let server: RunningServer;
+  const port = (): number => Number(new URL(server.url).port);
+
+  before(async () => {
+    const ca = generateCa();
+    certs = { ca, server: issueCertificate(ca, { sans: ['localhost', '127.0.0.1'] }) };
+    // The production timeouts (10 s headers, 30 s request, 10 s handshake, 120 s keep-alive)
+    // scaled down so the test takes seconds; the mechanism is the same.
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => DEFAULT_POLICY,
+      logger: silentLogger,
+      timeouts: { handshakeMs: 800, headersMs: 800, requestMs: 1500, keepAliveMs: 800, checkIntervalMs: 100 },
+    });
+  });
+  after(async () => {
+    await server.close(500);
+  });
+
+  const closed = (socket: Socket): Promise<number> => {
+    const started = Date.now();
+    return new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+  };
+  const tls = (): Promise<TLSSocket> =>
+    new Promise((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: certs.ca.certPem, servername: 'localhost' }, () => resolve(s));
+      s.on('error', reject);
+    });
+
+  it('slowloris sockets (silent TCP, dribbled headers, dribbled body, idle keep-alive) are closed on time while other clients are served', async () => {
+    const silent = Array.from({ length: 10 }, () => netConnect({ host: '127.0.0.1', port: port() }));
+    const dribbleHeaders = await Promise.all(Array.from({ length: 10 }, () => tls()));
+    const dribbleBody = await Promise.all(Array.from({ length: 10 }, () => tls()));
+    const idle = await Promise.all(Array.from({ length: 10 }, () => tls()));
+    const closings = [...silent, ...dribbleHeaders, ...dribbleBody, ...idle].map((s) => {
+      s.on('error', () => {});
+      return closed(s);
+    });
+    // A request line and a header whose value never ends; a body that never completes; a finished
+    // request whose connection then stays open, idle (its client reads the answer).
+    for (const s of dribbleHeaders) s.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
+    for (const s of dribbleBody) s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n`);
+    for (const s of idle) {
+      s.resume();
+      s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    }
+    const dribble = setInterval(() => {
+      for (const s of dribbleHeaders) if (!s.destroyed) s.write('X');
+      for (const s of dribbleBody) if (!s.destroyed) s.write('{');
+    }, 100);
+
+    // Meanwhile, a well-behaved client is answered promptly, every time.
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = Date.now();
+      const o = await validate(server.url, certs.ca.certPem);
+      latencies.push(Date.now() - t);
+      expect(o).to.deep.include({ kind: 'answered', status: 200 });
+    }
+    const times = await Promise.all(closings);
+    clearInterval(dribble);
+    expect(Math.max(...latencies), 'slowest well-behaved request (ms)').to.be.below(1000);
+    // Every abusive socket was closed by the server within its deadline plus a check interval or two.
+    expect(Math.max(...times.slice(0, 10)), 'silent TCP (handshake timeout)').to.be.below(2000);
+    expect(Math.max(...times.slice(10, 20)), 'dribbled headers (headers timeout)').to.be.below(2000);
+    expect(Math.max(...times.slice(20, 30)), 'dribbled body (request timeout)').to.be.below(3000);
+    expect(Math.max(...times.slice(30, 40)), 'idle keep-alive').to.be.below(2000);
+  });
+
+  it('TLS 1.0 and 1.1 are refused on the webhook port', async () => {
+    for (const version of ['TLSv1', 'TLSv1.1'] as const) {
+      const err = await new Promise<Error | undefined>((resolve) => {
+        // SECLEVEL=0 lets this client offer the old versions at all; the server must still say no.
+        const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: certs.ca.certPem, servername: 'localhost', minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0' }, () => {
+          s.end();
+          resolve(undefined);
+        });
+        s.on('error', (e: Error) => resolve(e));
+      });
+      expect(err?.message, version).to.match(/protocol version|unsupported protocol|wrong version/i);
+    }
+  });
+
+  it('plain HTTP on the webhook port gets no HTTP answer, and the connection is closed', async () => {
+    const s = netConnect({ host: '127.0.0.1', port: port() });
+    let received = '';
+    s.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    s.on('error', () => {});
+    s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n${REVIEW}`);
+    await closed(s);
+    expect(received.startsWith('HTTP/')).to.equal(false);
+  });
+});
