@@ -158,8 +158,17 @@ spec:
     expect(r.out).to.contain('spec.containers[0].command[2]: must be string');
   });
 
+  it('an unquoted timestamp is a string, as kubectl reads it (YAML 1.1 timestamp → RFC 3339 in JSON)', async () => {
+    const r = await cli(
+      ['scan', '--format', 'json', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd-cp-1\n  annotations: {kubernetes.io/config.seen: 2026-11-22T10:00:00.123Z, deployed: 2026-11-22}\nspec:\n  containers:\n  - {name: etcd, command: [etcd, --auto-tls]}\n',
+    );
+    expect(r.code, r.err).to.equal(1);
+    expect((JSON.parse(r.out) as { errors: unknown[] }).errors).to.deep.equal([]);
+  });
+
   it('--help on every command', async () => {
-    for (const cmd of ['serve', 'scan', 'certs', 'rules', 'version']) {
+    for (const cmd of ['serve', 'scan', 'audit', 'certs', 'rules', 'version']) {
       const r = await cli([cmd, '--help']);
       expect(r.code, cmd).to.equal(0);
       expect(r.out, cmd).to.match(/^Usage: etcd-tls-guard /);

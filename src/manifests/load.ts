@@ -25,6 +25,15 @@ export interface LoadedInputs {
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 /**
+ * YAML 1.1 resolves an unquoted `2026-11-22T10:00:00Z` to a timestamp. kubectl (go-yaml v2 through
+ * sigs.k8s.io/yaml) does too, then converts the document to JSON, where a time.Time becomes its
+ * RFC 3339 string: an annotation written that way is a string to the API server, and so to us.
+ */
+function timestampsAsStrings(_key: unknown, value: unknown): unknown {
+  return value instanceof Date ? value.toISOString().replace('.000Z', 'Z') : value;
+}
+
+/**
  * Parses a file's text: every YAML document (JSON is accepted as YAML). YAML 1.1 is used because
  * kubectl reads manifests with go-yaml v2 (sigs.k8s.io/yaml), where `on`, `yes` and `off` are
  * booleans: `args: [--client-cert-auth, yes]` is the boolean true there, which Kubernetes rejects
@@ -41,7 +50,7 @@ export function parseManifestText(text: string, source: string): LoadedInputs {
       errors.push({ source, document: index, message: `not valid YAML: ${(first?.message ?? 'parse error').split('\n')[0] ?? ''}` });
       return;
     }
-    const object: unknown = doc.toJS({ maxAliasCount: 100 });
+    const object: unknown = doc.toJS({ maxAliasCount: 100, reviver: timestampsAsStrings });
     if (object === null || object === undefined) return; // an empty document between separators
     documents.push({ source, document: index, object });
   });

@@ -129,6 +129,8 @@ await Promise.all(Array.from({ length: FILES }, (_, i) => writeFile(join(dir, `p
 const scanChild = fileURLToPath(new URL('./scan-child.js', import.meta.url));
 const scan = JSON.parse(execFileSync(process.execPath, [scanChild, dir, String(FILES)], { encoding: 'utf8' })) as Record<string, number>;
 await rm(dir, { recursive: true, force: true });
+// A benchmark that measured errors instead of work would be worse than none.
+if (scan.checked !== FILES) throw new Error(`scan checked ${scan.checked} of ${FILES} manifests: the benchmark input is wrong`);
 row('scan of 10,000 manifest files (own process)', `${scan.filesPerSecond} files/s, ${scan.seconds} s, peak RSS ${scan.peakRssMiB} MiB`);
 
 console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, secondsPerRun: SECONDS, http, core, scan }));
