@@ -10,7 +10,9 @@ import { findInvocations } from '../src/core/invocation.js';
 import type { EnvVar, Pod } from '../src/core/pod.js';
 import { parseShellScript, ShellSyntaxError } from '../src/core/shell.js';
 import { silentLogger } from '../src/log.js';
-import { DEFAULT_POLICY } from '../src/policy/policy.js';
+import { DEFAULT_POLICY, PolicyError, policyFromObject } from '../src/policy/policy.js';
+import { parseManifestText } from '../src/manifests/load.js';
+import { scanDocuments } from '../src/scan/scan.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
 
@@ -123,6 +125,47 @@ describe('property: parsers never throw on hostile input', () => {
         const pod = podWith({ command, args, env: envVars, image });
         findInvocations(pod, pod.spec.containers[0] as Pod['spec']['containers'][number]);
         evaluatePod(pod, DEFAULT_POLICY);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('property: configuration and manifest input never crash the loaders', () => {
+  it('a random policy document: a policy, or a PolicyError naming the fields — nothing else', () => {
+    const policyLike = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          defaultAction: fc.oneof(fc.constantFrom('enforce', 'warn', 'audit', 'off', 'block'), fc.jsonValue()),
+          unknownAction: fc.oneof(fc.constantFrom('enforce', 'warn', 'audit', 'off'), fc.jsonValue()),
+          actions: fc.oneof(fc.dictionary(fc.constantFrom('etcd-client-cert-auth', 'etcd-auto-tls', 'nope', '__proto__'), fc.constantFrom('warn', 'off', 'x')), fc.jsonValue()),
+          exemptions: fc.oneof(fc.array(fc.record({ namespace: fc.string(), name: fc.string(), reason: fc.string() }, { requiredKeys: [] })), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    fc.assert(
+      fc.property(policyLike, (doc) => {
+        try {
+          const policy = policyFromObject(doc);
+          expect(Object.isFrozen(policy)).to.equal(true);
+        } catch (err) {
+          expect(err).to.be.instanceOf(PolicyError);
+          expect((err as PolicyError).problems.length).to.be.greaterThan(0);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('random YAML text: documents or input errors, never an exception', () => {
+    const yamlChars = fc.constantFrom(...'ab:- \n{}[],"\'&*!|>#%@`?=~0123456789.'.split(''));
+    fc.assert(
+      fc.property(fc.array(yamlChars, { maxLength: 120 }), (cs) => {
+        const loaded = parseManifestText(cs.join(''), 'fuzz.yaml');
+        expect(loaded.documents.length + loaded.errors.length).to.be.at.least(0);
+        scanDocuments(loaded.documents, DEFAULT_POLICY, loaded.errors);
       }),
       { numRuns: RUNS },
     );

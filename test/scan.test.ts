@@ -167,6 +167,12 @@ spec:
     expect((JSON.parse(r.out) as { errors: unknown[] }).errors).to.deep.equal([]);
   });
 
+  it('exit 2, not a crash, for an alias to no anchor (found by fuzzing)', async () => {
+    const r = await cli(['scan', '-'], '*a\n');
+    expect(r.code).to.equal(2);
+    expect(r.out).to.contain('not valid YAML: Unresolved alias');
+  });
+
   it('--help on every command', async () => {
     for (const cmd of ['serve', 'scan', 'audit', 'certs', 'rules', 'version']) {
       const r = await cli([cmd, '--help']);

@@ -50,7 +50,14 @@ export function parseManifestText(text: string, source: string): LoadedInputs {
       errors.push({ source, document: index, message: `not valid YAML: ${(first?.message ?? 'parse error').split('\n')[0] ?? ''}` });
       return;
     }
-    const object: unknown = doc.toJS({ maxAliasCount: 100, reviver: timestampsAsStrings });
+    let object: unknown;
+    try {
+      // Throws for what the parser accepts but cannot resolve: an alias to no anchor, an alias bomb.
+      object = doc.toJS({ maxAliasCount: 100, reviver: timestampsAsStrings });
+    } catch (err) {
+      errors.push({ source, document: index, message: `not valid YAML: ${(err as Error).message.split('\n')[0] ?? ''}` });
+      return;
+    }
     if (object === null || object === undefined) return; // an empty document between separators
     documents.push({ source, document: index, object });
   });
