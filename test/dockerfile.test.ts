@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { generateDevCertificates } from '../src/certs/dev.js';
+import { spawnWebhook } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -111,9 +112,8 @@ describe('the runtime stage, reproduced without Docker', function () {
     expect(existsSync(RUNTIME_NODE), `${RUNTIME_NODE} is missing: npm run runtime-node:install (npm test runs it)`).to.equal(true);
     const node = RUNTIME_NODE;
     const script = (entrypoint[1] as string).replace(/^\/app\//, `${app}/`);
-    const child = spawn(node, [script, ...cmd], {
+    const { child, url, exited } = await spawnWebhook(node, [script, ...cmd], {
       cwd: app,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
@@ -122,17 +122,6 @@ describe('the runtime stage, reproduced without Docker', function () {
         ETCD_TLS_GUARD_TLS_CERT_FILE: join(app, 'tls.crt'),
         ETCD_TLS_GUARD_TLS_KEY_FILE: join(app, 'tls.key'),
       },
-    });
-    let log = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        log += d.toString();
-        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
     });
     const body = await new Promise<string>((resolve, reject) => {
       request(`${url}/healthz`, { ca: certs.ca.certPem, servername: 'localhost' }, (res) => {

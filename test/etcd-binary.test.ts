@@ -7,13 +7,13 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
 import { readEtcdConfig } from '../src/core/etcd.js';
 import { findInvocations } from '../src/core/invocation.js';
 import { etcdPod } from './helpers.js';
+import { freePort } from './processes.js';
 
 type Outcome = 'starts' | 'refuses' | 'exits';
 
@@ -66,16 +66,6 @@ function findEtcd(): string | undefined {
   return r.status === 0 && path !== '' ? path : undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs etcd; it has started when it is still running after `graceMs`. */
 async function runEtcd(bin: string, args: string[], env: Record<string, string>, dataDir: string, graceMs: number): Promise<{ outcome: Outcome; log: string }> {

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -13,6 +12,7 @@ import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
 import { atomicWrite } from './kubelet-volume.js';
+import { spawnWebhook } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -67,22 +67,7 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     const install = (p: CertificatePair): Promise<void> => atomicWrite(join(dir, 'tls'), { 'tls.crt': p.certPem, 'tls.key': p.keyPem });
     await install(pairs[0] as CertificatePair);
     await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: enforce\n' });
-    const child = spawn(
-      process.execPath,
-      [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'tls', 'tls.crt'), '--tls-key-file', join(dir, 'tls', 'tls.key'), '--config', join(dir, 'config', 'policy.yaml'), '--reload-interval', '0.2', '--shutdown-delay', '0.5', '--drain-timeout', '5'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        log += d.toString();
-        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
-    });
+    const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'tls', 'tls.crt'), '--tls-key-file', join(dir, 'tls', 'tls.key'), '--config', join(dir, 'config', 'policy.yaml'), '--reload-interval', '0.2', '--shutdown-delay', '0.5', '--drain-timeout', '5']);
 
     let drainStartedAt = Infinity;
     const outcomes: { at: number; outcome: Outcome }[] = [];
@@ -131,8 +116,8 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     }
     // The valid policy change applied (warn allows); the invalid one was refused and logged.
     expect(answered.some((o) => o.outcome.kind === 'answered' && o.outcome.allowed === true)).to.equal(true);
-    expect(log).to.contain('refused the changed policy');
-    expect((log.match(/serving certificate reloaded/g) ?? []).length).to.equal(2);
+    expect(output()).to.contain('refused the changed policy');
+    expect((output().match(/serving certificate reloaded/g) ?? []).length).to.equal(2);
   });
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
+import { spawnWebhook } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -85,21 +86,7 @@ describe('etcd-tls-guard serve (the process)', function () {
 
   it('SIGTERM: /readyz fails during the shutdown delay, a request in flight when it stops accepting still gets its answer, exit 0', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'], {
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        log += d.toString();
-        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
-    });
+    const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'], { cwd });
     const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
     const get = (path: string): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
@@ -149,6 +136,6 @@ describe('etcd-tls-guard serve (the process)', function () {
     expect(answered.status).to.equal(200);
     expect((JSON.parse(answered.body) as { response: { uid: string; allowed: boolean } }).response).to.deep.include({ uid: 'd1a2b3c4-0000-4000-8000-00000000000a', allowed: true });
     expect(await exited).to.equal(0);
-    expect(log).to.contain('"msg":"stopped"');
+    expect(output()).to.contain('"msg":"stopped"');
   });
 });

@@ -139,7 +139,8 @@ export function createApp(deps: AppDependencies): express.Express {
         ...facts,
         decision: outcome.response.allowed ? 'allowed' : 'denied',
         seconds: seconds(started),
-        findings: outcome.decision?.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction })) ?? [],
+        // Built only for a real observer: with metrics off, nothing on the request path pays for it.
+        findings: observer === NO_OBSERVER ? [] : (outcome.decision?.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction })) ?? []),
       });
     } catch (err) {
       if (err instanceof BadAdmissionRequest) {

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A port free on 127.0.0.1 now (for programs that cannot be told to pick one and report it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WebhookChild {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** `https://host:port`, from the webhook's "listening" log line. */
+  readonly url: string;
+  /** Everything written to stdout and stderr so far. */
+  readonly log: () => string;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `node ARGS` (a script that runs `serve`) and waits for its listening line; rejects with the
+ * output when it exits first.
+ */
+export async function spawnWebhook(node: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<WebhookChild> {
+  const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.env !== undefined ? { env: opts.env } : {}) });
+  child.stdin.end();
+  let log = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+      const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
+      if (m?.[1] !== undefined) resolve(m[1]);
+    });
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
+  });
+  return { child, url, log: () => log, exited };
+}
