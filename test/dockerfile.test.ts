@@ -2,14 +2,13 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { generateDevCertificates } from '../src/certs/dev.js';
-import { spawnWebhook } from './processes.js';
+import { httpsGet, spawnWebhook } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -123,16 +122,7 @@ describe('the runtime stage, reproduced without Docker', function () {
         ETCD_TLS_GUARD_TLS_KEY_FILE: join(app, 'tls.key'),
       },
     });
-    const body = await new Promise<string>((resolve, reject) => {
-      request(`${url}/healthz`, { ca: certs.ca.certPem, servername: 'localhost' }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => resolve(b));
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(body).to.equal('ok');
+    expect((await httpsGet(`${url}/healthz`, certs.ca.certPem)).body).to.equal('ok');
     const version = execFileSync(node, ['-p', 'process.versions.node']).toString().trim();
     expect(version.split('.')[0]).to.equal(RUNTIME_NODE_PACKAGE.dependencies.node.split('.')[0]);
     child.kill('SIGTERM');

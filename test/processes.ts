@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 
 /** A port free on 127.0.0.1 now (for programs that cannot be told to pick one and report it). */
@@ -42,4 +43,17 @@ export async function spawnWebhook(node: string, args: readonly string[], opts: 
     void exited.then((c) => reject(new Error(`exited ${c}: ${log}`)));
   });
   return { child, url, log: () => log, exited };
+}
+
+/** One GET over a new HTTPS connection, trusting `ca`. */
+export function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca, agent: false, servername: 'localhost' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }

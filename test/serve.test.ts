@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
-import { spawnWebhook } from './processes.js';
+import { httpsGet, spawnWebhook } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -41,35 +41,13 @@ describe('etcd-tls-guard serve (the process)', function () {
 
   it('creates dev certificates on first run, serves /readyz over HTTPS, and exits 0 on SIGTERM', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        log += d.toString();
-        const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
-        if (m?.[1] !== undefined) resolve(m[1]);
-      });
-      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      child.on('exit', (code) => reject(new Error(`exited ${code}: ${log}`)));
-    });
+    // --metrics-port 0: the default 9090 may be taken on a developer's machine.
+    const { child, url, log, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0'], { cwd });
     const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
-    const body = await new Promise<string>((resolve, reject) => {
-      request(`${url}/readyz`, { ca }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => resolve(b));
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(body).to.equal('ok');
-    const code = await new Promise<number | null>((resolve) => {
-      child.removeAllListeners('exit');
-      child.on('exit', (c) => resolve(c));
-      child.kill('SIGTERM');
-    });
-    expect(code).to.equal(0);
-    expect(log).to.contain('created development certificates');
+    expect((await httpsGet(`${url}/readyz`, ca)).body).to.equal('ok');
+    child.kill('SIGTERM');
+    expect(await exited).to.equal(0);
+    expect(log()).to.contain('created development certificates');
   });
 
   it('refuses to start with an invalid policy, naming the field (exit 2)', async () => {
@@ -88,16 +66,7 @@ describe('etcd-tls-guard serve (the process)', function () {
     const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
     const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'], { cwd });
     const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
-    const get = (path: string): Promise<{ status: number; body: string }> =>
-      new Promise((resolve, reject) => {
-        request(`${url}${path}`, { ca, agent: false }, (res) => {
-          let b = '';
-          res.on('data', (d: Buffer) => (b += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-        })
-          .on('error', reject)
-          .end();
-      });
+    const get = (path: string): Promise<{ status: number; body: string }> => httpsGet(`${url}${path}`, ca);
 
     const body = Buffer.from(
       JSON.stringify({
