@@ -28,7 +28,7 @@ describe('decisions', () => {
     expect(d.denialMessage).to.equal(
       'etcd-tls-guard: 1 etcd TLS control fails for pod kube-system/etcd-cp-1:\n' +
         '- [etcd-client-cert-auth] CIS 2.2: CIS 2.2 fails: --client-cert-auth is not set (defaults to false); client certificates are nevertheless verified because --trusted-ca-file is set. ' +
-        'Fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1',
+        'Fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1, and in kubeadm\'s ClusterConfiguration (etcd.local.extraArgs) so that `kubeadm upgrade` keeps it',
     );
   });
 
@@ -130,7 +130,7 @@ describe('decisions', () => {
       namespace: 'kube-system',
       name: 'x',
       mirror: false,
-      results: Array.from({ length: 40 }, (_, i) => ({ component: 'etcd' as const, container: `etcd-${i}`, initContainer: false, origin: 'command/args', findings: plaintext().results[0]?.findings ?? [] })),
+      results: Array.from({ length: 40 }, (_, i) => ({ component: 'etcd' as const, container: `etcd-${i}`, initContainer: false, origin: 'command/args', release: 'etcd 3.5.15 (image tag)', findings: plaintext().results[0]?.findings ?? [] })),
     };
     const d = decide(many, policyFromObject({ defaultAction: 'warn' }), NOT_KUBELET);
     const total = d.warnings.reduce((n, w) => n + w.length, 0);

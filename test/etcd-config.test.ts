@@ -120,15 +120,39 @@ describe('etcd URL flags (types.NewURLs)', () => {
   });
 });
 
+const ROUTABLE_PEERS = '--listen-peer-urls=https://10.0.0.1:2380';
+const FIELD = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+
 describe('etcd membership', () => {
   const cases: Array<{ name: string; args: string[]; env?: EnvVar[]; kind: string }> = [
     { name: 'one member in --initial-cluster', args: ['--initial-cluster=a=https://1.1.1.1:2380'], kind: 'single' },
     { name: 'three members', args: ['--initial-cluster=a=https://1:2380,b=https://2:2380,c=https://3:2380'], kind: 'cluster' },
     { name: 'one member with two peer URLs is one member', args: ['--initial-cluster=a=https://1:2380,a=https://2:2380'], kind: 'single' },
     { name: 'from ETCD_INITIAL_CLUSTER', args: [], env: [{ name: 'ETCD_INITIAL_CLUSTER', value: 'a=https://1:2380,b=https://2:2380' }], kind: 'cluster' },
-    { name: 'absent: undetermined (etcdTopology decides)', args: [], kind: 'undetermined' },
+    { name: 'absent, peers on a routable address: undetermined (etcdTopology decides)', args: [ROUTABLE_PEERS], kind: 'undetermined' },
+    { name: 'absent, peers on the default http://localhost:2380: single (no other member can reach it)', args: [], kind: 'single' },
+    { name: 'peers on 127.0.0.1 and [::1] only: single', args: ['--listen-peer-urls=https://127.0.0.1:2380,https://[::1]:2380'], kind: 'single' },
+    { name: 'peers on loopback, but --initial-cluster lists three: cluster', args: ['--listen-peer-urls=http://127.0.0.1:2380', '--initial-cluster=a=http://127.0.0.1:2380,b=http://127.0.0.1:2381,c=http://127.0.0.1:2382'], kind: 'cluster' },
     { name: 'discovery: cluster', args: ['--discovery-srv=example.com'], kind: 'cluster' },
-    { name: 'unknown: undetermined', args: [], env: [{ name: 'ETCD_INITIAL_CLUSTER', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }], kind: 'undetermined' },
+    { name: 'unknown (configMapKeyRef): undetermined', args: [ROUTABLE_PEERS], env: [{ name: 'ETCD_INITIAL_CLUSTER', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }], kind: 'undetermined' },
+    {
+      name: '$(NODE_NAME)=https://$(HOST_IP):2380 is one member, though both are only known when the pod runs',
+      args: [ROUTABLE_PEERS, '--initial-cluster=$(NODE_NAME)=https://$(HOST_IP):2380'],
+      env: [FIELD('NODE_NAME', 'spec.nodeName'), FIELD('HOST_IP', 'status.hostIP')],
+      kind: 'single',
+    },
+    {
+      name: 'two entries built from node names and IPs are two members',
+      args: [ROUTABLE_PEERS, '--initial-cluster=$(NODE_NAME)=https://$(HOST_IP):2380,cp-2=https://10.0.0.2:2380'],
+      env: [FIELD('NODE_NAME', 'spec.nodeName'), FIELD('HOST_IP', 'status.hostIP')],
+      kind: 'cluster',
+    },
+    {
+      name: 'status.podIPs (a comma-separated list) keeps the count unknown',
+      args: [ROUTABLE_PEERS, '--initial-cluster=a=https://$(IPS):2380'],
+      env: [FIELD('IPS', 'status.podIPs')],
+      kind: 'undetermined',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
-import { parseGoBool, parseGoFlags, parsePflags, type FlagSpec } from '../src/core/flags.js';
+import { parseGoBool, parseGoFlags, parsePflags, type FlagLookup, type FlagSpec } from '../src/core/flags.js';
 import { words } from './helpers.js';
 
-const table = new Map<string, FlagSpec>([
+const goFlags = new Map<string, FlagSpec>([
   ['client-cert-auth', { bool: true }],
   ['name', { bool: false }],
   ['listen-client-urls', { bool: false }],
 ]);
+const table: FlagLookup = (name) => goFlags.get(name);
 
 function goLast(args: string[], flag: string): string | undefined {
   const r = parseGoFlags(words(...args), table, 'etcd');
@@ -75,7 +76,7 @@ describe('etcd flags (Go flag package)', () => {
   });
 });
 
-const apiTable = new Map<string, FlagSpec>([
+const apiFlags = new Map<string, FlagSpec>([
   ['allow-privileged', { bool: true }],
   ['help', { bool: true }],
   ['version', { bool: true, validate: (v: string) => (v === 'raw' || v === 'true' || v === 'false' ? undefined : 'invalid') }],
@@ -84,6 +85,7 @@ const apiTable = new Map<string, FlagSpec>([
   ['etcd-servers', { bool: false, accumulates: true }],
   ['v', { bool: false }],
 ]);
+const apiTable: FlagLookup = (name) => apiFlags.get(name);
 const shorthands = new Map([
   ['v', 'v'],
   ['h', 'help'],
@@ -159,5 +161,43 @@ describe('kube-apiserver flags (spf13/pflag)', () => {
   });
   it('an invalid boolean value is an error', () => {
     expect(parsePflags(words('--allow-privileged=yes'), apiTable, shorthands, 'kube-apiserver').error).to.match(/invalid argument "yes" for "--allow-privileged" flag/);
+  });
+});
+
+describe('a flag no release in scope knows, when the release is not covered (tolerated)', () => {
+  // The arity of an unrecognised flag is unknown: the documented reading rule (Collector.unrecognizedFlag).
+  const cases: Array<{ name: string; args: string[]; form: string; name2?: string; flag: string; value?: string; uncertain?: boolean }> = [
+    { name: '--x=v is complete', args: ['--force-new-cluster-bump-amount=5', '--client-cert-auth'], form: 'inline', flag: 'client-cert-auth', value: 'true' },
+    { name: '--x WORD takes WORD as its value (the only reading under which etcd starts)', args: ['--ca-file', '/ca.crt', '--name=a'], form: 'separate', flag: 'name', value: 'a' },
+    { name: '--x last is bare', args: ['--name=a', '--experimental-thing'], form: 'bare', flag: 'name', value: 'a' },
+    { name: '--x --y: --y may be the value of --x, so what it sets is uncertain', args: ['--bogus', '--client-cert-auth'], form: 'ambiguous', flag: 'client-cert-auth', value: 'true', uncertain: true },
+  ];
+  for (const c of cases) {
+    it(`Go flag: ${c.name}`, () => {
+      const r = parseGoFlags(words(...c.args), table, 'etcd', true);
+      expect(r.error).to.equal(undefined);
+      expect(r.unrecognized.map((u) => u.form)).to.deep.equal([c.form]);
+      const occ = r.occurrences.get(c.flag)?.at(-1);
+      expect(occ?.value.text).to.equal(c.value);
+      expect(occ?.uncertain !== undefined).to.equal(c.uncertain === true);
+    });
+  }
+
+  it('pflag: an unknown long flag is recorded and parsing goes on', () => {
+    const r = parsePflags(words('--insecure-port=8080', '--etcd-cafile=/ca', '--openshift-config', '/cfg.yaml'), apiTable, shorthands, 'kube-apiserver', true);
+    expect(r.error).to.equal(undefined);
+    expect(r.unrecognized.map((u) => [u.name, u.form])).to.deep.equal([['insecure-port', 'inline'], ['openshift-config', 'separate']]);
+    expect(r.occurrences.get('etcd-cafile')?.[0]?.value.text).to.equal('/ca');
+  });
+
+  it('pflag: an unknown flag before a known one makes the known one uncertain', () => {
+    const r = parsePflags(words('--bogus', '--etcd-cafile=/ca'), apiTable, shorthands, 'kube-apiserver', true);
+    expect(r.occurrences.get('etcd-cafile')?.[0]?.uncertain).to.contain('--bogus');
+  });
+
+  it('without tolerance the same argv is refused, with the flag named', () => {
+    const r = parseGoFlags(words('--bogus', '--client-cert-auth'), table, 'etcd');
+    expect(r.error).to.equal('flag provided but not defined: -bogus');
+    expect(r.undefinedFlag).to.equal('bogus');
   });
 });

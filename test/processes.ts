@@ -2,16 +2,28 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 
-/** A port free on 127.0.0.1 now (for programs that cannot be told to pick one and report it). */
+/**
+ * Ports this test process has handed out: the kernel may offer a just-released port again before the
+ * program it was meant for binds it, and two concurrent cases would then share one.
+ */
+const handedOut = new Set<number>();
+
+/** A port free on 127.0.0.1 now, and never handed out before in this process (for programs that cannot be told to pick one and report it). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address() as { port: number };
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface WebhookChild {

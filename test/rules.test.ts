@@ -162,7 +162,7 @@ describe('rules', () => {
   it('remediation names the static pod manifest and node of a mirror pod', () => {
     const pod = etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'client-cert-auth': null }), { mirror: true, nodeName: 'cp-1' });
     const f = evaluatePod(pod, { etcdTopology: 'auto' }).results[0]?.findings.find((x) => x.rule === 'etcd-client-cert-auth');
-    expect(f?.remediation).to.equal('Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1');
+    expect(f?.remediation).to.equal("Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1, and in kubeadm's ClusterConfiguration (etcd.local.extraArgs) so that `kubeadm upgrade` keeps it");
   });
 
   it('never echoes other environment values', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Environment, EnvValue } from '../src/core/env.js';
-import { parseShellScript, ShellSyntaxError } from '../src/core/shell.js';
+import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../src/core/shell.js';
 import type { Word } from '../src/core/word.js';
 
 function envOf(vars: Record<string, EnvValue>): Environment {
@@ -38,9 +38,9 @@ describe('POSIX shell scripts (sh -c)', () => {
     { name: 'a here-document body is not run', script: 'cat <<EOF >/x\netcd --evil\nEOF\netcd --good', commands: [['cat'], ['etcd', '--good']] },
     { name: '"$@" gives each positional parameter', script: 'exec etcd "$@"', positional: ['--a=1', 'two words'], commands: [['exec', 'etcd', '--a=1', 'two words']] },
     { name: '$1 and $# ', script: 'etcd --name=$1 --n=$#', positional: ['x', 'y'], commands: [['etcd', '--name=x', '--n=2']] },
-    { name: 'if/then/fi keywords start a new command', script: 'if true; then exec etcd --a; fi', commands: [['true'], ['exec', 'etcd', '--a']] },
+    { name: 'if/then/fi: the condition and the body are commands (true is a builtin)', script: 'if test -f x; then exec etcd --a; fi', commands: [['test', '-f', 'x'], ['exec', 'etcd', '--a']] },
     { name: 'while/do/done', script: 'while ! ok; do sleep 1; done; etcd', commands: [['ok'], ['sleep', '1'], ['etcd']] },
-    { name: 'a for loop word list is not a command (the loop variable is not modelled)', script: 'for i in etcd x; do echo $i; done', commands: [['echo']] },
+    { name: 'a for loop over known words runs once per word', script: 'for i in etcd x; do echo $i; done', commands: [['echo', 'etcd'], ['echo', 'x']] },
     { name: 'an assignment without a command sets a shell variable', script: 'N=cp-9; etcd --name=$N', commands: [['etcd', '--name=cp-9']] },
     { name: 'set -- replaces the positional parameters', script: 'set -- --x=1; etcd "$@"', commands: [['etcd', '--x=1']] },
   ];
@@ -104,4 +104,102 @@ describe('POSIX shell scripts (sh -c)', () => {
       expect(() => run(bad)).to.throw(ShellSyntaxError);
     });
   }
+});
+
+describe('shell control flow, run as far as it can be known', () => {
+  /** The first argument etcd receives (after `exec`, if the script execs it). */
+  const arg = (script: string): Word | undefined => {
+    const argv = run(script).find((a) => a.some((w) => w.text === 'etcd'));
+    return argv?.[(argv.findIndex((w) => w.text === 'etcd') ?? 0) + 1];
+  };
+
+  const cases: Array<{ name: string; script: string; value?: string; unknown?: RegExp }> = [
+    { name: 'if/else that set different values: unknown, naming the construct', script: 'if test -f /x; then N=a; else N=b; fi; etcd --name=$N', unknown: /may be changed by an `if`/ },
+    { name: 'if/else that agree: known', script: 'if test -f /x; then N=a; else N=a; fi; etcd --name=$N', value: '--name=a' },
+    { name: 'if without else: unknown when the branch changes it', script: 'N=a; if test -f /x; then N=b; fi; etcd --name=$N', unknown: /may be changed by an `if`/ },
+    { name: 'elif chains are branches too', script: 'N=a; if x; then :; elif y; then N=c; fi; etcd --name=$N', unknown: /`if`/ },
+    { name: 'a while loop that changes a variable: unknown after it', script: 'N=a; while test -n "$N"; do N=$N.x; done; etcd --name=$N', unknown: /`while` loop/ },
+    { name: 'a loop that does not touch a variable leaves it known', script: 'N=a; until ok; do sleep 1; done; etcd --name=$N', value: '--name=a' },
+    { name: 'case arms are branches', script: 'N=a; case "$X" in a|b) N=z ;; *) ;; esac; etcd --name=$N', unknown: /`case`/ },
+    { name: 'a function is run where it is called, with its own "$@"', script: 'start() { exec etcd "$@"; }\nstart --name=f', value: '--name=f' },
+    { name: '`function NAME { }` form', script: 'function go { etcd --name=$1; }; go g', value: '--name=g' },
+    { name: 'a subshell\'s assignments do not last', script: 'N=a; (N=b); etcd --name=$N', value: '--name=a' },
+    { name: 'a pipeline\'s commands run in subshells', script: 'N=a; N=b | cat; etcd --name=$N', value: '--name=a' },
+    { name: '[[ … && … ]] is a test, not a list', script: 'N=a; if [[ "$N" != "b" && -n "$N" ]]; then :; fi; etcd --name=$N', value: '--name=a' },
+    { name: '(( )) may assign the variables it names', script: 'i=1; (( i += 1 )); etcd --name=$i', unknown: /arithmetic/ },
+    { name: 'exec {FD}>file is a redirection, not a command', script: 'exec {LOCK_FD}>/var/lock/x && flock -w 30 "${LOCK_FD}"; etcd --name=a', value: '--name=a' },
+    { name: 'a sourced file makes earlier values unknown, later assignments known again', script: 'N=a; . /etc/env; M=b; etcd --name=$N --x=$M', unknown: /may be set by `\. \/etc\/env`, a file the webhook cannot see/ },
+    { name: 'read assigns an unknown value', script: 'read N < /etc/name; etcd --name=$N', unknown: /is read by `read`/ },
+    { name: 'an IP or node name from a fieldRef keeps the argument one word when unquoted', script: 'etcd --name=$SECRET', unknown: /secretKeyRef/ },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const w = arg(c.script);
+      if (c.value !== undefined) {
+        expect(w?.unknown).to.equal(undefined);
+        expect(w?.text).to.equal(c.value);
+      } else {
+        expect(w?.unknown?.reason).to.match(c.unknown as RegExp);
+      }
+    });
+  }
+
+  it('after a sourced file, a later assignment is known', () => {
+    expect(arg('. /etc/env; M=b; etcd --x=$M')?.text).to.equal('--x=b');
+  });
+
+  it('exit ends the script: nothing after it runs', () => {
+    expect(texts('test -f /x || exit 1; exit 0; etcd --a')).to.deep.equal([['test', '-f', '/x']]);
+  });
+
+  it('exec replaces the shell: what follows it (even after ||) never runs', () => {
+    expect(texts('exec etcd --a || mv /a /b\netcd --b')).to.deep.equal([['exec', 'etcd', '--a']]);
+  });
+
+  it('set -a exports every later assignment; set +a stops it', () => {
+    const [cmd] = parseShellScript('set -a; ETCD_AUTO_TLS=true; set +a; ETCD_NAME=x; etcd', baseEnv, { text: 'sh' }, []);
+    expect(cmd?.env.get('ETCD_AUTO_TLS')).to.include({ value: 'true' });
+    expect(cmd?.env.get('ETCD_NAME')).to.equal(undefined);
+  });
+
+  it('exported on some paths only: maybe set, so never a certain ETCD_* twin', () => {
+    const [, cmd] = parseShellScript('if x; then set -a; fi; ETCD_NAME=a; etcd', baseEnv, { text: 'sh' }, []);
+    expect(cmd?.env.get('ETCD_NAME')).to.deep.include({ state: 'unknown', maybeUnset: true });
+  });
+
+  it('set -euo pipefail and set -x change no variable and no positional parameter', () => {
+    expect(texts('set -euo pipefail; set -x; etcd "$@"', ['--a'])).to.deep.equal([['etcd', '--a']]);
+  });
+
+  it('set WORDS (no options) replaces the positional parameters', () => {
+    expect(texts('set -e x y; etcd "$@"')).to.deep.equal([['etcd', 'x', 'y']]);
+  });
+});
+
+describe('the interpreter is bounded on hostile scripts', () => {
+  it('a variable doubled forty times becomes unknown, in bounded time and memory (it was a 500 before)', () => {
+    const script = `A=x; ${'A=$A$A; '.repeat(40)}exec etcd --name=$A`;
+    const started = process.hrtime.bigint();
+    const [argv] = run(script);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).to.be.lessThan(5_000);
+    expect(argv?.[2]?.unknown?.reason).to.match(/longer than \d+ characters/);
+  });
+
+  it('nesting deeper than the limit is a ShellLimitError, not a stack overflow', () => {
+    const depth = SHELL_LIMITS.depth + 10;
+    expect(() => run(`${'{ '.repeat(depth)}etcd${' ; }'.repeat(depth)}`)).to.throw(ShellLimitError, /nests compound commands/);
+  });
+
+  it('more commands than the limit is a ShellLimitError', () => {
+    expect(() => run(': ;'.repeat(SHELL_LIMITS.steps + 1))).to.throw(ShellLimitError, /runs more than/);
+  });
+
+  it('a function calling itself stops at the depth limit', () => {
+    expect(() => run('f() { f; }; f')).to.throw(ShellLimitError, /calls functions more than/);
+  });
+
+  it('an argument built past the character budget is a ShellLimitError', () => {
+    const script = `A=x; ${'A=$A$A; '.repeat(17)}etcd ${'$A'.repeat(200)}`;
+    expect(() => run(script)).to.throw(ShellLimitError, /builds/);
+  });
 });

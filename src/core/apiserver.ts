@@ -1,7 +1,8 @@
-import { APISERVER_FLAG_KINDS } from './apiserver-flags.js';
+import { APISERVER_FLAG_TABLE, APISERVER_RELEASES } from './apiserver-flags.js';
+import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoBool, parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
-import { earlyOutcome, type ProgramConfig, type Setting } from './settings.js';
+import { readFlags, type ProgramConfig, type Setting } from './settings.js';
 
 /**
  * kube-apiserver's flags, from its own flag set (see apiserver-flags.ts): boolean flags take no
@@ -27,7 +28,20 @@ function specFor(kind: string): FlagSpec {
   }
 }
 
-const APISERVER_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(Object.entries(APISERVER_FLAG_KINDS).map(([name, kind]) => [name, specFor(kind)]));
+const APISERVER_CATALOG = new FlagCatalog(APISERVER_RELEASES, APISERVER_FLAG_TABLE, specFor);
+
+/** kube-apiserver's connection to etcd: the settings the rules read. */
+const ETCD_CLIENT_FLAGS = ['etcd-servers', 'etcd-servers-overrides', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile'];
+
+/**
+ * Flags of distribution builds that move kube-apiserver's configuration into a file on the node.
+ * OpenShift 4's kube-apiserver (openshift/kubernetes, cluster-kube-apiserver-operator's pod.yaml)
+ * takes `--openshift-config=/etc/kubernetes/static-pod-resources/configmaps/config/config.yaml`, a
+ * KubeAPIServerConfig whose storageConfig (urls, ca, certFile, keyFile) becomes the --etcd-* flags.
+ */
+const CONFIG_FILE_FLAGS: Readonly<Record<string, string>> = {
+  'openshift-config': "OpenShift's kube-apiserver reads its etcd connection (storageConfig: urls, ca, certFile, keyFile) from the KubeAPIServerConfig file",
+};
 
 /** `-v` is klog's verbosity (`-v, --v Level`); `-h` is cobra's help. */
 const SHORTHANDS: ReadonlyMap<string, string> = new Map([
@@ -38,8 +52,13 @@ const SHORTHANDS: ReadonlyMap<string, string> = new Map([
 function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, accumulates: boolean): Setting {
   if (list === undefined || list.length === 0) return { flag, state: 'absent', defaultValue: '' };
   const used = accumulates ? list : [list[list.length - 1] as FlagOccurrence];
+  const uncertain = used.find((o) => o.uncertain !== undefined);
+  if (uncertain?.uncertain !== undefined) return { flag, state: 'unknown', reason: `--${flag} (argument ${uncertain.index + 1}) ${uncertain.uncertain}` };
   const unknown = used.find((o) => o.value.unknown !== undefined);
-  if (unknown?.value.unknown !== undefined) return { flag, state: 'unknown', reason: `--${flag} ${unknown.value.unknown.reason}` };
+  if (unknown?.value.unknown !== undefined) {
+    const reason = `--${flag} ${unknown.value.unknown.reason}`;
+    return unknown.value.unknown.at > 0 ? { flag, state: 'unknown', reason, nonEmpty: true } : { flag, state: 'unknown', reason };
+  }
   const value = used
     .map((o) => o.value.text)
     .filter((v) => !accumulates || v !== '')
@@ -48,18 +67,30 @@ function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, 
 }
 
 /**
- * kube-apiserver's effective configuration for one run. It reads only its argv (spf13/pflag, no
- * environment, no config file for these flags); `--etcd-servers` is required
- * (etcd options Validate: "--etcd-servers must be specified").
+ * kube-apiserver's effective configuration for one run. Upstream it reads only its argv
+ * (spf13/pflag, no environment, no config file for these flags); `--etcd-servers` is required
+ * (etcd options Validate: "--etcd-servers must be specified"). A distribution flag that loads a
+ * configuration file (CONFIG_FILE_FLAGS) makes the etcd connection unknown: it lives on the node.
  */
 export function readApiserverConfig(inv: Invocation): ProgramConfig {
-  const early = earlyOutcome('kube-apiserver', inv, (i) => parsePflags(i.args, APISERVER_FLAGS, SHORTHANDS, 'kube-apiserver'));
+  const early = readFlags('kube-apiserver', inv, APISERVER_CATALOG, (lookup, tolerate) => parsePflags(inv.args, lookup, SHORTHANDS, 'kube-apiserver', tolerate));
   if ('component' in early) return early;
-  const parsed = early;
-  const config: ProgramConfig = {
-    component: 'kube-apiserver',
-    get: (flag) => settingFrom(flag, parsed.occurrences.get(flag), APISERVER_FLAGS.get(flag)?.accumulates === true),
-  };
+  const { parsed, releases, notes } = early;
+  const lookup = APISERVER_CATALOG.lookupFor(releases);
+  const fromArgv = (flag: string): Setting => settingFrom(flag, parsed.occurrences.get(flag), lookup(flag)?.accumulates === true);
+  const configFile = parsed.unrecognized.find((u) => CONFIG_FILE_FLAGS[u.name] !== undefined);
+  if (configFile !== undefined) {
+    const arg = inv.args[configFile.index]?.text ?? `--${configFile.name}`;
+    const path = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (inv.args[configFile.index + 1]?.text ?? '');
+    const reason = `${CONFIG_FILE_FLAGS[configFile.name] ?? ''} ${path} on the node (--${configFile.name}), which the webhook cannot see`;
+    return {
+      component: 'kube-apiserver',
+      releases,
+      notes,
+      get: (flag) => (ETCD_CLIENT_FLAGS.includes(flag) ? { flag, state: 'unknown', reason } : fromArgv(flag)),
+    };
+  }
+  const config: ProgramConfig = { component: 'kube-apiserver', releases, notes, get: fromArgv };
   const servers = config.get('etcd-servers');
   if (servers.state === 'absent' || (servers.state === 'set' && servers.value === '')) {
     return { ...config, refusal: '--etcd-servers must be specified' };

@@ -10,6 +10,10 @@ export type EnvValue =
       readonly reason: string;
       /** The variable may not be set at all (an envFrom source or a service link might set it). */
       readonly maybeUnset?: boolean;
+      /** The value contains no `,`, `=` or whitespace (see UnknownPart.separatorFree)... */
+      readonly separatorFree?: boolean;
+      /** ...and this is its text with the unknown parts as written (`$(HOST_IP)`). */
+      readonly text?: string;
     };
 
 /**
@@ -56,6 +60,13 @@ function describeEnvFrom(source: EnvFromSource): string {
   if (source.configMapRef) return `envFrom configMapRef ${source.configMapRef.name ?? ''}`;
   return 'envFrom';
 }
+
+/**
+ * fieldRef values only known once the pod runs whose syntax is fixed: an IP address, or a DNS
+ * subdomain or label (node, pod, namespace names; a uid). None contains `,`, `=` or whitespace.
+ * (status.podIPs and status.hostIPs are comma-separated lists, so they are not here.)
+ */
+const SEPARATOR_FREE_FIELDS = new Set(['status.podIP', 'status.hostIP', 'spec.nodeName', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.serviceAccountName']);
 
 /**
  * fieldRef values that are fixed by the pod object itself and so known at admission; everything
@@ -128,14 +139,18 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
       value =
         word.unknown === undefined
           ? { state: 'known', value: word.text, origin: 'env' }
-          : { state: 'unknown', reason: word.unknown.reason };
+          : word.unknown.separatorFree === true
+            ? { state: 'unknown', reason: word.unknown.reason, separatorFree: true, text: word.text }
+            : { state: 'unknown', reason: word.unknown.reason };
     } else if (envVar.valueFrom !== undefined) {
       const fieldPath = envVar.valueFrom.fieldRef?.fieldPath;
       const resolved = fieldPath !== undefined ? resolveFieldRef(pod, fieldPath) : undefined;
       value =
         resolved !== undefined
           ? { state: 'known', value: resolved, origin: `env (fieldRef ${fieldPath})` }
-          : { state: 'unknown', reason: `comes from ${describeSource(envVar.valueFrom)}` };
+          : fieldPath !== undefined && SEPARATOR_FREE_FIELDS.has(fieldPath)
+            ? { state: 'unknown', reason: `comes from ${describeSource(envVar.valueFrom)}`, separatorFree: true, text: `$(${envVar.name})` }
+            : { state: 'unknown', reason: `comes from ${describeSource(envVar.valueFrom)}` };
     } else {
       value = { state: 'known', value: '', origin: 'env' };
     }

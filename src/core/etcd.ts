@@ -1,7 +1,8 @@
-import { ETCD_FLAG_KINDS } from './etcd-flags.js';
+import { ETCD_FLAG_TABLE, ETCD_RELEASES } from './etcd-flags.js';
+import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import type { Invocation } from './invocation.js';
-import { boolValue, earlyOutcome, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
+import { boolValue, readFlags, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
 /**
  * etcd's URL flags (types.NewURLs via flags.UniqueURLs.Set): comma-separated, each with scheme
@@ -33,7 +34,31 @@ function specFor(kind: string): FlagSpec {
   return { bool: false };
 }
 
-export const ETCD_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(Object.entries(ETCD_FLAG_KINDS).map(([name, kind]) => [name, specFor(kind)]));
+export const ETCD_CATALOG = new FlagCatalog(ETCD_RELEASES, ETCD_FLAG_TABLE, specFor);
+/** Every flag of any release: the ETCD_* variables etcd may read. */
+export const ETCD_FLAGS: ReadonlyMap<string, FlagSpec> = ETCD_CATALOG.union;
+
+/**
+ * Behaviour that changed between etcd releases, by the first release that has it (read in each
+ * release's source, measured on 3.4.23):
+ * - envShadowedIsFatal: an ETCD_* variable set beside the same flag stops etcd (pkg/flags verifyEnv,
+ *   etcd PR #9382, in 3.4); etcd 3.3 logs "recognized environment variable ..., but unused: shadowed
+ *   by corresponding flag" and uses the flag.
+ * - trustedCaRequiresClientCert: --trusted-ca-file alone makes etcd require and verify client
+ *   certificates (transport TLSInfo.ServerConfig: `TrustedCAFile != "" || ClientCertAuth`, 3.4+);
+ *   in 3.3 only the deprecated --ca-file or --client-cert-auth does (`CAFile != "" || ClientCertAuth`).
+ */
+const SINCE = { envShadowedIsFatal: '3.4', trustedCaRequiresClientCert: '3.4' } as const;
+
+/** Whether a behaviour holds for this run: true/false when every release it may be agrees. */
+export function etcdBehaviour(config: ProgramConfig, behaviour: keyof typeof SINCE): boolean | undefined {
+  const since = ETCD_RELEASES.indexOf(SINCE[behaviour]);
+  const has = config.releases.map((r) => ETCD_RELEASES.indexOf(r) >= since);
+  if (has.length === 0) return undefined;
+  if (has.every((h) => h)) return true;
+  if (has.every((h) => !h)) return false;
+  return undefined;
+}
 
 /** Defaults etcd applies when a flag is absent (embed.NewConfig, etcdmain newConfig). */
 const DEFAULTS: Readonly<Record<string, string>> = {
@@ -57,6 +82,22 @@ function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurr
   return list === undefined ? undefined : list[list.length - 1];
 }
 
+/** The setting an argv occurrence makes: unknown when its value, or whether it is a flag at all, is. */
+function argvSetting(flag: string, o: FlagOccurrence): Setting {
+  if (o.uncertain !== undefined) return { flag, state: 'unknown', reason: `--${flag} (argument ${o.index + 1}) ${o.uncertain}` };
+  if (o.value.unknown !== undefined) {
+    const reason = `--${flag} ${o.value.unknown.reason}`;
+    return {
+      flag,
+      state: 'unknown',
+      reason,
+      ...(o.value.unknown.separatorFree === true ? { separatorFreeText: o.value.text } : {}),
+      ...(o.value.unknown.at > 0 ? { nonEmpty: true } : {}),
+    };
+  }
+  return { flag, state: 'set', value: o.value.text, source: 'argv', argIndex: o.index };
+}
+
 /**
  * etcd's effective configuration for one run, modelled on etcdmain (config.go parse and
  * configFromCmdLine) and pkg/flags (SetFlagsFromEnv, verifyEnv):
@@ -65,17 +106,21 @@ function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurr
  * 2. `--config-file` (the last one), else a non-empty ETCD_CONFIG_FILE, replaces every other flag
  *    and variable; the file is on the node, so every setting is unknown.
  * 3. Otherwise each flag absent from argv is read from ETCD_<NAME> when that is non-empty; an
- *    ETCD_<NAME> present next to the same flag in argv stops etcd, even when empty or equal
- *    (measured on etcd 3.4.23: "conflicting environment variable ... is shadowed by corresponding
- *    command-line flag").
+ *    ETCD_<NAME> present next to the same flag in argv stops etcd 3.4 and later, even when empty or
+ *    equal (measured on etcd 3.4.23: "conflicting environment variable ... is shadowed by
+ *    corresponding command-line flag"); etcd 3.3 warns and uses the flag.
+ * Which flags exist depends on the release (inv.release, narrowed by the flags given; readFlags).
  */
 export function readEtcdConfig(inv: Invocation): ProgramConfig {
-  const early = earlyOutcome('etcd', inv, (i) => parseGoFlags(i.args, ETCD_FLAGS, 'etcd'));
+  const early = readFlags('etcd', inv, ETCD_CATALOG, (lookup, tolerate) => parseGoFlags(inv.args, lookup, 'etcd', tolerate));
   if ('component' in early) return early;
-  const parsed = early;
-  const unknownAll = (opaque: string, refusal?: string): ProgramConfig => opaqueConfig('etcd', opaque, refusal !== undefined ? { refusal } : {});
+  const { parsed, releases } = early;
+  const notes = [...early.notes];
+  const unknownAll = (opaque: string, refusal?: string, configFile?: string): ProgramConfig =>
+    opaqueConfig('etcd', opaque, { ...(refusal !== undefined ? { refusal } : {}), ...(configFile !== undefined ? { configFile } : {}), releases, notes });
+  const fatalShadow = etcdBehaviour({ releases } as ProgramConfig, 'envShadowedIsFatal');
   const version = lastOccurrence(parsed.occurrences.get('version'));
-  if (version !== undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
+  if (version !== undefined && version.uncertain === undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
     const exits = '--version prints the version and exits';
     return opaqueConfig('etcd', exits, { exits });
   }
@@ -85,11 +130,13 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   const fileNote = (where: string): string =>
     `etcd reads its settings from the configuration file ${where} on the node, which the webhook cannot see; other flags and ETCD_* variables are ignored`;
   if (configFileArg !== undefined && (configFileArg.value.unknown !== undefined || configFileArg.value.text !== '')) {
-    return unknownAll(fileNote(configFileArg.value.unknown !== undefined ? `named by ${configFileArg.value.text}` : configFileArg.value.text));
+    return configFileArg.value.unknown !== undefined
+      ? unknownAll(fileNote(`named by ${configFileArg.value.text}`))
+      : unknownAll(fileNote(configFileArg.value.text), undefined, configFileArg.value.text);
   }
   if (configFileEnv !== undefined) {
     if (configFileEnv.state === 'unknown') return unknownAll(`ETCD_CONFIG_FILE ${configFileEnv.reason}; if it names a file, ${fileNote('it names')}`);
-    if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`));
+    if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`), undefined, configFileEnv.value);
   }
 
   const settings = new Map<string, Setting>();
@@ -99,20 +146,23 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
     if (fromArgv !== undefined) {
       if (fromEnv !== undefined && !(fromEnv.state === 'unknown' && fromEnv.maybeUnset === true)) {
         const refusal = `conflicting environment variable "${envName}" is shadowed by corresponding command-line flag --${flag} (either unset environment variable or disable flag)`;
-        return unknownAll(refusal, refusal);
+        if (fatalShadow === true) return unknownAll(refusal, refusal);
+        // etcd 3.3 warns and uses the flag; with the release unknown, the flag's value is the value
+        // whenever etcd starts at all.
+        notes.push(
+          fatalShadow === false
+            ? `${envName} is set beside --${flag}: etcd 3.3 logs that it is shadowed and uses the flag`
+            : `${envName} is set beside --${flag}: etcd 3.4 and later refuse to start ("${refusal}"), etcd 3.3 uses the flag; the release is not known`,
+        );
       }
-      settings.set(
-        flag,
-        fromArgv.value.unknown !== undefined
-          ? { flag, state: 'unknown', reason: `--${flag} ${fromArgv.value.unknown.reason}` }
-          : { flag, state: 'set', value: fromArgv.value.text, source: 'argv', argIndex: fromArgv.index },
-      );
+      settings.set(flag, argvSetting(flag, fromArgv));
       continue;
     }
     // etcd 3.5+ unsets ETCD_VERSION before reading the environment ("cannot set special environment variable").
     if (flag === 'version' || fromEnv === undefined || (fromEnv.state === 'known' && fromEnv.value === '')) continue;
     if (fromEnv.state === 'unknown') {
-      settings.set(flag, { flag, state: 'unknown', reason: `${envName} ${fromEnv.reason}` });
+      const reason = `${envName} ${fromEnv.reason}`;
+      settings.set(flag, fromEnv.separatorFree === true && fromEnv.text !== undefined ? { flag, state: 'unknown', reason, separatorFreeText: fromEnv.text } : { flag, state: 'unknown', reason });
       continue;
     }
     const bad = spec.bool ? (boolValue({ flag, state: 'set', value: fromEnv.value, source: 'env' }) === undefined ? 'parse error' : undefined) : spec.validate?.(fromEnv.value);
@@ -125,6 +175,8 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
 
   const config: ProgramConfig = {
     component: 'etcd',
+    releases,
+    notes,
     get: (flag) => settings.get(flag) ?? { flag, state: 'absent', defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') },
   };
   const refusal = startupRefusal(config);
@@ -178,10 +230,35 @@ export type Membership =
   | { readonly kind: 'single' | 'cluster'; readonly evidence: string }
   | { readonly kind: 'undetermined'; readonly evidence: string };
 
+/** Hosts only this machine can reach: a peer listener on them takes no connection from another member. */
+function isLocalOnly(url: string): boolean {
+  const m = /^([a-z]+):\/\/(\[[^\]]*\]|[^:/]*)/i.exec(url.trim());
+  if (m === null) return false;
+  const scheme = (m[1] as string).toLowerCase();
+  if (scheme === 'unix' || scheme === 'unixs') return true;
+  const host = (m[2] as string).toLowerCase();
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
+}
+
+/** The member names of an --initial-cluster value (one member may list several peer URLs). */
+function memberNames(list: string): Set<string> {
+  return new Set(
+    list
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '')
+      .map((m) => m.slice(0, m.includes('=') ? m.indexOf('=') : m.length)),
+  );
+}
+
 /**
  * How many members the etcd cluster has, from `--initial-cluster` (NAME=URL pairs; one member may
- * list several peer URLs under the same name) or discovery flags. Undetermined when absent or
- * unknown: the policy's `etcdTopology` then decides.
+ * list several peer URLs under the same name), discovery flags, or where peers can connect from.
+ * Undetermined when that cannot be told: the policy's `etcdTopology` then decides.
+ * - A value whose unknown parts cannot hold `,` or `=` (`$(NODE_NAME)=https://$(HOST_IP):2380`)
+ *   still has a known number of members.
+ * - Peers listening only on loopback or unix sockets (the default http://localhost:2380 included):
+ *   no member on another machine can reach this one, so there is no other member to talk to.
  */
 export function etcdMembership(cfg: ProgramConfig): Membership {
   if (cfg.opaque !== undefined) return { kind: 'undetermined', evidence: 'the configuration cannot be seen' };
@@ -190,17 +267,17 @@ export function etcdMembership(cfg: ProgramConfig): Membership {
     if (s.state === 'set' && s.value !== '') return { kind: 'cluster', evidence: `--${flag} is set (members join by discovery)` };
   }
   const s = cfg.get('initial-cluster');
+  const where = s.state === 'set' && s.source === 'env' ? 'ETCD_INITIAL_CLUSTER' : '--initial-cluster';
+  const listed = s.state === 'set' ? s.value : s.state === 'unknown' ? s.separatorFreeText : undefined;
+  if (listed !== undefined) {
+    const names = memberNames(listed);
+    if (names.size > 1) return { kind: 'cluster', evidence: `${where} lists ${names.size} members` };
+  }
+  const peers = effectiveValue(cfg.get('listen-peer-urls'));
+  if (peers !== undefined && peers !== '' && peers.split(',').every(isLocalOnly)) {
+    return { kind: 'single', evidence: `peers listen only on ${peers}, which no other member can reach` };
+  }
+  if (listed !== undefined) return { kind: 'single', evidence: `${where} lists one member${s.state === 'unknown' ? ' (its name and address are only known when the pod runs)' : ''}` };
   if (s.state === 'unknown') return { kind: 'undetermined', evidence: s.reason };
-  if (s.state === 'absent') return { kind: 'undetermined', evidence: '--initial-cluster is not set' };
-  const names = new Set(
-    s.value
-      .split(',')
-      .map((m) => m.trim())
-      .filter((m) => m !== '')
-      .map((m) => m.slice(0, m.includes('=') ? m.indexOf('=') : m.length)),
-  );
-  const where = s.source === 'env' ? 'ETCD_INITIAL_CLUSTER' : '--initial-cluster';
-  return names.size > 1
-    ? { kind: 'cluster', evidence: `${where} lists ${names.size} members` }
-    : { kind: 'single', evidence: `${where} lists one member` };
+  return { kind: 'undetermined', evidence: '--initial-cluster is not set' };
 }

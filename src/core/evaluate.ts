@@ -1,4 +1,5 @@
 import { readApiserverConfig } from './apiserver.js';
+import { fixLocation } from './distributions.js';
 import { etcdMembership, readEtcdConfig, type Membership } from './etcd.js';
 import { findInvocations, type Component, type Invocation } from './invocation.js';
 import { isMirrorPod, type Container, type Pod } from './pod.js';
@@ -38,6 +39,8 @@ export interface ComponentResult {
   readonly initContainer: boolean;
   /** How the program's argv was found: "command/args", "sh -c script", "image default". */
   readonly origin: string;
+  /** Which release of the program runs, as far as the image tells: `etcd 3.5.15 (image tag)`. */
+  readonly release: string;
   readonly findings: readonly Finding[];
 }
 
@@ -47,22 +50,6 @@ export interface PodEvaluation {
   readonly mirror: boolean;
   /** One entry per container that runs etcd or kube-apiserver; empty for any other pod. */
   readonly results: readonly ComponentResult[];
-}
-
-const STATIC_MANIFEST: Readonly<Record<Component, string>> = {
-  etcd: '/etc/kubernetes/manifests/etcd.yaml',
-  'kube-apiserver': '/etc/kubernetes/manifests/kube-apiserver.yaml',
-};
-
-/** Where the fix goes: the static pod manifest on the node, or the object that owns the pod. */
-function fixLocation(pod: Pod, component: Component): string {
-  const node = pod.spec.nodeName !== undefined && pod.spec.nodeName !== '' ? ` on node ${pod.spec.nodeName}` : '';
-  if (isMirrorPod(pod)) return `${STATIC_MANIFEST[component]}${node}`;
-  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
-  const ns = pod.metadata?.namespace ?? 'default';
-  if (owner?.kind !== undefined && owner.kind !== 'Node') return `the pod template of ${owner.kind} ${ns}/${owner.name ?? ''}`;
-  const name = pod.metadata?.name ?? pod.metadata?.generateName ?? '';
-  return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[component]} if it is a static pod)`;
 }
 
 /** Membership only means something for etcd; kube-apiserver rules are never multi-member-only. */
@@ -98,7 +85,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   };
   const program = rule.component;
   if (config.refusal !== undefined) {
-    return { ...base, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
+    return { ...base, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, evidence: [...config.notes], remediation: `Correct the ${program} arguments in ${fixAt}` };
   }
   if (config.exits !== undefined) {
     return { ...base, status: 'fail', message: `${program} will not serve: ${config.exits}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
@@ -112,7 +99,10 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
     rule.multiMemberOnly && multi.membership.kind === 'undetermined' && outcome.status !== 'pass'
       ? ` (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
       : '';
-  return { ...base, status: outcome.status, message: `${outcome.message}${assumed}`, evidence: outcome.evidence };
+  // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
+  // goes with every finding of the run: it is part of what the verdict rests on.
+  const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
+  return { ...base, status: outcome.status, message: `${outcome.message}${assumed}`, evidence };
 }
 
 const SEVERITY: Readonly<Record<Status, number>> = { fail: 3, unknown: 2, pass: 1, 'not-applicable': 0 };
@@ -131,8 +121,9 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
     // serving runs, and if a script has several, the worst of them.
     const serving = runs.filter((r) => r.config.exits === undefined);
     const judged = serving.length > 0 ? serving : runs;
-    const fixAt = fixLocation(pod, component);
+    const text = [container.image ?? '', ...(container.command ?? []), ...(container.args ?? [])].join(' ');
     const perRun = judged.map(({ config }) => {
+      const fixAt = fixLocation({ pod, component, text, ...(config.configFile !== undefined ? { configFile: config.configFile } : {}) });
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
       return RULES.filter((r) => r.component === component).map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
     });
@@ -142,7 +133,8 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
         return SEVERITY[f.status] > SEVERITY[worst.status] ? f : worst;
       }, first),
     );
-    results.push({ component, container: container.name, initContainer, origin: (judged[0] as { inv: Invocation }).inv.origin, findings });
+    const first = (judged[0] as { inv: Invocation }).inv;
+    results.push({ component, container: container.name, initContainer, origin: first.origin, release: first.release.description, findings });
   }
   return results;
 }

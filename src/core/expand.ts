@@ -46,7 +46,10 @@ export function expandKubernetesReferences(input: string, lookup: (name: string)
       } else if (value.state === 'known') {
         out += value.value;
       } else {
-        if (unknown === undefined) unknown = { at: out.length, reason: `$(${name}) ${value.reason}` };
+        // The word's list structure stays known while every unknown part is separator-free.
+        const separatorFree = value.separatorFree === true && (unknown === undefined || unknown.separatorFree === true);
+        if (unknown === undefined) unknown = { at: out.length, reason: `$(${name}) ${value.reason}`, ...(separatorFree ? { separatorFree } : {}) };
+        else if (!separatorFree && unknown.separatorFree === true) unknown = { at: unknown.at, reason: unknown.reason };
         out += `$(${name})`;
       }
       i = close + 1;

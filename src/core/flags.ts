@@ -15,7 +15,24 @@ export interface FlagOccurrence {
   readonly value: Word;
   /** Index of the argument (in the program's args, 0-based) that named the flag. */
   readonly index: number;
+  /**
+   * Set when this argument may not be a flag at all: it follows a flag the tables do not know, which
+   * may take it as its value. A setting whose last occurrence is uncertain is unknown.
+   */
+  readonly uncertain?: string;
 }
+
+/** A flag that no release in scope defines, met while the release is not covered by the tables. */
+export interface UnrecognizedFlag {
+  readonly name: string;
+  /** Index of the argument that named it. */
+  readonly index: number;
+  /** How its value was read: `--x=v`, `--x v` (the next argument is not a flag), or bare. */
+  readonly form: 'inline' | 'separate' | 'bare' | 'ambiguous';
+}
+
+/** Looks a flag up in the releases the program may be; undefined when none of them defines it. */
+export type FlagLookup = (name: string) => FlagSpec | undefined;
 
 export interface ParsedFlags {
   /** Occurrences by flag name, in argv order. */
@@ -26,6 +43,10 @@ export interface ParsedFlags {
   readonly exits?: string;
   /** An argument the webhook cannot read (unknown value) that could set any flag. */
   readonly indeterminate?: string;
+  /** Flags no release in scope defines, tolerated because the release is not covered (see `tolerate`). */
+  readonly unrecognized: readonly UnrecognizedFlag[];
+  /** With `error`: the flag whose name the program does not define. */
+  readonly undefinedFlag?: string;
 }
 
 /**
@@ -50,10 +71,42 @@ export function parseGoBool(value: string): boolean | undefined {
 
 class Collector {
   readonly occurrences = new Map<string, FlagOccurrence[]>();
+  readonly unrecognized: UnrecognizedFlag[] = [];
+  /** Set while the next argument may be the value of an unrecognised flag rather than a flag. */
+  uncertainArg: { index: number; reason: string } | undefined;
   add(name: string, value: Word, index: number): void {
+    const uncertain = this.uncertainArg?.index === index ? this.uncertainArg.reason : undefined;
+    const occurrence: FlagOccurrence = uncertain === undefined ? { name, value, index } : { name, value, index, uncertain };
     const list = this.occurrences.get(name);
-    if (list === undefined) this.occurrences.set(name, [{ name, value, index }]);
-    else list.push({ name, value, index });
+    if (list === undefined) this.occurrences.set(name, [occurrence]);
+    else list.push(occurrence);
+  }
+
+  /**
+   * An unrecognised flag, when tolerated. Its arity is unknown, so: `--x=v` is complete; `--x` last
+   * is bare; `--x WORD` with WORD not starting with `-` takes WORD as its value (had --x been
+   * boolean, WORD would be a positional argument, which both etcd and kube-apiserver refuse: the only
+   * reading under which the program starts); `--x --y...` is ambiguous: --y is read as a flag but
+   * marked uncertain, since it may be the value of --x.
+   * Returns how many arguments it used (1 or 2).
+   */
+  unrecognizedFlag(name: string, hasInlineValue: boolean, index: number, next: Word | undefined, program: string): number {
+    if (hasInlineValue) {
+      this.unrecognized.push({ name, index, form: 'inline' });
+      return 1;
+    }
+    if (next === undefined) {
+      this.unrecognized.push({ name, index, form: 'bare' });
+      return 1;
+    }
+    const nextPrefix = knownPrefix(next);
+    if (nextPrefix.length > 0 && !nextPrefix.startsWith('-')) {
+      this.unrecognized.push({ name, index, form: 'separate' });
+      return 2;
+    }
+    this.unrecognized.push({ name, index, form: 'ambiguous' });
+    this.uncertainArg = { index: index + 1, reason: `it follows --${name}, a flag etcd-tls-guard does not know for this ${program} release, which may take it as its value` };
+    return 1;
   }
 }
 
@@ -82,15 +135,15 @@ function checkValue(spec: FlagSpec, name: string, value: Word, style: 'go' | 'pf
  * occurrence wins. Parsing stops at the first non-flag argument or after `--`; etcd then refuses any
  * argument left over ("'X' is not a valid flag"), as it refuses an unknown flag.
  */
-export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, FlagSpec>, program: string): ParsedFlags {
+export function parseGoFlags(args: readonly Word[], lookup: FlagLookup, program: string, tolerateUnknown = false): ParsedFlags {
   const found = new Collector();
-  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags => ({ occurrences: found.occurrences, ...extra });
+  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags => ({ occurrences: found.occurrences, unrecognized: found.unrecognized, ...extra });
   let i = 0;
   while (i < args.length) {
     const arg = args[i] as Word;
     const prefix = knownPrefix(arg);
     if (arg.unknown !== undefined && !/^--?[^-=][^=]*=/.test(prefix)) {
-      return done({ indeterminate: `${describeArg(arg, i)} ${arg.unknown.reason}, and could set any flag` });
+      return done({ indeterminate: `${describeArg(arg, i)} could set any flag: ${arg.unknown.reason}` });
     }
     const s = arg.text;
     if (s.length < 2 || s[0] !== '-') break; // first non-flag argument
@@ -103,10 +156,12 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
     if (body.length === 0 || body[0] === '-' || body[0] === '=') return done({ error: `bad flag syntax: ${s}` });
     const eq = body.indexOf('=');
     const name = eq === -1 ? body : body.slice(0, eq);
-    const spec = table.get(name);
+    const spec = lookup(name);
     if (spec === undefined) {
       if (name === 'help' || name === 'h') return done({ exits: `${dashes}${name} prints usage and exits` });
-      return done({ error: `flag provided but not defined: -${name}` });
+      if (!tolerateUnknown) return done({ error: `flag provided but not defined: -${name}`, undefinedFlag: name });
+      i += found.unrecognizedFlag(name, eq !== -1, i, args[i + 1], program);
+      continue;
     }
     let value: Word;
     if (eq !== -1) {
@@ -132,7 +187,7 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
     // The classic mistake: `--client-cert-auth true`. The bare boolean already meant true; the
     // `true` after it ends flag parsing and etcd refuses it.
     const before = args[i - 1];
-    const bareBool = before !== undefined && /^--?[^=]+$/.test(before.text) && table.get(before.text.replace(/^--?/, ''))?.bool === true;
+    const bareBool = before !== undefined && /^--?[^=]+$/.test(before.text) && lookup(before.text.replace(/^--?/, ''))?.bool === true;
     const hint = bareBool && parseGoBool(left.text) !== undefined ? `; ${before.text} is a boolean flag: write ${before.text}=${left.text}` : '';
     return done({ error: `'${left.text}' is not a valid flag (${program} accepts no positional arguments${hint})` });
   }
@@ -147,19 +202,22 @@ export function parseGoFlags(args: readonly Word[], table: ReadonlyMap<string, F
  * is the unknown shorthand `-e`; non-flag arguments are collected and parsing goes on; `--` ends the
  * flags. The last occurrence wins, except list flags, which accumulate.
  * `shorthands` maps one-letter shorthands to flag names. Then, in cobra's order: `--help` prints
- * usage, a positional argument is refused, `--version` prints the version. A flag missing from
- * `table` is an error ("unknown flag: --x").
+ * usage, a positional argument is refused, `--version` prints the version. A flag `lookup` does
+ * not know is an error ("unknown flag: --x"), unless `tolerateUnknown` (the release is not covered by
+ * the tables): then it is recorded in `unrecognized` and read by the arity rule of Collector.
  */
 export function parsePflags(
   args: readonly Word[],
-  table: ReadonlyMap<string, FlagSpec>,
+  lookup: FlagLookup,
   shorthands: ReadonlyMap<string, string>,
   program: string,
+  tolerateUnknown = false,
 ): ParsedFlags & { readonly positional: readonly Word[] } {
   const found = new Collector();
   const positional: Word[] = [];
   const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags & { positional: readonly Word[] } => ({
     occurrences: found.occurrences,
+    unrecognized: found.unrecognized,
     positional,
     ...extra,
   });
@@ -174,7 +232,7 @@ export function parsePflags(
         i++;
         continue;
       }
-      return done({ indeterminate: `${describeArg(arg, i)} ${arg.unknown.reason}, and could set any flag` });
+      return done({ indeterminate: `${describeArg(arg, i)} could set any flag: ${arg.unknown.reason}` });
     }
     const s = arg.text;
     if (s === '--') {
@@ -191,8 +249,12 @@ export function parsePflags(
       if (body.length === 0 || body[0] === '-' || body[0] === '=') return done({ error: `bad flag syntax: ${s}` });
       const eq = body.indexOf('=');
       const name = normalize(eq === -1 ? body : body.slice(0, eq));
-      const spec = table.get(name);
-      if (spec === undefined) return done({ error: `unknown flag: --${name}` });
+      const spec = lookup(name);
+      if (spec === undefined) {
+        if (!tolerateUnknown) return done({ error: `unknown flag: --${name}`, undefinedFlag: name });
+        i += found.unrecognizedFlag(name, eq !== -1, i, args[i + 1], program);
+        continue;
+      }
       let value: Word;
       if (eq !== -1) value = sliceWord(arg, 2 + eq + 1);
       else if (spec.bool) value = { text: 'true' };
@@ -214,8 +276,14 @@ export function parsePflags(
     for (let j = 0; j < shorts.length; j++) {
       const c = shorts[j] as string;
       const name = shorthands.get(c);
-      if (name === undefined) return done({ error: `unknown shorthand flag: '${c}' in ${s}` });
-      const spec: FlagSpec = table.get(name) ?? { bool: false };
+      if (name === undefined) {
+        if (!tolerateUnknown) return done({ error: `unknown shorthand flag: '${c}' in ${s}` });
+        // A shorthand no release in scope defines: its cluster and arity are unknown; read it as one
+        // unrecognised flag named by the whole argument.
+        consumedNext = found.unrecognizedFlag(s.slice(1), s.includes('='), i, args[i + 1], program) === 2;
+        break;
+      }
+      const spec: FlagSpec = lookup(name) ?? { bool: false };
       let value: Word;
       if (shorts[j + 1] === '=') {
         value = sliceWord(arg, 1 + j + 2);

@@ -1,7 +1,9 @@
 import { containerEnvironment, overlayEnvironment, type Environment, type EnvValue } from './env.js';
 import { expandKubernetesReferences } from './expand.js';
 import type { Container, Pod } from './pod.js';
-import { parseShellScript, ShellSyntaxError } from './shell.js';
+import { releaseScope, type ReleaseScope } from './releases.js';
+import { parseShellScript, ShellLimitError, ShellSyntaxError } from './shell.js';
+import { WRAPPERS, wrappedCommand } from './wrappers.js';
 import { knownPrefix, type Word } from './word.js';
 
 export type Component = 'etcd' | 'kube-apiserver';
@@ -20,6 +22,8 @@ export interface Invocation {
   readonly opaque?: string;
   /** Set when the container will fail before the program reads its flags (shell syntax error). */
   readonly startError?: string;
+  /** Which releases of the program this may be (from the container's image). */
+  readonly release: ReleaseScope;
 }
 
 interface ImageDefaults {
@@ -70,15 +74,42 @@ const PROGRAMS: Readonly<Record<string, Component>> = { etcd: 'etcd', 'kube-apis
 /** What the walk found, and why it could not see further where it could not. */
 interface Walk {
   readonly found: Invocation[];
+  /** The container's image: which release of a program it runs. */
+  readonly image: string | undefined;
   /** Set when some program in the chain could not be identified (unknown word, script file). */
   unresolved?: string;
+  /**
+   * Set when the container runs etcd, but not as a member: `etcd grpc-proxy start`, `etcd gateway
+   * start` (etcdmain.Main hands these subcommands to the proxies; measured on etcd 3.4.23, both start).
+   */
+  proxy?: string;
 }
 
-/** Walks wrappers (shells, exec, env, go-runner, hyperkube) down to etcd or kube-apiserver. */
+function invocation(walk: Walk, component: Component, program: string, args: readonly Word[], env: Environment, origin: string, extra: { opaque?: string; startError?: string } = {}): Invocation {
+  return { component, program, args, env, origin, release: releaseScope(component, walk.image), ...extra };
+}
+
+/**
+ * Programs that start etcd themselves, building its flags at run time: the container runs etcd, but
+ * its configuration is not on the pod.
+ */
+const LAUNCHERS: Readonly<Record<string, { component: Component; reason: string }>> = {
+  // kops (pkg/model/components/etcdmanager): etcd-manager runs etcd with flags it derives from its
+  // own settings and the cluster state in its backup store.
+  'etcd-manager': {
+    component: 'etcd',
+    reason: "etcd-manager (kops) starts etcd itself with flags it builds at run time; they are only visible in the running process on the node (/proc/<pid>/cmdline)",
+  },
+};
+
+/** etcd's subcommands that run a proxy instead of a member (etcdmain.Main: args[1] is the subcommand). */
+const ETCD_PROXY_SUBCOMMANDS = new Set(['grpc-proxy', 'gateway']);
+
+/** Walks wrappers (shells, exec, env, nice, go-runner, hyperkube...) down to etcd or kube-apiserver. */
 function resolve(argv: readonly Word[], env: Environment, origin: string, depth: number, walk: Walk): void {
   const out = walk.found;
   const first = argv[0];
-  if (first === undefined || depth > 8) return;
+  if (first === undefined || depth > 16) return;
   if (first.unknown !== undefined) {
     walk.unresolved ??= `the program it runs ${first.unknown.reason}`;
     return;
@@ -88,20 +119,19 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
 
   const component = PROGRAMS[name];
   if (component !== undefined) {
-    out.push({ component, program: first.text, args: rest, env, origin });
+    if (component === 'etcd' && rest[0] !== undefined && ETCD_PROXY_SUBCOMMANDS.has(rest[0].text)) {
+      walk.proxy ??= `${name} ${rest[0].text} runs a proxy in front of etcd members, not a member`;
+      return;
+    }
+    out.push(invocation(walk, component, first.text, rest, env, origin));
+    return;
+  }
+  const launcher = LAUNCHERS[name];
+  if (launcher !== undefined) {
+    out.push(invocation(walk, launcher.component, first.text, rest, env, origin, { opaque: launcher.reason }));
     return;
   }
   switch (name) {
-    case 'exec':
-    case 'command':
-    case 'nohup': {
-      // Shell builtins `exec [-cl] [-a name]` and `command [-p]`, and nohup: they run the rest.
-      let k = 0;
-      while (k < rest.length && /^-[a-z]+$/.test(rest[k]?.text ?? '')) k += rest[k]?.text === '-a' ? 2 : 1;
-      if (rest[k]?.text === '--') k++;
-      resolve(rest.slice(k), env, origin, depth + 1, walk);
-      return;
-    }
     case 'env': {
       // env [-i] [-u NAME]... [NAME=VALUE]... COMMAND ARGS
       let removed: Set<string> | 'all' = new Set<string>();
@@ -126,50 +156,71 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
       resolve(rest.slice(k), overlayEnvironment(env, overrides, { removed }), origin, depth + 1, walk);
       return;
     }
-    case 'go-runner':
-    case 'kube-log-runner': {
-      // kube-log-runner (go-runner) parses its own Go flags, then runs the first non-flag argument.
-      let k = 0;
-      while (k < rest.length) {
-        const t = rest[k]?.text ?? '';
-        if (t === '--') {
-          k++;
-          break;
-        }
-        if (!t.startsWith('-')) break;
-        const takesValue = /^--?(log-file|log-file-size)$/.test(t);
-        k += takesValue ? 2 : 1;
-      }
-      resolve(rest.slice(k), env, origin, depth + 1, walk);
-      return;
-    }
     case 'hyperkube': {
+      // hyperkube SERVER [flags]: the all-in-one binary of Kubernetes ≤ 1.18 (cmd/hyperkube).
       const sub = rest[0]?.text;
       if (sub === 'kube-apiserver' || sub === 'apiserver') {
-        out.push({ component: 'kube-apiserver', program: `${first.text} ${sub}`, args: rest.slice(1), env, origin });
+        out.push(invocation(walk, 'kube-apiserver', `${first.text} ${sub}`, rest.slice(1), env, origin));
+      }
+      return;
+    }
+    case 'openshift': {
+      // OpenShift 3.x: `openshift start master api --config=master-config.yaml` runs kube-apiserver
+      // (and its etcd client) configured by that file (origin pkg/cmd/server/start).
+      const words = rest.map((w) => w.text);
+      if (words[0] === 'start' && words[1] === 'master' && words[2] === 'api') {
+        const config = words.slice(3).find((w) => w.startsWith('--config='))?.slice('--config='.length) ?? words[words.indexOf('--config') + 1];
+        const reason = `OpenShift 3's master API server reads its etcd connection (etcdClientInfo) from ${config !== undefined ? `the master configuration ${config}` : 'its master configuration'} on the node, which the webhook cannot see`;
+        out.push(invocation(walk, 'kube-apiserver', `${first.text} start master api`, rest.slice(3), env, origin, { opaque: reason }));
       }
       return;
     }
     default:
       break;
   }
+  const wrapper = WRAPPERS[name];
+  if (wrapper !== undefined) {
+    const next = wrappedCommand(name, wrapper, rest);
+    if (next.kind === 'none') return;
+    if (next.kind === 'unknown') {
+      walk.unresolved ??= next.reason;
+      return;
+    }
+    if (next.kind === 'shell') {
+      resolveShell([{ text: '-c' }, next.script], first.text, env, depth, walk);
+      return;
+    }
+    resolve(next.argv, next.clearsEnvironment === true ? overlayEnvironment(env, new Map(), { removed: 'all' }) : env, origin, depth + 1, walk);
+    return;
+  }
   if (SHELLS.has(name)) resolveShell(name === 'busybox' ? rest.slice(1) : rest, first.text, env, depth, walk);
 }
 
-/** `sh [-options] -c SCRIPT [NAME [ARG...]]`; combined options such as `-ec` count. */
+/** Long options of bash that take an argument (bash(1)); the others take none. */
+const SHELL_LONG_WITH_ARG = new Set(['--rcfile', '--init-file']);
+
+/**
+ * `sh [-options] [-o NAME] -c SCRIPT [NAME [ARG...]]`: options cluster (`-ec`, `-xec`, `-euo
+ * pipefail`: each `o` in a cluster takes the next word as an option name), `+` turns one off, and
+ * bash's long options (`--norc`, `--login`, `--rcfile FILE`) come first.
+ */
 function resolveShell(args: readonly Word[], shell: string, env: Environment, depth: number, walk: Walk): void {
   const out = walk.found;
   let commandMode = false;
   let k = 0;
   while (k < args.length) {
     const t = args[k]?.text ?? '';
-    if (t === '--') {
+    if (t === '--' || t === '-') {
       k++;
       break;
     }
+    if (/^--[a-z-]+$/.test(t)) {
+      k += SHELL_LONG_WITH_ARG.has(t) ? 2 : 1;
+      continue;
+    }
     if (!/^[-+][A-Za-z]+$/.test(t)) break;
     if (t.startsWith('-') && t.includes('c')) commandMode = true;
-    k += /^[-+]o$/.test(t) ? 2 : 1;
+    k += 1 + [...t].filter((c) => c === 'o').length;
   }
   const script = args[k];
   if (script === undefined) return;
@@ -184,16 +235,22 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
   try {
     commands = parseShellScript(script.text, env, scriptName, [...positional]);
   } catch (err) {
-    if (!(err instanceof ShellSyntaxError)) throw err;
+    if (!(err instanceof ShellSyntaxError) && !(err instanceof ShellLimitError)) throw err;
+    // The script mentions a program it may run: say what stops us (or the shell) from following it.
     for (const [program, component] of Object.entries(PROGRAMS)) {
       if (new RegExp(`(^|[\\s/;&|'"])${program}(\\s|$)`).test(script.text)) {
-        out.push({ component, program, args: [], env, origin, startError: `${basename(shell)} will reject the script: ${err.message}` });
+        out.push(
+          err instanceof ShellSyntaxError
+            ? invocation(walk, component, program, [], env, origin, { startError: `${basename(shell)} will reject the script: ${err.message}` })
+            : invocation(walk, component, program, [], env, origin, { opaque: `etcd-tls-guard does not follow the script further: ${err.message}` }),
+        );
       }
     }
     return;
   }
-  const inner: Walk = { found: [] };
+  const inner: Walk = { found: [], image: walk.image };
   for (const cmd of commands) resolve(cmd.argv, cmd.env, origin, depth + 1, inner);
+  if (inner.proxy !== undefined) walk.proxy ??= inner.proxy;
   // The script itself is unknown where it was built from unknown values: say so on what it runs.
   const reason = script.unknown?.reason;
   const scriptNote = reason === undefined ? undefined : `the script is built from a value that ${reason}`;
@@ -217,7 +274,7 @@ export function findInvocations(pod: Pod, container: Container): Invocation[] {
   const expand = (s: string): Word => (s.includes('$') ? expandKubernetesReferences(s, (name) => env.get(name)) : { text: s });
   const command = (container.command ?? []).map(expand);
   const args = (container.args ?? []).map(expand);
-  const walk: Walk = { found: [] };
+  const walk: Walk = { found: [], image: container.image };
   const repository = imageRepository(container.image ?? '');
   const known = command.length === 0 ? WELL_KNOWN_IMAGES.find((img) => img.repository.test(repository)) : undefined;
 
@@ -225,7 +282,7 @@ export function findInvocations(pod: Pod, container: Container): Invocation[] {
     resolve([...command, ...args], env, 'command/args', 0, walk);
   } else if (known?.opaque !== undefined && args.length === 0) {
     const { component, reason } = known.opaque;
-    return [{ component, program: known.cmd[0] ?? repository, args: [], env, origin: 'image default', opaque: reason }];
+    return [invocation(walk, component, known.cmd[0] ?? repository, [], env, 'image default', { opaque: reason })];
   } else if (known !== undefined) {
     const argv = [...known.entrypoint, ...(args.length > 0 ? [] : known.cmd)].map((s): Word => ({ text: s }));
     // An entrypoint script that ends in `exec "$@"` (bitnami's) runs args as the command.
@@ -239,8 +296,8 @@ export function findInvocations(pod: Pod, container: Container): Invocation[] {
   // An image *named* etcd or kube-apiserver whose command cannot be followed is still one of ours:
   // its configuration is unknown, not absent.
   const component = PROGRAMS[basename(repository)];
-  if (walk.found.length === 0 && walk.unresolved !== undefined && component !== undefined) {
-    return [{ component, program: repository, args, env, origin: command.length > 0 ? 'command/args' : 'image default', opaque: `${walk.unresolved}; set the container's command explicitly` }];
+  if (walk.found.length === 0 && walk.unresolved !== undefined && walk.proxy === undefined && component !== undefined) {
+    return [invocation(walk, component, repository, args, env, command.length > 0 ? 'command/args' : 'image default', { opaque: `${walk.unresolved}; set the container's command explicitly` })];
   }
   return walk.found;
 }

@@ -2,7 +2,7 @@
  * The controls, one declaration each. Adding a control means adding one entry to RULES (and one row
  * to the rules test table); the evaluation, decision and output code never name a rule.
  */
-import { isTlsScheme, urlSchemes } from './etcd.js';
+import { etcdBehaviour, isTlsScheme, urlSchemes } from './etcd.js';
 import type { Component } from './invocation.js';
 import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from './settings.js';
 
@@ -76,7 +76,9 @@ function flagsSet(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
   return (config) => {
     const evidence = evidenceOf(config, flags);
     const missing = flags.filter((f) => isNonEmpty(config.get(f)) === false);
-    if (missing.length === 0) return unknownOutcome(config, flags) ?? { status: 'pass', message: evidence.join(', '), evidence };
+    // A value that starts with known text is set, whatever its unknown rest (isNonEmpty).
+    const undecided = flags.filter((f) => isNonEmpty(config.get(f)) === undefined);
+    if (missing.length === 0) return unknownOutcome(config, undecided) ?? { status: 'pass', message: evidence.join(', '), evidence };
     return { status: 'fail', message: `${missing.map((f) => `--${f}`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, evidence };
   };
 }
@@ -117,6 +119,7 @@ const SIDES = {
     key: 'key-file',
     auth: 'client-cert-auth',
     ca: 'trusted-ca-file',
+    deprecatedCa: 'ca-file',
     auto: 'auto-tls',
     what: 'client',
   },
@@ -126,16 +129,26 @@ const SIDES = {
     key: 'peer-key-file',
     auth: 'peer-client-cert-auth',
     ca: 'peer-trusted-ca-file',
+    deprecatedCa: 'peer-ca-file',
     auto: 'peer-auto-tls',
     what: 'peer',
   },
 } as const;
 
+/** Three-valued OR and AND: undefined means unknown. */
+function anyOf(...xs: Array<boolean | undefined>): boolean | undefined {
+  return xs.includes(true) ? true : xs.every((x) => x === false) ? false : undefined;
+}
+function bothOf(a: boolean | undefined, b: boolean | undefined): boolean | undefined {
+  return a === false || b === false ? false : a === true && b === true ? true : undefined;
+}
+
 /**
  * What etcd really does with client (or peer) connections (etcd embed + client/pkg/transport):
- * - TLSInfo.ServerConfig requires and verifies client certificates when ClientCertAuth is on OR a
- *   trusted CA file is given (measured on 3.4.23: --trusted-ca-file alone rejects a client without
- *   a certificate);
+ * - TLSInfo.ServerConfig requires and verifies client certificates when ClientCertAuth is on OR,
+ *   from etcd 3.4, a trusted CA file is given (measured on 3.4.23: --trusted-ca-file alone rejects a
+ *   client without a certificate; read in 3.5–3.7's source). etcd 3.3 requires them with
+ *   ClientCertAuth or its deprecated --ca-file only (`CAFile != "" || ClientCertAuth`);
  * - --auto-tls acts only when cert and key files are both empty, and then replaces the whole TLS
  *   setup with a self-signed one, dropping --client-cert-auth and --trusted-ca-file (measured);
  * - an http:// or unix:// listener serves plaintext and ignores certificates and client auth.
@@ -144,7 +157,8 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
   const s = SIDES[side];
   const flags = [...s.urls, s.cert, s.key, s.auth, s.ca, s.auto];
   return (config) => {
-    const evidence = evidenceOf(config, flags);
+    const deprecatedCa = isNonEmpty(config.get(s.deprecatedCa));
+    const evidence = evidenceOf(config, deprecatedCa === false ? flags : [...flags, s.deprecatedCa]);
     const cert = isNonEmpty(config.get(s.cert));
     const key = isNonEmpty(config.get(s.key));
     // Three-valued: false as soon as one is false, undefined (unknown) if one is unknown.
@@ -152,19 +166,38 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
     const auto = boolValue(config.get(s.auto));
     const auth = boolValue(config.get(s.auth));
     const ca = isNonEmpty(config.get(s.ca));
-    const verifies = auth === true || ca === true ? true : auth === false && ca === false ? false : undefined;
+    const trustedCaVerifies = etcdBehaviour(config, 'trustedCaRequiresClientCert');
+    const verifies = anyOf(auth, deprecatedCa, bothOf(ca, trustedCaVerifies));
     const urlLists = s.urls.map((f) => effectiveValue(config.get(f)));
     const plain = urlLists.flatMap((list) => (list === undefined ? [] : urlSchemes(list).filter((u) => u.url !== '' && !isTlsScheme(u.scheme))));
     const fail = (message: string): CheckOutcome => ({ status: 'fail', message, evidence });
     // Certain failures first: an unknown setting elsewhere cannot repair them.
     if (files === false && auto === true) return fail(`--${s.auto} serves a self-signed certificate and drops --${s.auth} and --${s.ca}: ${s.what} certificates are not verified`);
     if (files === false && auto === false) return fail(`--${s.cert}/--${s.key} are not set: etcd serves ${s.what}s without TLS`);
-    if (files === true && verifies === false) return fail(`neither --${s.auth} nor --${s.ca} is set: ${s.what} certificates are not verified`);
+    if (files === true && verifies === false) {
+      return fail(
+        ca === true
+          ? `--${s.auth} is not set and --${s.ca} alone does not turn verification on in etcd 3.3: ${s.what} certificates are not verified`
+          : `neither --${s.auth} nor --${s.ca} is set: ${s.what} certificates are not verified`,
+      );
+    }
     if (plain.length > 0) return fail(`${plain.map((u) => u.url).join(', ')} serves plaintext: no TLS and no ${s.what} certificate verification there`);
     if (files === undefined || (files === false && auto === undefined) || verifies === undefined || urlLists.includes(undefined)) {
+      if (verifies === undefined && ca === true && auth === false && trustedCaVerifies === undefined) {
+        return {
+          status: 'unknown',
+          message: `only --${s.ca} asks for ${s.what} certificates: etcd 3.4 and later then verify them, etcd 3.3 does not, and the etcd release is not known`,
+          evidence,
+        };
+      }
       return unknownOutcome(config, flags) ?? { status: 'unknown', message: 'not determined', evidence };
     }
-    const how = auth === true ? `--${s.auth}=true` : `--${s.ca} (verification is on even without --${s.auth})`;
+    const how =
+      auth === true
+        ? `--${s.auth}=true`
+        : deprecatedCa === true
+          ? `--${s.deprecatedCa} (deprecated; etcd 3.3 verifies with it)`
+          : `--${s.ca} (verification is on even without --${s.auth})`;
     const pool = ca === true ? '' : ` (no --${s.ca}: certificates are checked against the system CA pool)`;
     return { status: 'pass', message: `${s.what} certificates are verified on every ${s.what} URL: ${how}${pool}`, evidence };
   };
@@ -182,7 +215,8 @@ function certAuthFlag(side: keyof typeof SIDES, cisNumber: string): (config: Pro
     if (outcome.status === 'unknown') return outcome;
     const real = effective(config);
     if (outcome.status === 'fail' && real.status === 'pass') {
-      return { ...outcome, message: `CIS ${cisNumber} fails: ${outcome.message}; ${SIDES[side].what} certificates are nevertheless verified because --${SIDES[side].ca} is set` };
+      const because = isNonEmpty(config.get(SIDES[side].deprecatedCa)) === true ? SIDES[side].deprecatedCa : SIDES[side].ca;
+      return { ...outcome, message: `CIS ${cisNumber} fails: ${outcome.message}; ${SIDES[side].what} certificates are nevertheless verified because --${because} is set` };
     }
     if (outcome.status === 'pass' && real.status === 'fail') {
       return { ...outcome, message: `${outcome.message}; but ${real.message}` };

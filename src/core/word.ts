@@ -16,6 +16,12 @@ export interface UnknownPart {
   readonly at: number;
   /** Why it is not known, for messages: names a variable or construct, never a value. */
   readonly reason: string;
+  /**
+   * Every unknown part of the word is a value that contains no `,`, `=` or whitespace (an IP
+   * address, a node or pod name: status.hostIP, spec.nodeName...), so the word's list structure
+   * (`NAME=URL,NAME=URL`) is known even though its text is not.
+   */
+  readonly separatorFree?: boolean;
 }
 
 /** The part of the word that is certainly known (all of it for a known word). */
@@ -27,5 +33,5 @@ export function knownPrefix(word: Word): string {
 export function sliceWord(word: Word, n: number): Word {
   const text = word.text.slice(n);
   if (word.unknown === undefined) return { text };
-  return { text, unknown: { at: Math.max(0, word.unknown.at - n), reason: word.unknown.reason } };
+  return { text, unknown: { ...word.unknown, at: Math.max(0, word.unknown.at - n) } };
 }

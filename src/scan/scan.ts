@@ -30,6 +30,8 @@ export interface ScanResult {
   readonly name: string | null;
   readonly component: Component | null;
   readonly container: string | null;
+  /** Which release of the program runs, as far as the image tells (absent when nothing runs). */
+  readonly release?: string;
   readonly findings: readonly ScanFinding[];
 }
 
@@ -159,7 +161,7 @@ export function scanDocuments(
             evidence,
             ...(note !== undefined ? { note } : {}),
           }));
-        results.push({ ...head, component: r.component, container: r.container, findings });
+        results.push({ ...head, component: r.component, container: r.container, release: r.release, findings });
       }
     }
   }

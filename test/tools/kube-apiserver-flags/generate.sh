@@ -1,52 +1,79 @@
 #!/usr/bin/env bash
-# Regenerates src/core/apiserver-flags.ts from kube-apiserver's own flag set, for each release given
-# (default: the ones the table was made from). Needs Go and the Go module proxy; takes a few minutes
-# per release (it compiles kube-apiserver's command). Not run by CI.
-#   test/tools/kube-apiserver-flags/generate.sh v1.30.14 v1.31.2 v1.33.13 v1.37.2
+# Regenerates src/core/apiserver-flags.ts from kube-apiserver's own flag set, one release per minor
+# (default: the releases the table was made from). Needs Go and the Go module proxy; a few minutes per
+# release (it compiles kube-apiserver's command). Not run by CI. Each release's flag list is kept in
+# $WORK/<version>/flags.tsv (default ~/.cache/etcd-tls-guard/kflags), so a rerun only builds what is new.
+#   test/tools/kube-apiserver-flags/generate.sh v1.27.16 v1.28.15 ... v1.37.2
 # The same binary answers `kflags parse ARGS...` with how kube-apiserver parses ARGS (JSON).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-work=${WORK:-$(mktemp -d)}
+command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
+work=${WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-tls-guard/kflags}
 versions=("$@")
-[ ${#versions[@]} -gt 0 ] || versions=(v1.30.14 v1.31.2 v1.33.13 v1.37.2)
+[ ${#versions[@]} -gt 0 ] || versions=(v1.27.16 v1.28.15 v1.29.15 v1.30.14 v1.31.14 v1.32.13 v1.33.13 v1.34.4 v1.35.4 v1.36.3 v1.37.2)
+# The checksum database is not reachable for every old k8s.io staging release through this proxy;
+# the module proxy's content is still what `go` records in go.sum.
+export GONOSUMDB=k8s.io GOFLAGS=-mod=mod
 for v in "${versions[@]}"; do
-  d="$work/$v"; mkdir -p "$d"; cp "$here/main.go" "$d/"
+  d="$work/$v"
+  if [ -s "$d/flags.tsv" ]; then echo "$v: cached ($(wc -l < "$d/flags.tsv") flags)" >&2; continue; fi
+  mkdir -p "$d"; cp "$here/main.go" "$d/"
   minor=$(echo "$v" | cut -d. -f2); patch=$(echo "$v" | cut -d. -f3)
   dir=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  # k8s.io/kubernetes maps its staging modules to ./staging; outside the repo they are v0.MINOR.PATCH.
+  # k8s.io/kubernetes maps its staging modules to ./staging; outside the repo they are published as
+  # v0.MINOR.PATCH. A staging module the proxy does not serve at that version is replaced by an
+  # empty stub: if kube-apiserver imported it, the build below would fail and say so.
   {
     printf 'module kflags\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$v"
-    grep -E '=> \./staging' "$dir/go.mod" | awk -v sv="v0.$minor.$patch" '{print "\t" $1 " => " $1 " " sv}'
+    for m in $(grep -E '=> \./staging' "$dir/go.mod" | awk '{print $1}'); do
+      if go mod download "$m@v0.$minor.$patch" >/dev/null 2>&1; then
+        printf '\t%s => %s v0.%s.%s\n' "$m" "$m" "$minor" "$patch"
+      else
+        stub="$d/stub/${m#k8s.io/}"; mkdir -p "$stub"; printf 'module %s\n' "$m" > "$stub/go.mod"
+        printf '\t%s => ./stub/%s\n' "$m" "${m#k8s.io/}"
+        echo "$v: $m v0.$minor.$patch is not served; stubbed" >&2
+      fi
+    done
     printf ')\n'
   } > "$d/go.mod"
-  (cd "$d" && go mod tidy && go build -o kflags . && ./kflags > flags.tsv)
+  (cd "$d" && go mod tidy >/dev/null && go build -buildvcs=false -o kflags . && ./kflags > flags.tsv.tmp && mv flags.tsv.tmp flags.tsv)
   echo "$v: $(wc -l < "$d/flags.tsv") flags" >&2
 done
 python3 - "$work" "$repo/src/core/apiserver-flags.ts" "${versions[@]}" <<'PY'
 import sys
 work, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
-kinds = {}
 numeric = {'int': 'int', 'int32': 'int', 'int64': 'int', 'uint': 'uint', 'duration': 'duration'}
-for v in versions:
+minors = ['.'.join(v.lstrip('v').split('.')[:2]) for v in versions]
+seen = {}  # name -> list of (minor index, kind)
+for idx, v in enumerate(versions):
     for line in open(f'{work}/{v}/flags.tsv'):
         name, short, noopt, typ = line.rstrip('\n').split('\t')
         if noopt == 'true' and typ in ('bool', 'version'):
-            kinds[name] = 'bool' if typ == 'bool' else 'version'
+            kind = 'bool' if typ == 'bool' else 'version'
         elif typ in ('stringSlice', 'stringArray'):
-            kinds[name] = 'list'
+            kind = 'list'
         else:
-            kinds[name] = numeric.get(typ, 'value')
+            kind = numeric.get(typ, 'value')
+        seen.setdefault(name, []).append((idx, kind))
 lines = [
-    "// Generated from kube-apiserver's own flag set (app.NewAPIServerCommand().Flags(), with cli.Run's",
-    f"// word-separator normalization) of Kubernetes {', '.join(versions)}, merged: a flag",
-    '// known to any of them is accepted. "bool": NoOptDefVal "true" (a bare --flag means true, the next',
-    '// argument is not its value); "list": a StringSlice/StringArray whose occurrences accumulate;',
-    '// "int", "uint", "duration": values checked as strconv and time.ParseDuration would.',
-    '// Regenerate with test/tools/kube-apiserver-flags/generate.sh.',
-    'export const APISERVER_FLAG_KINDS: Readonly<Record<string, string>> = {',
+    "// Generated by test/tools/kube-apiserver-flags/generate.sh from kube-apiserver's own flag set",
+    "// (app.NewAPIServerCommand().Flags(), with cli.Run's word-separator normalization) of Kubernetes",
+    f"// {', '.join(versions)}.",
+    "// Each flag: its kind in each release of APISERVER_RELEASES, '' where the release has no such flag.",
+    '// "bool": NoOptDefVal "true" (a bare --flag means true, the next argument is not its value);',
+    '// "version": --version[=raw|bool]; "list": a StringSlice/StringArray whose occurrences accumulate;',
+    '// "int", "uint", "duration": values checked as strconv and time.ParseDuration would; "value": any',
+    '// other flag that takes a value.',
+    f"export const APISERVER_RELEASES: readonly string[] = [{', '.join(repr(m) for m in minors)}];",
+    '/** The exact release each minor was measured on: a later patch may add flags. */',
+    f"export const APISERVER_MEASURED_PATCH: readonly string[] = [{', '.join(repr(v.lstrip('v')) for v in versions)}];",
+    '',
+    'export const APISERVER_FLAG_TABLE: Readonly<Record<string, readonly string[]>> = {',
 ]
-lines += [f"  '{n}': '{kinds[n]}'," for n in sorted(kinds)]
+for name in sorted(seen):
+    by = dict(seen[name])
+    lines.append(f"  '{name}': [{', '.join(repr(by.get(i, '')) for i in range(len(versions)))}],")
 lines.append('};')
 open(out, 'w').write('\n'.join(lines) + '\n')
 PY

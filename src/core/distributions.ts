@@ -1,0 +1,125 @@
+/**
+ * Where a cluster admin really changes a control-plane pod's flags. A static pod's manifest is
+ * usually written by a tool (kubeadm, RKE2, an operator, Salt, kops' nodeup), which rewrites it on
+ * its next run: the fix belongs in that tool's configuration. Each distribution is recognised from
+ * what the pod itself shows (paths, images, labels, annotations, namespace); the first that matches
+ * gives the location. Sources are listed per entry and in test/fixtures/distributions/SOURCES.md.
+ */
+import type { Component } from './invocation.js';
+import { isMirrorPod, type Pod } from './pod.js';
+
+/** What is known of the pod and the run when the location is chosen. */
+export interface FixContext {
+  readonly pod: Pod;
+  readonly component: Component;
+  /** The container's image, command and args joined: where paths and tool names show. */
+  readonly text: string;
+  /** The etcd configuration file the run reads, when it reads one (--config-file, ETCD_CONFIG_FILE). */
+  readonly configFile?: string;
+}
+
+interface Distribution {
+  readonly name: string;
+  readonly matches: (c: FixContext) => boolean;
+  /** Replaces `{file}` in a rule's remediation ("Set --client-cert-auth=true in {file}"). */
+  readonly location: (c: FixContext, node: string) => string;
+}
+
+const STATIC_MANIFEST: Readonly<Record<Component, string>> = {
+  etcd: '/etc/kubernetes/manifests/etcd.yaml',
+  'kube-apiserver': '/etc/kubernetes/manifests/kube-apiserver.yaml',
+};
+
+const labels = (pod: Pod): Readonly<Record<string, string>> => pod.metadata?.labels ?? {};
+const annotations = (pod: Pod): Readonly<Record<string, string>> => pod.metadata?.annotations ?? {};
+const namespace = (pod: Pod): string => pod.metadata?.namespace ?? '';
+
+const DISTRIBUTIONS: readonly Distribution[] = [
+  {
+    // OpenShift 4: cluster-etcd-operator and cluster-kube-apiserver-operator render these pods
+    // (bindata/etcd/pod.yaml, bindata/assets/kube-apiserver/pod.yaml) into openshift-etcd and
+    // openshift-kube-apiserver; a hand edit is reverted by the next revision.
+    name: 'OpenShift',
+    matches: (c) => /^openshift-(etcd|kube-apiserver)$/.test(namespace(c.pod)) || c.text.includes('/etc/kubernetes/static-pod-resources/'),
+    location: (c) =>
+      `the ${c.component === 'etcd' ? 'cluster-etcd-operator' : 'cluster-kube-apiserver-operator'}'s configuration (OpenShift writes this static pod and reverts edits to it: see \`oc get ${c.component === 'etcd' ? 'etcd' : 'kubeapiserver'} cluster -o yaml\`, and report a setting the operator does not expose to Red Hat)`,
+  },
+  {
+    // OpenShift 3.11: openshift-ansible's master static pods in kube-system, configured by
+    // /etc/origin/master/master-config.yaml.
+    name: 'OpenShift 3',
+    matches: (c) => c.text.includes('/etc/origin/master/') || /(^|\/)openshift start master/.test(c.text),
+    location: (_c, node) => `/etc/origin/master/master-config.yaml${node} (etcdClientInfo / servingInfo), through openshift-ansible's inventory so that an upgrade keeps it`,
+  },
+  {
+    // RKE2: the rke2 server writes /var/lib/rancher/rke2/agent/pod-manifests/{etcd,kube-apiserver}.yaml
+    // from /etc/rancher/rke2/config.yaml; etcd reads /var/lib/rancher/rke2/server/db/etcd/config
+    // (docs.rke2.io: etcd-arg, kube-apiserver-arg).
+    name: 'RKE2',
+    matches: (c) =>
+      c.text.includes('/var/lib/rancher/rke2/') || /rancher\/hardened-(etcd|kubernetes)/.test(c.text) || annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
+    location: (c, node) =>
+      `/etc/rancher/rke2/config.yaml${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'} (RKE2 regenerates ${c.configFile !== undefined ? `the etcd configuration file ${c.configFile}, where they become keys such as client-transport-security.client-cert-auth,` : 'the static pod'} from it when rke2-server restarts)`,
+  },
+  {
+    // kops: nodeup writes the kube-apiserver manifest and etcd-manager runs etcd, both from the
+    // cluster spec (kops edit cluster: spec.kubeAPIServer, spec.etcdClusters).
+    name: 'kops',
+    // (/srv/kubernetes/ as a path of its own: kube-up's is /etc/srv/kubernetes/.)
+    matches: (c) => c.text.includes('etcd-manager') || /(^|[\s=:,"'])\/srv\/kubernetes\//.test(c.text) || annotations(c.pod)['dns.alpha.kubernetes.io/internal'] !== undefined,
+    location: (c) =>
+      `the kops cluster spec (\`kops edit cluster\`: ${c.component === 'etcd' ? 'spec.etcdClusters' : 'spec.kubeAPIServer'}), then \`kops update cluster --yes\` and \`kops rolling-update cluster\``,
+  },
+  {
+    // Talos: machined writes kube-apiserver's static pod from the machine config (cluster.apiServer).
+    name: 'Talos',
+    matches: (c) => Object.keys(annotations(c.pod)).some((k) => k.startsWith('talos.dev/')) || c.text.includes('/system/secrets/'),
+    location: (c, node) => `the Talos machine config${node} (\`talosctl edit machineconfig\`: ${c.component === 'etcd' ? 'cluster.etcd.extraArgs' : 'cluster.apiServer.extraArgs'})`,
+  },
+  {
+    // MetalK8s: Salt states render the manifests (salt/metalk8s/kubernetes/{etcd,apiserver}).
+    name: 'MetalK8s',
+    matches: (c) => labels(c.pod)['app.kubernetes.io/managed-by'] === 'salt' || Object.keys(labels(c.pod)).some((k) => k.startsWith('metalk8s.scality.com/')),
+    location: (_c, node) => `the MetalK8s Salt configuration that renders this manifest${node} (a hand edit is reverted by the next highstate)`,
+  },
+  {
+    // kube-up / GCE: cluster/gce/gci/configure-helper.sh writes /etc/kubernetes/manifests/*.manifest.
+    name: 'kube-up',
+    matches: (c) => c.text.includes('/etc/srv/kubernetes/') || /\/var\/log\/(etcd|kube-apiserver)\.log/.test(c.text),
+    location: (c, node) =>
+      `the kube-up configuration (cluster/gce/config-default.sh: ${c.component === 'etcd' ? 'ETCD_* settings' : 'APISERVER_TEST_ARGS'}; kubemark masters: start-kubemark-master.sh), from which configure-helper.sh writes /etc/kubernetes/manifests/${c.component}.manifest${node}`,
+  },
+  {
+    // kubeadm: its annotations and PKI paths; `kubeadm upgrade` rewrites the manifest from
+    // ClusterConfiguration, so the flag must also go into etcd.local.extraArgs / apiServer.extraArgs.
+    name: 'kubeadm',
+    matches: (c) =>
+      Object.keys(annotations(c.pod)).some((k) => k.startsWith('kubeadm.kubernetes.io/')) || c.text.includes('/etc/kubernetes/pki/'),
+    location: (c, node) =>
+      `${STATIC_MANIFEST[c.component]}${node}, and in kubeadm's ClusterConfiguration (${c.component === 'etcd' ? 'etcd.local.extraArgs' : 'apiServer.extraArgs'}) so that \`kubeadm upgrade\` keeps it`,
+  },
+];
+
+/** Where the fix goes: the tool that writes the pod, the static pod manifest, or the owning object. */
+export function fixLocation(c: FixContext): string {
+  const pod = c.pod;
+  const node = pod.spec.nodeName !== undefined && pod.spec.nodeName !== '' ? ` on node ${pod.spec.nodeName}` : '';
+  const distribution = DISTRIBUTIONS.find((d) => d.matches(c));
+  if (distribution !== undefined) return distribution.location(c, node);
+  // etcd's configuration file (embed.Config YAML): the TLS flags are keys of client-transport-security
+  // and peer-transport-security (`--client-cert-auth` is client-transport-security.client-cert-auth).
+  if (c.configFile !== undefined) {
+    return `the etcd configuration file ${c.configFile}${node} (TLS flags are keys there: client-transport-security.cert-file, .key-file, .client-cert-auth, .trusted-ca-file, .auto-tls, and the same under peer-transport-security)`;
+  }
+  if (isMirrorPod(pod)) return `${STATIC_MANIFEST[c.component]}${node}`;
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
+  const ns = pod.metadata?.namespace ?? 'default';
+  if (owner?.kind !== undefined && owner.kind !== 'Node') return `the pod template of ${owner.kind} ${ns}/${owner.name ?? ''}`;
+  const name = pod.metadata?.name ?? pod.metadata?.generateName ?? '';
+  return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[c.component]} if it is a static pod)`;
+}
+
+/** The distribution a pod's control-plane container looks like, for reports. */
+export function distributionOf(c: FixContext): string | undefined {
+  return DISTRIBUTIONS.find((d) => d.matches(c))?.name;
+}
