@@ -152,6 +152,14 @@ spec:
     expect(r.out).to.contain('PASS Pod kube-system/etcd-cp-1');
   });
 
+  it('exit 2 for unrendered Go and Jinja templates, naming the file and what YAML could not read', async () => {
+    const r = await cli(['scan', fixturePath('templates/etcd-pod.gotpl.yaml'), fixturePath('templates/etcd-manifest.yaml.j2')]);
+    expect(r.code).to.equal(2);
+    expect(r.out).to.match(/ERROR \S*templates\/etcd-pod\.gotpl\.yaml#0: not valid YAML: .* at line 14, column 1/);
+    expect(r.out).to.match(/ERROR \S*templates\/etcd-manifest\.yaml\.j2#0: not valid YAML: .*directive indicator character % at line 10/);
+    expect(r.out).to.contain('0 objects');
+  });
+
   it('exit 2 for a pod Kubernetes would reject (YAML 1.1: `yes` is a boolean, not a string arg)', async () => {
     const r = await cli(['scan', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  containers:\n  - {name: etcd, command: [etcd, --auto-tls, yes]}\n');
     expect(r.code).to.equal(2);
