@@ -139,7 +139,7 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(wh.timeoutSeconds).to.equal(5);
       expect(wh.failurePolicy).to.equal('Fail');
       expect(wh.rules).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' }]);
-      expect(wh.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system'] }] });
+      expect(wh.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system', 'openshift-etcd', 'openshift-kube-apiserver'] }] });
     });
 
     it('webhook.namespaces, webhook.timeoutSeconds and failurePolicy are values', () => {
