@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { EnvValue } from '../src/core/env.js';
 import { expandKubernetesReferences } from '../src/core/expand.js';
+import { findInvocations } from '../src/core/invocation.js';
+import { podWith } from './helpers.js';
 
 const vars: Record<string, EnvValue> = {
   NAME: { state: 'known', value: 'cp-1', origin: 'env' },
@@ -35,5 +37,13 @@ describe('$(VAR) expansion (k8s third_party/forked/golang/expansion)', () => {
   it('names the variable, never its value, when unknown', () => {
     const w = expandKubernetesReferences('$(SECRET)', lookup);
     expect(w.unknown?.reason).to.equal('$(SECRET) comes from secretKeyRef s/k');
+  });
+
+  it('a value doubled through 40 env entries is bounded: the reference past the bound is unknown (it was a crash)', () => {
+    const env = [{ name: 'A0', value: 'x' }];
+    for (let i = 1; i <= 40; i++) env.push({ name: `A${i}`, value: `$(A${i - 1})$(A${i - 1})` });
+    const c = { name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--name=$(A40)'], env };
+    const [inv] = findInvocations(podWith({}, [c]), c);
+    expect(inv?.args[0]?.unknown?.reason).to.match(/longer than \d+ characters/);
   });
 });

@@ -107,4 +107,49 @@ describe('etcd-tls-guard serve (the process)', function () {
     expect(await exited).to.equal(0);
     expect(output()).to.contain('"msg":"stopped"');
   });
+
+  it('a setup error after the listener opened (unreadable kubeconfig for --audit-interval) exits 2 with the reason, not serving on', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--audit-interval', '10'], {
+      cwd,
+      env: { ...process.env, KUBECONFIG: join(cwd, 'missing-kubeconfig') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // The event decides: the process exits (bounded by the test timeout if it never does).
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).to.equal(2);
+    expect(err).to.match(/^etcd-tls-guard: cannot load the kubeconfig: .*missing-kubeconfig/m);
+  });
+});
+
+describe('etcd-tls-guard commands and a closed or odd stdout', () => {
+  const run = (args: string[], pipeToHead = false): Promise<{ code: number | null; out: string; err: string }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      // Like `| head -0`: the reader is gone before the command writes a byte, so its first write
+      // fails with EPIPE (a small output would otherwise fit in the pipe's buffer unnoticed).
+      if (pipeToHead) child.stdout.destroy();
+      else child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code) => resolve({ code, out, err }));
+    });
+
+  it('every --format is checked the same way: rules --format xml is a usage error (exit 2)', async () => {
+    const r = await run(['rules', '--format', 'xml']);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.equal('etcd-tls-guard: --format must be text or json, got "xml"\n');
+    expect(r.out).to.equal('');
+  });
+
+  for (const [args, code] of [[['rules'], 0], [['scan', fileURLToPath(new URL('../../test/fixtures/distributions/', import.meta.url))], 1]] as const) {
+    it(`${args[0]} with its reader gone (| head): no stack trace, its own exit code (${code})`, async () => {
+      const r = await run([...args], true);
+      expect(r.err).to.equal('');
+      expect(r.code).to.equal(code);
+    });
+  }
 });

@@ -14,8 +14,11 @@ import { exitCodeOf, scanDocuments } from '../scan/scan.js';
 import { startWebhook } from '../server/runtime.js';
 import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
 
-/** Exit codes, documented in the README: 0 ok, 1 an enforced rule fails (scan), 2 usage or input error. */
-export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
+/**
+ * Exit codes, documented in the README and --help: 0 ok, 1 an enforced rule fails (scan, audit),
+ * 2 usage or input error, 3 an unexpected internal error (a bug: one line on stderr, never a stack).
+ */
+export const EXIT = { ok: 0, denied: 1, usage: 2, internal: 3 } as const;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -93,7 +96,7 @@ Options:
   -h, --help             Show this help
 
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails (the webhook would
-deny); 2 usage error, unreadable file, invalid YAML/JSON or an invalid policy.
+deny); 2 usage error, unreadable file, invalid YAML/JSON or an invalid policy; 3 internal error.
 `,
   audit: `Usage: etcd-tls-guard audit [options]
 
@@ -114,7 +117,7 @@ Options:
 
 Needs: list pods in those namespaces (and get/list/create/update policyreports with --policy-report).
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, invalid
-policy, or the API could not be read or written.
+policy, or the API could not be read or written; 3 internal error.
 `,
   certs: `Usage: etcd-tls-guard certs [--out DIR] [--san NAME]... [--force]
 
@@ -223,6 +226,7 @@ function rulesCommand(args: string[], io: Io): number {
     io.out(HELP.rules as string);
     return EXIT.ok;
   }
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
   const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, title: r.title }));
   if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
   else {
@@ -320,7 +324,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.err(`etcd-tls-guard: cannot listen: ${(err as Error).message}\n`);
       return EXIT.usage;
     }
-    throw err;
+    // A bug, not an input problem: one line, an exit code of its own (never 1, which means "denied").
+    io.err(`etcd-tls-guard: internal error: ${(err as Error).message ?? String(err)}\n`);
+    return EXIT.internal;
   }
 }
 
@@ -333,8 +339,17 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 // Run only when executed (npm bin symlink included), not when imported by tests.
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isEntryPoint) {
+  // A reader that goes away (`etcd-tls-guard rules | head -1`) is not an error: stop writing, finish,
+  // and exit with the command's own code.
+  let stdoutClosed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutClosed = true;
+  });
   const code = await main(process.argv.slice(2), {
-    out: (t) => process.stdout.write(t),
+    out: (t) => {
+      if (!stdoutClosed) process.stdout.write(t);
+    },
     err: (t) => process.stderr.write(t),
     env: process.env,
     readStdin: () => readAll(process.stdin),

@@ -10,6 +10,13 @@ import type { UnknownPart, Word } from './word.js';
  * A reference to a variable whose value is unknown at admission (Secret, ConfigMap, status field)
  * makes the word unknown from that point on.
  */
+/**
+ * Longest expansion followed. Each env entry may reference earlier ones, so 40 entries of
+ * `$(A)$(A)` would make a 2^40-character value (the JavaScript string limit is 2^29): past this
+ * bound the rest of the word is unknown instead. Real values are paths, URLs and names.
+ */
+export const MAX_EXPANDED_CHARS = 256 * 1024;
+
 export function expandKubernetesReferences(input: string, lookup: (name: string) => EnvValue | undefined): Word {
   if (!input.includes('$')) return { text: input };
   let out = '';
@@ -43,8 +50,11 @@ export function expandKubernetesReferences(input: string, lookup: (name: string)
       const value = lookup(name);
       if (value === undefined) {
         out += `$(${name})`;
-      } else if (value.state === 'known') {
+      } else if (value.state === 'known' && out.length + value.value.length <= MAX_EXPANDED_CHARS) {
         out += value.value;
+      } else if (value.state === 'known') {
+        unknown ??= { at: out.length, reason: `$(${name}) makes the value longer than ${MAX_EXPANDED_CHARS} characters, more than etcd-tls-guard follows` };
+        out += `$(${name})`;
       } else {
         // The word's list structure stays known while every unknown part is separator-free.
         const separatorFree = value.separatorFree === true && (unknown === undefined || unknown.separatorFree === true);

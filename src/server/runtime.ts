@@ -143,7 +143,17 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     );
   }
 
-  const auditor = opts.audit !== undefined ? await startAuditor(opts.audit, () => policy, observer, logger) : undefined;
+  let auditor: { stop: () => void } | undefined;
+  try {
+    auditor = opts.audit !== undefined ? await startAuditor(opts.audit, () => policy, observer, logger) : undefined;
+  } catch (err) {
+    // A setup error after the listeners opened (an unreadable kubeconfig): close them, or the process
+    // would keep serving after reporting that it cannot start.
+    for (const w of watches) w.close();
+    await https.close(0);
+    await metricsServer?.close();
+    throw err;
+  }
 
   let stopping: Promise<void> | undefined;
   return {
