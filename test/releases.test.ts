@@ -78,6 +78,15 @@ describe('a flag the release does not define', () => {
     expect(cfg.get('auto-tls')).to.deep.include({ state: 'set', value: 'false' });
   });
 
+  it('no --etcd-servers beside a flag the tables do not know: not a refusal (that flag may configure etcd), the etcd settings are unknown', () => {
+    const cfg = configOf('mirror.example.com/kube-apiserver:v1.30.0', ['kube-apiserver', '--distro-config=/etc/distro/apiserver.yaml']);
+    expect(cfg.refusal).to.equal(undefined);
+    expect(cfg.get('etcd-cafile')).to.deep.include({ state: 'unknown' });
+    expect((cfg.get('etcd-servers') as { reason: string }).reason).to.match(/unless --distro-config, which etcd-tls-guard does not know for this release, configures etcd/);
+    // Without such a flag, upstream kube-apiserver's own Validate refuses, in every release.
+    expect(configOf('mirror.example.com/kube-apiserver:v1.30.0', ['kube-apiserver', '--v=2']).refusal).to.equal('--etcd-servers must be specified');
+  });
+
   it('a flag that exists only in some releases narrows the run to them (if it starts, it is one of those)', () => {
     const cfg = configOf('mirror.example.com/etcd:x', ['etcd', '--ca-file=/ca.crt']);
     expect(cfg.releases).to.deep.equal(['3.3']);

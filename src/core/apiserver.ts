@@ -93,7 +93,12 @@ export function readApiserverConfig(inv: Invocation): ProgramConfig {
   const config: ProgramConfig = { component: 'kube-apiserver', releases, notes, get: fromArgv };
   const servers = config.get('etcd-servers');
   if (servers.state === 'absent' || (servers.state === 'set' && servers.value === '')) {
-    return { ...config, refusal: '--etcd-servers must be specified' };
+    if (parsed.unrecognized.length === 0) return { ...config, refusal: '--etcd-servers must be specified' };
+    // A flag no release in scope knows may be a distribution's way to configure etcd (as OpenShift's
+    // --openshift-config is): the refusal holds only for upstream kube-apiserver, so do not claim it.
+    const names = parsed.unrecognized.map((u) => `--${u.name}`).join(', ');
+    const reason = `--etcd-servers is not set: upstream kube-apiserver refuses to start without it, unless ${names}, which etcd-tls-guard does not know for this release, configures etcd`;
+    return { ...config, get: (flag) => (ETCD_CLIENT_FLAGS.includes(flag) && config.get(flag).state === 'absent' ? { flag, state: 'unknown', reason } : config.get(flag)) };
   }
   return config;
 }
