@@ -156,6 +156,10 @@ describe('shell control flow, run as far as it can be known', () => {
     expect(texts('exec etcd --a || mv /a /b\netcd --b')).to.deep.equal([['exec', 'etcd', '--a']]);
   });
 
+  it('exec inside a function ends the script too', () => {
+    expect(texts('start() { exec etcd --a; }\nif test -f /x; then start; else start; fi\netcd --b')).to.deep.equal([['test', '-f', '/x'], ['exec', 'etcd', '--a'], ['exec', 'etcd', '--a']]);
+  });
+
   it('set -a exports every later assignment; set +a stops it', () => {
     const [cmd] = parseShellScript('set -a; ETCD_AUTO_TLS=true; set +a; ETCD_NAME=x; etcd', baseEnv, { text: 'sh' }, []);
     expect(cmd?.env.get('ETCD_AUTO_TLS')).to.include({ value: 'true' });

@@ -1017,9 +1017,10 @@ class Interpreter {
     if (++this.callDepth > SHELL_LIMITS.depth) throw new ShellLimitError(`the script calls functions more than ${SHELL_LIMITS.depth} deep`);
     const saved = state.positional;
     state.positional = args;
+    // `exit` and `exec` in a function end the whole script (XCU 2.9.5). `return` is not modelled: what
+    // follows it in the body is taken as possibly run, which can only add commands, never hide one.
     const after = this.run(body, state);
     after.positional = saved;
-    after.terminated = state.terminated; // `return` is not modelled; the call ends, not the script
     this.callDepth--;
     return after;
   }
