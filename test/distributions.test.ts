@@ -85,6 +85,32 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    fixture: 'openshift3-master-api.yaml',
+    why: 'bash sources master.env with allexport, then execs `openshift start master api --config=FILE`',
+    containers: {
+      api: {
+        component: 'kube-apiserver',
+        release: /release is not known/,
+        statuses: all(APISERVER_RULES, 'unknown'),
+        message: /OpenShift 3's master API server reads its etcd connection \(etcdClientInfo\) from the master configuration \/etc\/origin\/master\/master-config\.yaml on the node/,
+        fix: /\/etc\/origin\/master\/master-config\.yaml on node master-1\.example\.test \(etcdClientInfo\)/,
+      },
+    },
+  },
+  {
+    fixture: 'openshift3-master-etcd.yaml',
+    why: 'set -o allexport; source /etc/etcd/etcd.conf; exec etcd: every setting is an ETCD_* variable from a host file',
+    containers: {
+      etcd: {
+        component: 'etcd',
+        release: /the tag of image quay\.io\/coreos\/etcd:v3\.3 is not a release version/,
+        statuses: all(ETCD_RULES, 'unknown'),
+        message: /may be set by `source \/etc\/etcd\/etcd\.conf`, a file the webhook cannot see/,
+        fix: /\/etc\/etcd\/etcd\.conf on node master-1\.example\.test \(the ETCD_\* variables the pod sources\)/,
+      },
+    },
+  },
+  {
     fixture: 'kops-kube-apiserver.yaml',
     why: 'Kubernetes 1.18 flags that later releases removed are evidence, not a refusal: 1.18 is outside the tables',
     containers: {

@@ -45,11 +45,14 @@ const DISTRIBUTIONS: readonly Distribution[] = [
       `the ${c.component === 'etcd' ? 'cluster-etcd-operator' : 'cluster-kube-apiserver-operator'}'s configuration (OpenShift writes this static pod and reverts edits to it: see \`oc get ${c.component === 'etcd' ? 'etcd' : 'kubeapiserver'} cluster -o yaml\`, and report a setting the operator does not expose to Red Hat)`,
   },
   {
-    // OpenShift 3.11: openshift-ansible's master static pods in kube-system, configured by
-    // /etc/origin/master/master-config.yaml.
+    // OpenShift 3.11: openshift-ansible's master static pods in kube-system (roles/openshift_control_plane,
+    // roles/etcd): the API server reads /etc/origin/master/master-config.yaml, etcd /etc/etcd/etcd.conf.
     name: 'OpenShift 3',
-    matches: (c) => c.text.includes('/etc/origin/master/') || /(^|\/)openshift start master/.test(c.text),
-    location: (_c, node) => `/etc/origin/master/master-config.yaml${node} (etcdClientInfo / servingInfo), through openshift-ansible's inventory so that an upgrade keeps it`,
+    matches: (c) => labels(c.pod)['openshift.io/control-plane'] === 'true' || c.text.includes('/etc/origin/master/') || /(^|\/)openshift start master/.test(c.text),
+    location: (c, node) =>
+      c.component === 'etcd'
+        ? `/etc/etcd/etcd.conf${node} (the ETCD_* variables the pod sources), through openshift-ansible's inventory so that an upgrade keeps it`
+        : `/etc/origin/master/master-config.yaml${node} (etcdClientInfo), through openshift-ansible's inventory so that an upgrade keeps it`,
   },
   {
     // RKE2: the rke2 server writes /var/lib/rancher/rke2/agent/pod-manifests/{etcd,kube-apiserver}.yaml
