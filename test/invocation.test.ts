@@ -119,6 +119,15 @@ describe('programs that run the real binary: each wrapper read with its own gram
     expect(inv?.opaque).to.match(/etcdClientInfo\) from the master configuration \/etc\/origin\/master\/master-config\.yaml on the node/);
   });
 
+  it('`openshift start master` (every component) runs the API server too; without --config the message does not invent one', () => {
+    const c = { ...container({ image: 'openshift/origin:v3.6.0' }), command: ['openshift', 'start', 'master', '--loglevel=2'] } as Container;
+    const [inv] = findInvocations(podWith({}, [c]), c);
+    expect(inv?.component).to.equal('kube-apiserver');
+    expect(inv?.opaque).to.match(/from its master configuration on the node/);
+    const controllers = { ...c, command: ['openshift', 'start', 'master', 'controllers'] } as Container;
+    expect(findInvocations(podWith({}, [controllers]), controllers)).to.deep.equal([]);
+  });
+
   it('watch-termination without `--` cannot be followed: unknown, not absent, when the image is an etcd image', () => {
     const c = { ...container({ image: 'registry.k8s.io/etcd:3.5.15-0' }), command: ['watch-termination', '--x=1', 'etcd'] } as Container;
     expect(findInvocations(podWith({}, [c]), c)[0]?.opaque).to.match(/watch-termination runs the command after `--`/);

@@ -166,12 +166,16 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
     }
     case 'openshift': {
       // OpenShift 3.x: `openshift start master api --config=master-config.yaml` runs kube-apiserver
-      // (and its etcd client) configured by that file (origin pkg/cmd/server/start).
+      // (and its etcd client) configured by that file; `openshift start master` runs every master
+      // component, the API server included (origin pkg/cmd/server/start).
       const words = rest.map((w) => w.text);
-      if (words[0] === 'start' && words[1] === 'master' && words[2] === 'api') {
-        const config = words.slice(3).find((w) => w.startsWith('--config='))?.slice('--config='.length) ?? words[words.indexOf('--config') + 1];
+      const api = words[2] === 'api';
+      if (words[0] === 'start' && words[1] === 'master' && (api || words[2] === undefined || words[2].startsWith('-'))) {
+        const options = words.slice(api ? 3 : 2);
+        const at = options.indexOf('--config');
+        const config = options.find((w) => w.startsWith('--config='))?.slice('--config='.length) ?? (at !== -1 ? options[at + 1] : undefined);
         const reason = `OpenShift 3's master API server reads its etcd connection (etcdClientInfo) from ${config !== undefined ? `the master configuration ${config}` : 'its master configuration'} on the node, which the webhook cannot see`;
-        out.push(invocation(walk, 'kube-apiserver', `${first.text} start master api`, rest.slice(3), env, origin, { opaque: reason }));
+        out.push(invocation(walk, 'kube-apiserver', `${first.text} start master${api ? ' api' : ''}`, rest.slice(api ? 3 : 2), env, origin, { opaque: reason }));
       }
       return;
     }
