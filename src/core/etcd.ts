@@ -50,10 +50,10 @@ export const ETCD_FLAGS: ReadonlyMap<string, FlagSpec> = ETCD_CATALOG.union;
  */
 const SINCE = { envShadowedIsFatal: '3.4', trustedCaRequiresClientCert: '3.4' } as const;
 
-/** Whether a behaviour holds for this run: true/false when every release it may be agrees. */
-export function etcdBehaviour(config: ProgramConfig, behaviour: keyof typeof SINCE): boolean | undefined {
+/** Whether a behaviour holds for a run that may be any of `releases`: true/false when they all agree. */
+export function etcdBehaviour(releases: readonly string[], behaviour: keyof typeof SINCE): boolean | undefined {
   const since = ETCD_RELEASES.indexOf(SINCE[behaviour]);
-  const has = config.releases.map((r) => ETCD_RELEASES.indexOf(r) >= since);
+  const has = releases.map((r) => ETCD_RELEASES.indexOf(r) >= since);
   if (has.length === 0) return undefined;
   if (has.every((h) => h)) return true;
   if (has.every((h) => !h)) return false;
@@ -118,7 +118,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   const notes = [...early.notes];
   const unknownAll = (opaque: string, refusal?: string, configFile?: string): ProgramConfig =>
     opaqueConfig('etcd', opaque, { ...(refusal !== undefined ? { refusal } : {}), ...(configFile !== undefined ? { configFile } : {}), releases, notes });
-  const fatalShadow = etcdBehaviour({ releases } as ProgramConfig, 'envShadowedIsFatal');
+  const fatalShadow = etcdBehaviour(releases, 'envShadowedIsFatal');
   const version = lastOccurrence(parsed.occurrences.get('version'));
   if (version !== undefined && version.uncertain === undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
     const exits = '--version prints the version and exits';

@@ -166,7 +166,7 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
     const auto = boolValue(config.get(s.auto));
     const auth = boolValue(config.get(s.auth));
     const ca = isNonEmpty(config.get(s.ca));
-    const trustedCaVerifies = etcdBehaviour(config, 'trustedCaRequiresClientCert');
+    const trustedCaVerifies = etcdBehaviour(config.releases, 'trustedCaRequiresClientCert');
     const verifies = anyOf(auth, deprecatedCa, bothOf(ca, trustedCaVerifies));
     const urlLists = s.urls.map((f) => effectiveValue(config.get(f)));
     const plain = urlLists.flatMap((list) => (list === undefined ? [] : urlSchemes(list).filter((u) => u.url !== '' && !isTlsScheme(u.scheme))));
