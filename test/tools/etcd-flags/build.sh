@@ -7,6 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || { echo "etcd-flags/build.sh: needs the Go toolchain (to build real etcd releases for the conformance tests)" >&2; exit 1; }
 cache=${ETCD_TLS_GUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-tls-guard}/etcd-flags
 mkdir -p "$cache"
 out=()
