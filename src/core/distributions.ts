@@ -48,7 +48,8 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // OpenShift 3.11: openshift-ansible's master static pods in kube-system (roles/openshift_control_plane,
     // roles/etcd): the API server reads /etc/origin/master/master-config.yaml, etcd /etc/etcd/etcd.conf.
     name: 'OpenShift 3',
-    matches: (c) => labels(c.pod)['openshift.io/control-plane'] === 'true' || c.text.includes('/etc/origin/master/') || /(^|\/)openshift start master/.test(c.text),
+    matches: (c) =>
+      labels(c.pod)['openshift.io/control-plane'] === 'true' || c.text.includes('/etc/origin/master/') || (c.text.includes('openshift start master') && /(^|[\s/])openshift start master/.test(c.text)),
     location: (c, node) =>
       c.component === 'etcd'
         ? `/etc/etcd/etcd.conf${node} (the ETCD_* variables the pod sources), through openshift-ansible's inventory so that an upgrade keeps it`
@@ -60,7 +61,7 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // (docs.rke2.io: etcd-arg, kube-apiserver-arg).
     name: 'RKE2',
     matches: (c) =>
-      c.text.includes('/var/lib/rancher/rke2/') || /rancher\/hardened-(etcd|kubernetes)/.test(c.text) || annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
+      c.text.includes('/var/lib/rancher/rke2/') || c.text.includes('rancher/hardened-') || annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
     location: (c, node) =>
       `/etc/rancher/rke2/config.yaml${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'} (RKE2 regenerates ${c.configFile !== undefined ? `the etcd configuration file ${c.configFile}, where they become keys such as client-transport-security.client-cert-auth,` : 'the static pod'} from it when rke2-server restarts)`,
   },
@@ -69,7 +70,10 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // cluster spec (kops edit cluster: spec.kubeAPIServer, spec.etcdClusters).
     name: 'kops',
     // (/srv/kubernetes/ as a path of its own: kube-up's is /etc/srv/kubernetes/.)
-    matches: (c) => c.text.includes('etcd-manager') || /(^|[\s=:,"'])\/srv\/kubernetes\//.test(c.text) || annotations(c.pod)['dns.alpha.kubernetes.io/internal'] !== undefined,
+    matches: (c) =>
+      c.text.includes('etcd-manager') ||
+      (c.text.includes('/srv/kubernetes/') && /(^|[\s=:,"'])\/srv\/kubernetes\//.test(c.text)) ||
+      annotations(c.pod)['dns.alpha.kubernetes.io/internal'] !== undefined,
     location: (c) =>
       `the kops cluster spec (\`kops edit cluster\`: ${c.component === 'etcd' ? 'spec.etcdClusters' : 'spec.kubeAPIServer'}), then \`kops update cluster --yes\` and \`kops rolling-update cluster\``,
   },
@@ -88,7 +92,7 @@ const DISTRIBUTIONS: readonly Distribution[] = [
   {
     // kube-up / GCE: cluster/gce/gci/configure-helper.sh writes /etc/kubernetes/manifests/*.manifest.
     name: 'kube-up',
-    matches: (c) => c.text.includes('/etc/srv/kubernetes/') || /\/var\/log\/(etcd|kube-apiserver)\.log/.test(c.text),
+    matches: (c) => c.text.includes('/etc/srv/kubernetes/') || c.text.includes('/var/log/etcd.log') || c.text.includes('/var/log/kube-apiserver.log'),
     location: (c, node) =>
       `the kube-up configuration (cluster/gce/config-default.sh: ${c.component === 'etcd' ? 'ETCD_* settings' : 'APISERVER_TEST_ARGS'}; kubemark masters: start-kubemark-master.sh), from which configure-helper.sh writes /etc/kubernetes/manifests/${c.component}.manifest${node}`,
   },
