@@ -141,7 +141,7 @@ describe('etcd-tls-guard commands and a closed or odd stdout', () => {
   it('every --format is checked the same way: rules --format xml is a usage error (exit 2)', async () => {
     const r = await run(['rules', '--format', 'xml']);
     expect(r.code).to.equal(2);
-    expect(r.err).to.equal('etcd-tls-guard: --format must be text or json, got "xml"\n');
+    expect(r.err).to.equal('etcd-tls-guard: --format must be text, json or markdown, got "xml"\n');
     expect(r.out).to.equal('');
   });
 

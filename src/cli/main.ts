@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ensureDevCertificates, writeDevCertificates } from '../certs/dev.js';
 import { ClusterError } from '../audit/errors.js';
 import { CertificateError } from '../certs/serving.js';
-import { RULES } from '../core/rules.js';
+import { RULES, rulesMarkdown } from '../core/rules.js';
 import { createLogger } from '../log.js';
 import { loadInputs } from '../manifests/load.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
@@ -132,9 +132,10 @@ Options:
   --force                Replace certificates that already exist
   -h, --help             Show this help
 `,
-  rules: `Usage: etcd-tls-guard rules [--format text|json]
+  rules: `Usage: etcd-tls-guard rules [--format text|json|markdown]
 
 Lists every rule: its id, CIS Kubernetes Benchmark numbers (1.5.1 and v1.10), component and title.
+--format markdown prints the README's rules table (npm run generate writes it there).
 `,
   version: `Usage: etcd-tls-guard version\n\nPrints the version.\n`,
 };
@@ -226,9 +227,12 @@ function rulesCommand(args: string[], io: Io): number {
     io.out(HELP.rules as string);
     return EXIT.ok;
   }
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  if (values.format !== 'text' && values.format !== 'json' && values.format !== 'markdown') {
+    throw new UsageError(`--format must be text, json or markdown, got ${JSON.stringify(values.format)}`);
+  }
   const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, title: r.title }));
-  if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
+  if (values.format === 'markdown') io.out(rulesMarkdown());
+  else if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
   else {
     for (const r of rows) {
       const cis = r.cis['1.5.1'] !== undefined ? `CIS ${r.cis['1.5.1']} (v1.10 ${r.cis['1.10'] ?? '-'})` : 'not in CIS';

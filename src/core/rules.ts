@@ -26,6 +26,8 @@ export interface Rule {
   readonly check: (config: ProgramConfig) => CheckOutcome;
   /** One line; `{file}` is replaced by where the fix goes (the static pod manifest, or the pod spec). */
   readonly remediation: string;
+  /** When it passes, in Markdown: the README's rules table is generated from it (`rules --format markdown`). */
+  readonly passes: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +260,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: allOf(flagsSet('cert-file', 'key-file'), urlsUseTls('listen-client-urls', 'listen-client-http-urls')),
     remediation: 'Set --cert-file and --key-file, and use only https:// in --listen-client-urls, in {file}',
+    passes: '`--cert-file` and `--key-file` set, and every client URL (`--listen-client-urls`, `--listen-client-http-urls`) is `https` (or `unixs`)',
   },
   {
     // CIS 2.2: Ensure that the --client-cert-auth argument is set to true.
@@ -268,6 +271,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: certAuthFlag('client', '2.2'),
     remediation: 'Set --client-cert-auth=true in {file}',
+    passes: '`--client-cert-auth` is true',
   },
   {
     // CIS 2.3: Ensure that the --auto-tls argument is not set to true.
@@ -278,6 +282,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: flagNotTrue('auto-tls'),
     remediation: 'Remove --auto-tls (or set --auto-tls=false) in {file}',
+    passes: '`--auto-tls` is absent or false',
   },
   {
     // CIS 2.4: Ensure that the --peer-cert-file and --peer-key-file arguments are set as appropriate.
@@ -289,6 +294,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: true,
     check: flagsSet('peer-cert-file', 'peer-key-file'),
     remediation: 'Set --peer-cert-file and --peer-key-file in {file}',
+    passes: '`--peer-cert-file` and `--peer-key-file` set',
   },
   {
     // CIS 2.5: Ensure that the --peer-client-cert-auth argument is set to true (multi-member only).
@@ -299,6 +305,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: true,
     check: certAuthFlag('peer', '2.5'),
     remediation: 'Set --peer-client-cert-auth=true in {file}',
+    passes: '`--peer-client-cert-auth` is true',
   },
   {
     // CIS 2.6: Ensure that the --peer-auto-tls argument is not set to true.
@@ -309,6 +316,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: flagNotTrue('peer-auto-tls'),
     remediation: 'Remove --peer-auto-tls (or set --peer-auto-tls=false) in {file}',
+    passes: '`--peer-auto-tls` is absent or false',
   },
   {
     // Not a CIS control: does etcd really verify client certificates on every client URL?
@@ -319,6 +327,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: effectiveAuth('client'),
     remediation: 'Serve clients only on https:// with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth=true, without --auto-tls, in {file}',
+    passes: 'etcd really verifies client certificates on every client URL: `--client-cert-auth` (or, from etcd 3.4, `--trusted-ca-file`; in 3.3 `--ca-file`), cert and key files set (so `--auto-tls` does not replace them), every client URL `https`/`unixs`',
   },
   {
     // Not a CIS control: the same for peer traffic.
@@ -330,6 +339,7 @@ export const RULES: readonly Rule[] = [
     check: effectiveAuth('peer'),
     remediation:
       'Serve peers only on https:// with --peer-cert-file, --peer-key-file, --peer-trusted-ca-file and --peer-client-cert-auth=true, without --peer-auto-tls, in {file}',
+    passes: 'the same on the peer side',
   },
   {
     // CIS 1.2.32 (v1.10: 1.2.26): Ensure that the --etcd-cafile argument is set as appropriate.
@@ -340,6 +350,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: flagsSet('etcd-cafile'),
     remediation: 'Set --etcd-cafile to the etcd CA certificate (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) in {file}',
+    passes: '`--etcd-cafile` set',
   },
   {
     // CIS 1.2.29 (v1.10: 1.2.23): Ensure that the --etcd-certfile and --etcd-keyfile arguments are set as appropriate.
@@ -351,6 +362,7 @@ export const RULES: readonly Rule[] = [
     check: flagsSet('etcd-certfile', 'etcd-keyfile'),
     remediation:
       'Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key) in {file}',
+    passes: '`--etcd-certfile` and `--etcd-keyfile` set',
   },
   {
     // Not a CIS control: the CA and client certificate above are only used on https:// etcd URLs.
@@ -361,7 +373,22 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: apiserverEtcdTls,
     remediation: 'Use only https:// URLs in --etcd-servers and --etcd-servers-overrides in {file}',
+    passes: 'every `--etcd-servers` and `--etcd-servers-overrides` URL is `https` (the CA and client certificate are unused on `http://`)',
   },
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
+
+/** What a rule applies to, as the README says it. */
+function appliesTo(rule: Rule): string {
+  return rule.multiMemberOnly ? `${rule.component} with more than one member` : rule.component;
+}
+
+/** The README's rules table (`etcd-tls-guard rules --format markdown`; `npm run generate` writes it). */
+export function rulesMarkdown(rules: readonly Rule[] = RULES): string {
+  const rows = rules.map((r) => {
+    const cis = r.cis['1.5.1'] !== undefined ? `${r.cis['1.5.1']} (${r.cis['1.10'] ?? '—'})` : '—';
+    return `| \`${r.id}\` | ${cis} | ${r.passes} | ${appliesTo(r)} |`;
+  });
+  return ['| id | CIS 1.5.1 (v1.10) | passes when | applies to |', '|---|---|---|---|', ...rows].join('\n') + '\n';
+}
