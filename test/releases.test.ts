@@ -33,6 +33,10 @@ describe('the release an image runs', () => {
     { component: 'etcd', image: 'registry.k8s.io/etcd:latest', candidates: 'all', covered: false, says: /not a release version/ },
     { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.31.2', candidates: ['1.31'], covered: true, says: /kube-apiserver 1\.31\.2 \(image tag\)/ },
     { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.2', candidates: ['1.30'], covered: true, says: /kube-apiserver 1\.30\.2/ },
+    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.33.2', candidates: ['1.33'], covered: true, says: /kube-apiserver 1\.33\.2 \(image tag\)/ },
+    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.37.2', candidates: ['1.37'], covered: true, says: /kube-apiserver 1\.37\.2 \(image tag\)/ },
+    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.27.1', candidates: ['1.27'], covered: true, says: /kube-apiserver 1\.27\.1/ },
+    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.26.15', candidates: 'all', covered: false, says: /1\.26\.15 \(image tag\) is outside the releases the flag tables cover \(1\.27–1\.37\)/ },
     { component: 'kube-apiserver', image: 'k8s.gcr.io/hyperkube:v1.18.20', candidates: 'all', covered: false, says: /1\.18\.20 \(image tag\) is outside/ },
     { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.38.0-beta.0', candidates: 'all', covered: false, says: /not a release version/ },
     { component: 'kube-apiserver', image: 'rancher/hardened-kubernetes:v1.30.4-rke2r1-build20240815', candidates: 'all', covered: false, says: /not an upstream kube-apiserver release image/ },
@@ -58,6 +62,11 @@ describe('a flag the release does not define', () => {
   it('is a refusal when the tables cover the release, naming the release (and where the flag exists)', () => {
     const cfg = configOf('registry.k8s.io/etcd:3.5.15-0', ['etcd', '--ca-file=/ca.crt']);
     expect(cfg.refusal).to.equal('flag provided but not defined: -ca-file (etcd 3.5.15 (image tag) has no such flag; it exists in etcd 3.3)');
+  });
+
+  it('kube-apiserver: a flag a later release removed is refused on that release, naming where it exists', () => {
+    const cfg = configOf('registry.k8s.io/kube-apiserver:v1.33.2', ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379', '--cloud-provider-gce-lb-src-cidrs=130.211.0.0/22']);
+    expect(cfg.refusal).to.match(/^unknown flag: --cloud-provider-gce-lb-src-cidrs \(kube-apiserver 1\.33\.2 \(image tag\) has no such flag; it exists in kube-apiserver 1\.27–1\.30\)$/);
   });
 
   it('kube-apiserver: --insecure-port on a covered 1.30 image is refused as its own flag set refuses it', () => {
