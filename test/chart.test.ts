@@ -336,11 +336,17 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     // Every pod the webhook recognises as etcd or kube-apiserver must reach it: the filter may let
     // more through, never fewer.
     const fixturePods: [string, Pod][] = [];
-    for (const dir of ['kubeadm', 'insecure', 'other']) {
-      for (const file of readdirSync(join(FIXTURES, dir))) {
+    for (const dir of ['kubeadm', 'insecure', 'other', 'distributions']) {
+      for (const file of readdirSync(join(FIXTURES, dir)).filter((f) => f.endsWith('.yaml'))) {
         const doc = parseYaml(readFileSync(join(FIXTURES, dir, file), 'utf8')) as Pod | { kind: 'List'; items: Pod[] };
         const pods = doc.kind === 'List' ? (doc as { items: Pod[] }).items : [doc as Pod];
-        pods.forEach((p, i) => fixturePods.push([`${dir}/${file}${pods.length > 1 ? `#${i}` : ''}`, p]));
+        // Without the mirror annotation (which alone would match): the filter must see what they run.
+        const asRegularPods = pods.map((p) => {
+          const annotations = { ...(p.metadata?.annotations ?? {}) };
+          delete annotations['kubernetes.io/config.mirror'];
+          return { ...p, metadata: { ...p.metadata, annotations } };
+        });
+        asRegularPods.forEach((p, i) => fixturePods.push([`${dir}/${file}${pods.length > 1 ? `#${i}` : ''}`, p]));
       }
     }
     const tricky: [string, Pod][] = [

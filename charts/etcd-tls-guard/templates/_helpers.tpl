@@ -58,6 +58,7 @@ its command, args or an env value (the words the webhook can resolve all come fr
 Optional fields are guarded with has(): reading an absent field is an error, and an error in a
 match condition falls to failurePolicy.
 */}}
+{{- /* A container that runs or mentions etcd or kube-apiserver, or OpenShift 3's `openshift start master` (its API server). */ -}}
 {{- define "etcd-tls-guard.celContainerRunsControlPlane" -}}
-(has(c.image) && c.image.matches('(^|/)(etcd|kube-apiserver)(-[a-z0-9]+)?([:@]|$)')) || (has(c.command) && c.command.exists(a, a.contains('etcd') || a.contains('kube-apiserver'))) || (has(c.args) && c.args.exists(a, a.contains('etcd') || a.contains('kube-apiserver'))) || (has(c.env) && c.env.exists(e, has(e.value) && (e.value.contains('etcd') || e.value.contains('kube-apiserver'))))
+(has(c.image) && c.image.matches('(^|/)(etcd|kube-apiserver)(-[a-z0-9]+)?([:@]|$)')) || (has(c.command) && c.command.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.args) && c.args.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.env) && c.env.exists(e, has(e.value) && (e.value.contains('etcd') || e.value.contains('kube-apiserver'))))
 {{- end }}
