@@ -12,10 +12,9 @@ import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import { startServer, type RunningServer } from '../src/server/serve.js';
 import { atomicWrite } from './kubelet-volume.js';
-import { spawnWebhook } from './processes.js';
+import { spawnWebhook, until } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const REVIEW = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',
@@ -69,12 +68,11 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: enforce\n' });
     const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'tls', 'tls.crt'), '--tls-key-file', join(dir, 'tls', 'tls.key'), '--config', join(dir, 'config', 'policy.yaml'), '--reload-interval', '0.2', '--shutdown-delay', '0.5', '--drain-timeout', '5']);
 
-    let drainStartedAt = Infinity;
     const outcomes: { at: number; outcome: Outcome }[] = [];
     let stop = false;
     // A steady stream: 4 clients, each request on a new connection, until the server is gone
-    // (bounded: at most 10 s).
-    const deadline = Date.now() + 10_000;
+    // (bounded: at most 40 s, well inside the test's timeout).
+    const deadline = Date.now() + 40_000;
     const clients = [0, 1, 2, 3].map(async () => {
       while (!stop && Date.now() < deadline) {
         const started = Date.now();
@@ -82,22 +80,34 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
       }
     });
 
-    await sleep(400);
+    // Each fault waits for the event that shows it took effect, and for the stream to be served after
+    // it (bounded by the test's timeout), never for a guessed time.
+    const answeredSoFar = (): number => outcomes.filter((o) => o.outcome.kind === 'answered').length;
+    const servedAfter = async (what: string, seen: () => boolean): Promise<void> => {
+      await until(what, seen);
+      const before = answeredSoFar();
+      await until(`${what}: requests answered after it`, () => answeredSoFar() >= before + 8);
+    };
+    const reloads = (): number => (output().match(/serving certificate reloaded/g) ?? []).length;
+
+    await until('requests answered with the first certificate', () => answeredSoFar() >= 8);
     await install(pairs[1] as CertificatePair);
-    await sleep(400);
+    await servedAfter('the second certificate reloaded', () => reloads() === 1);
     await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: warn\n' });
-    await sleep(400);
+    await servedAfter('the warn policy reloaded', () => output().includes('"defaultAction":"warn","msg":"policy reloaded"'));
     await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: [not, valid]\n' });
-    await sleep(400);
+    await servedAfter('the invalid policy refused', () => output().includes('refused the changed policy'));
     await install(pairs[2] as CertificatePair);
-    await sleep(400);
+    await servedAfter('the third certificate reloaded', () => reloads() === 2);
     child.kill('SIGTERM');
-    // The webhook keeps serving for --shutdown-delay (0.5 s), then stops accepting.
-    drainStartedAt = Date.now() + 500;
     const code = await exited;
-    await sleep(200);
     stop = true;
     await Promise.all(clients);
+    // The webhook served on for --shutdown-delay, then logged when it stopped accepting: from then on,
+    // new connections may be refused (the log line's own time, this machine's clock).
+    const drainLine = output().split('\n').find((l) => l.includes('stopped accepting connections'));
+    expect(drainLine, 'the drain is logged').to.be.a('string');
+    const drainStartedAt = Date.parse((JSON.parse(drainLine as string) as { time: string }).time);
 
     expect(code).to.equal(0);
     const answered = outcomes.filter((o) => o.outcome.kind === 'answered');

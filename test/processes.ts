@@ -69,3 +69,15 @@ export function httpsGet(url: string, ca: string): Promise<{ status: number; bod
       .end();
   });
 }
+
+/**
+ * Waits until `seen()` holds (a log line, a count), checking every 20 ms: the event decides, and the
+ * limit only bounds a case where it never comes, with a message that says what never happened.
+ */
+export async function until(what: string, seen: () => boolean, limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!seen()) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
-import { httpsGet, spawnWebhook } from './processes.js';
+import { httpsGet, spawnWebhook, until } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -83,23 +83,26 @@ describe('etcd-tls-guard serve (the process)', function () {
       }),
     );
     // The request starts before SIGTERM and its body completes only after the server stopped accepting.
+    let req: ReturnType<typeof request> | undefined;
+    let connected = false;
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${url}/validate`, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+      req = request(`${url}/validate`, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
         let b = '';
         res.on('data', (d: Buffer) => (b += d.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
       });
       req.on('error', reject);
+      req.on('socket', (sock) => sock.once('secureConnect', () => (connected = true)));
       req.write(body.subarray(0, 10));
-      setTimeout(() => {
-        child.kill('SIGTERM');
-        setTimeout(() => {
-          void get('/readyz').then((r) => readyDuringDelay.push(r), reject);
-        }, 200);
-        setTimeout(() => req.end(body.subarray(10)), 1600);
-      }, 200);
     });
-    const readyDuringDelay: { status: number; body: string }[] = [];
+    await until('the request is connected', () => connected);
+    child.kill('SIGTERM');
+    // During --shutdown-delay (1 s), readiness fails so the Service stops sending new requests here.
+    await until('the shutdown is logged', () => output().includes('shutting down: not ready'));
+    const readyDuringDelay = [await get('/readyz')];
+    // Then the listener closes; the request that was in flight still gets its answer.
+    await until('the server stops accepting', () => output().includes('stopped accepting connections'));
+    req?.end(body.subarray(10));
     const answered = await inFlight;
     expect(readyDuringDelay).to.deep.equal([{ status: 503, body: 'shutting down' }]);
     expect(answered.status).to.equal(200);

@@ -169,6 +169,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
         for (const w of watches) w.close();
         auditor?.stop();
         if (opts.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+        // The moment new connections are refused: operators correlate client errors with it.
+        logger.info({ drainTimeoutMs: opts.drainTimeoutMs }, 'stopped accepting connections; finishing in-flight requests');
         await https.close(opts.drainTimeoutMs);
         await metricsServer?.close();
       })()),
