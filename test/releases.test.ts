@@ -81,6 +81,15 @@ describe('a flag the release does not define', () => {
     expect(cfg.notes.join('\n')).to.match(/--force-new-cluster-bump-amount is not a flag of etcd 3\.3–3\.\d \(its value is given with =\); the etcd release is not known/);
   });
 
+  it('a single-dash long name is an unknown shorthand: refused on a covered release, evidence (by its name) otherwise', () => {
+    const args = ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379', '-etcd-cafile=/ca'];
+    expect(configOf('registry.k8s.io/kube-apiserver:v1.33.2', args).refusal).to.match(/^unknown shorthand flag: 'e' in -etcd-cafile=\/ca/);
+    const unknown = configOf('mirror.example.com/kube-apiserver:x', args);
+    expect(unknown.refusal).to.equal(undefined);
+    expect(unknown.notes.join('\n')).to.match(/--etcd-cafile is not a flag of kube-apiserver 1\.27–1\.37 \(its value is given with =\)/);
+    expect(unknown.get('etcd-cafile').state).to.equal('absent');
+  });
+
   it('an unrecognised flag in the space form takes the next word as its value; before another flag, that flag becomes unknown', () => {
     const cfg = configOf('mirror.example.com/etcd:3.5', ['etcd', '--experimental-x', '--client-cert-auth=true', '--bogus', 'v', '--auto-tls=false']);
     expect(cfg.get('client-cert-auth')).to.deep.include({ state: 'unknown' });

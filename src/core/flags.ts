@@ -280,7 +280,7 @@ export function parsePflags(
         if (!tolerateUnknown) return done({ error: `unknown shorthand flag: '${c}' in ${s}` });
         // A shorthand no release in scope defines: its cluster and arity are unknown; read it as one
         // unrecognised flag named by the whole argument.
-        consumedNext = found.unrecognizedFlag(s.slice(1), s.includes('='), i, args[i + 1], program) === 2;
+        consumedNext = found.unrecognizedFlag(s.slice(1).split('=')[0] as string, s.includes('='), i, args[i + 1], program) === 2;
         break;
       }
       const spec: FlagSpec = lookup(name) ?? { bool: false };
