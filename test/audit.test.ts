@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { auditPods } from '../src/audit/audit.js';
-import { policyReports, resultOf, type PolicyResult } from '../src/audit/policy-report.js';
-import type { Pod } from '../src/core/pod.js';
+import { policyReports, resultOf, type PolicyResult } from '../src/report/policy-report.js';
+import type { Pod } from '../src/launch/pod.js';
 import { DEFAULT_POLICY, policyFromObject } from '../src/policy/policy.js';
 import { KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
 

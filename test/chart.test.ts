@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { generateDevCertificates } from '../src/certs/dev.js';
-import { evaluatePod } from '../src/core/evaluate.js';
-import type { Pod } from '../src/core/pod.js';
+import { evaluatePod } from '../src/rules/evaluate.js';
+import type { Pod } from '../src/launch/pod.js';
 import { POLICY_SCHEMA, policyFromText } from '../src/policy/policy.js';
-import { ajv } from '../src/schema.js';
+import { ajv } from '../src/input/schema.js';
 import { helmBinary } from './helm.js';
 import { container, FIXTURES, KUBEADM_ETCD_FLAGS, podWith } from './helpers.js';
 

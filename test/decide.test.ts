@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { decide, WARNING_MAX, WARNINGS_TOTAL_MAX, type RequestFacts } from '../src/core/decide.js';
-import { evaluatePod, type PodEvaluation } from '../src/core/evaluate.js';
+import { decide, WARNING_MAX, WARNINGS_TOTAL_MAX, type RequestFacts } from '../src/policy/decide.js';
+import { evaluatePod, type PodEvaluation } from '../src/rules/evaluate.js';
 import { policyFromObject } from '../src/policy/policy.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, withFlags } from './helpers.js';
 
@@ -84,7 +84,7 @@ describe('decisions', () => {
     const d = decide(failing22(), policyFromObject({}), { kubeletMirror: true });
     expect(d.allowed).to.equal(true);
     expect(d.auditAnnotations).to.have.key('etcd-client-cert-auth');
-    expect(d.findings.find((f) => f.rule === 'etcd-client-cert-auth')?.note).to.contain('kubelet mirror pod');
+    expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-client-cert-auth')?.note).to.contain('kubelet mirror pod');
   });
 
   it('kubeletMirrorPods: enforce applies the normal actions to the kubelet', () => {
@@ -104,14 +104,14 @@ describe('decisions', () => {
     const pod = etcdPod(KUBEADM_ETCD_FLAGS, { env: [{ name: 'ETCD_AUTO_TLS', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] });
     const d = decide(evaluatePod(pod, { etcdTopology: 'auto' }), policyFromObject({ unknownAction: 'enforce', actions: { 'etcd-auto-tls': 'audit' } }), NOT_KUBELET);
     expect(d.allowed).to.equal(true);
-    expect(d.findings.find((f) => f.rule === 'etcd-auto-tls')?.effectiveAction).to.equal('audit');
+    expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-auto-tls')?.effectiveAction).to.equal('audit');
   });
 
   it('an exemption by namespace and name glob turns the finding off, with its reason', () => {
     const policy = policyFromObject({ exemptions: [{ namespace: 'kube-*', name: 'etcd-cp-?', rules: ['etcd-client-cert-auth'], reason: 'migration, ticket OPS-42' }] });
     const d = decide(failing22(), policy, NOT_KUBELET);
     expect(d.allowed).to.equal(true);
-    expect(d.findings.find((f) => f.rule === 'etcd-client-cert-auth')).to.deep.include({ effectiveAction: 'off', note: 'exempted: migration, ticket OPS-42' });
+    expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-client-cert-auth')).to.deep.include({ effectiveAction: 'off', note: 'exempted: migration, ticket OPS-42' });
   });
 
   it('an exemption for other rules does not apply', () => {

@@ -1,12 +1,12 @@
 /**
  * What is generated from the source is committed up to date: `npm run generate` rewrites it, and this
- * fails until it has been run. Adding a control is one entry in src/core/rules.ts and its rows in
+ * fails until it has been run. Adding a control is one entry in src/rules/rules.ts and its rows in
  * test/rules.test.ts; the README's rules table and the chart's policy schema follow.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
-import { rulesMarkdown } from '../src/core/rules.js';
+import { rulesMarkdown } from '../src/rules/rules.js';
 import { CHART_SCHEMA, derivedChartSchema, derivedReadme, README } from './tools/generate-derived.js';
 
 describe('generated files are up to date (npm run generate)', () => {

@@ -3,8 +3,8 @@
  * SOURCES.md there), and the verdicts a careful human gives each control-plane container.
  */
 import { expect } from 'chai';
-import { evaluatePod, type ComponentResult } from '../src/core/evaluate.js';
-import type { Status } from '../src/core/rules.js';
+import { evaluatePod, type ComponentResult } from '../src/rules/evaluate.js';
+import type { Status } from '../src/rules/rules.js';
 import { loadFixture } from './helpers.js';
 
 const ETCD_RULES = ['etcd-client-tls', 'etcd-client-cert-auth', 'etcd-auto-tls', 'etcd-peer-tls', 'etcd-peer-client-cert-auth', 'etcd-peer-auto-tls', 'etcd-client-auth-effective', 'etcd-peer-auth-effective'] as const;

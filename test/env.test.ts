@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { containerEnvironment } from '../src/core/env.js';
+import { containerEnvironment } from '../src/launch/env.js';
 import { container, podWith } from './helpers.js';
 
 describe('container environment (kubelet makeEnvironmentVariables)', () => {

@@ -12,9 +12,9 @@ import { homedir, tmpdir } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
-import { readEtcdConfig } from '../src/core/etcd.js';
-import { findInvocations } from '../src/core/invocation.js';
-import type { Container } from '../src/core/pod.js';
+import { readEtcdConfig } from '../src/configuration/etcd.js';
+import { findInvocations } from '../src/launch/invocation.js';
+import type { Container } from '../src/launch/pod.js';
 import { etcdPod, podWith } from './helpers.js';
 import { freePort } from './processes.js';
 

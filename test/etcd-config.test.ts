@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { etcdMembership, readEtcdConfig, validateEtcdUrls } from '../src/core/etcd.js';
-import { findInvocations } from '../src/core/invocation.js';
-import type { EnvFromSource, EnvVar } from '../src/core/pod.js';
-import type { ProgramConfig } from '../src/core/settings.js';
+import { etcdMembership, readEtcdConfig, validateEtcdUrls } from '../src/configuration/etcd.js';
+import { findInvocations } from '../src/launch/invocation.js';
+import type { EnvFromSource, EnvVar } from '../src/launch/pod.js';
+import type { ProgramConfig } from '../src/configuration/settings.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS } from './helpers.js';
 
 function config(args: string[], env: EnvVar[] = [], envFrom?: EnvFromSource[]): ProgramConfig {

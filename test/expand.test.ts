@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { EnvValue } from '../src/core/env.js';
-import { expandKubernetesReferences } from '../src/core/expand.js';
-import { findInvocations } from '../src/core/invocation.js';
+import type { EnvValue } from '../src/launch/word.js';
+import { expandKubernetesReferences } from '../src/launch/expand.js';
+import { findInvocations } from '../src/launch/invocation.js';
 import { podWith } from './helpers.js';
 
 const vars: Record<string, EnvValue> = {

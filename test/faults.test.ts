@@ -10,7 +10,7 @@ import { generateCa, issueCertificate, type CertificatePair } from '../src/certs
 import { servingMaterial } from '../src/certs/serving.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
-import { startServer, type RunningServer } from '../src/server/serve.js';
+import { startServer, type RunningServer } from '../src/webhook/serve.js';
 import { atomicWrite } from './kubelet-volume.js';
 import { spawnWebhook, until } from './processes.js';
 

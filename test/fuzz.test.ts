@@ -1,19 +1,19 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Agent, request } from 'node:https';
-import { checkAdmissionReview } from '../src/admission/review.js';
+import { checkAdmissionReview } from '../src/input/admission-review.js';
 import { servingMaterial } from '../src/certs/serving.js';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
-import { containerEnvironment } from '../src/core/env.js';
-import { evaluatePod } from '../src/core/evaluate.js';
-import { findInvocations } from '../src/core/invocation.js';
-import type { EnvVar, Pod } from '../src/core/pod.js';
-import { parseShellScript, ShellLimitError, ShellSyntaxError } from '../src/core/shell.js';
+import { containerEnvironment } from '../src/launch/env.js';
+import { evaluatePod } from '../src/rules/evaluate.js';
+import { findInvocations } from '../src/launch/invocation.js';
+import type { EnvVar, Pod } from '../src/launch/pod.js';
+import { parseShellScript, ShellLimitError, ShellSyntaxError } from '../src/launch/shell.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY, PolicyError, policyFromObject } from '../src/policy/policy.js';
-import { parseManifestText } from '../src/manifests/load.js';
+import { parseManifestText } from '../src/input/manifests.js';
 import { scanDocuments } from '../src/scan/scan.js';
-import { startServer, type RunningServer } from '../src/server/serve.js';
+import { startServer, type RunningServer } from '../src/webhook/serve.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
 
 // Bounded: a fixed seed per run would hide new cases, so fast-check picks one and prints it on failure.
@@ -21,7 +21,7 @@ const RUNS = 300;
 
 /**
  * The reference model of how etcd reads --client-cert-auth, written from the semantics (Go's flag
- * package and etcd's pkg/flags), independently of src/core:
+ * package and etcd's pkg/flags), independently of src/launch and src/configuration:
  * - `--x` and `-x` set a bool flag to true; `--x=v` parses v with strconv.ParseBool;
  * - a bool flag never takes the next argument: `--x false` leaves "false" as the first positional
  *   argument, where flag parsing stops, and etcd refuses positional arguments;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { Container, EnvFromSource, EnvVar, Pod } from '../src/core/pod.js';
-import type { Word } from '../src/core/word.js';
+import type { Container, EnvFromSource, EnvVar, Pod } from '../src/launch/pod.js';
+import type { Word } from '../src/launch/word.js';
 
 /** test/fixtures, from dist/test/ where the compiled tests run. */
 export const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));

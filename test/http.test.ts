@@ -4,11 +4,11 @@ import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
 import { servingMaterial } from '../src/certs/serving.js';
-import type { Pod } from '../src/core/pod.js';
+import type { Pod } from '../src/launch/pod.js';
 import { silentLogger } from '../src/log.js';
 import { policyFromObject, type Policy } from '../src/policy/policy.js';
-import { MAX_REVIEW_BYTES } from '../src/server/app.js';
-import { startServer, type RunningServer } from '../src/server/serve.js';
+import { MAX_REVIEW_BYTES } from '../src/webhook/app.js';
+import { startServer, type RunningServer } from '../src/webhook/serve.js';
 import { loadFixture } from './helpers.js';
 
 interface Reply {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { findInvocations, imageRepository } from '../src/core/invocation.js';
-import type { Container } from '../src/core/pod.js';
+import { findInvocations, imageRepository } from '../src/launch/invocation.js';
+import type { Container } from '../src/launch/pod.js';
 import { container, podWith } from './helpers.js';
 
 function found(c: Partial<Container>): Array<{ component: string; args: string[]; origin: string; opaque?: string; startError?: string }> {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RULE_IDS } from '../src/core/rules.js';
+import { RULE_IDS } from '../src/rules/rules.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_POLICY, PolicyError, policyFromObject, policyFromText } from '../src/policy/policy.js';
 import { fixturePath } from './helpers.js';

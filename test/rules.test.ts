@@ -1,8 +1,11 @@
 import { expect } from 'chai';
-import { evaluatePod, type EtcdTopology, type Finding } from '../src/core/evaluate.js';
-import type { EnvVar } from '../src/core/pod.js';
-import { RULES } from '../src/core/rules.js';
-import { etcdPod, KUBEADM_ETCD_FLAGS, podWith, withFlags } from './helpers.js';
+import { evaluatePod, type EtcdTopology, type Finding } from '../src/rules/evaluate.js';
+import type { EnvVar } from '../src/launch/pod.js';
+import { judgePod } from '../src/judgement/judge.js';
+import { DEFAULT_POLICY } from '../src/policy/policy.js';
+import { rowsOf } from '../src/report/report.js';
+import { RULES } from '../src/rules/rules.js';
+import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
 
 const KUBEADM_APISERVER_FLAGS = [
   '--advertise-address=10.0.0.11',
@@ -143,10 +146,12 @@ describe('rules', () => {
     }
   });
 
-  it('every finding carries its CIS numbers for 1.5.1 and v1.10', () => {
-    const f = finding({ name: '', rule: 'apiserver-etcd-cafile', component: 'kube-apiserver', status: 'pass' });
-    expect(f.cis).to.deep.equal(['1.2.32']);
-    expect(f.cisBenchmarks).to.deep.equal({ '1.5.1': '1.2.32', '1.10': '1.2.26' });
+  it('a reported finding carries the CIS numbers of its rule for 1.5.1 and v1.10', () => {
+    const verdict = judgePod(loadFixture('kubeadm/kube-apiserver.yaml'), DEFAULT_POLICY);
+    const rows = rowsOf({ source: 'test', document: 0, kind: 'Pod', namespace: null, name: null }, verdict);
+    const f = rows[0]?.findings.find((x) => x.rule === 'apiserver-etcd-cafile');
+    expect(f?.cis).to.deep.equal(['1.2.32']);
+    expect(f?.cisBenchmarks).to.deep.equal({ '1.5.1': '1.2.32', '1.10': '1.2.26' });
   });
 
   it('a refused configuration fails every rule with "etcd will refuse to start", never passes', () => {

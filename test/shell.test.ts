@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import type { Environment, EnvValue } from '../src/core/env.js';
-import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../src/core/shell.js';
-import type { Word } from '../src/core/word.js';
+import type { Environment } from '../src/launch/env.js';
+import type { EnvValue } from '../src/launch/word.js';
+import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../src/launch/shell.js';
+import type { Word } from '../src/launch/word.js';
 
 function envOf(vars: Record<string, EnvValue>): Environment {
   return { get: (n) => vars[n], definedNames: () => Object.keys(vars) };

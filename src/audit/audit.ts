@@ -1,42 +1,37 @@
-import { evaluatePod } from '../core/evaluate.js';
-import type { Pod } from '../core/pod.js';
-import type { LoadedDocument } from '../manifests/load.js';
+import { checkPod } from '../input/admission-review.js';
+import type { InputError } from '../input/manifests.js';
+import { judgeCluster } from '../judgement/judge.js';
+import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
-import { scanDocuments, type ScanReport } from '../scan/scan.js';
+import { reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
 
 /**
- * Evaluates pods read from a cluster with the same core, policy and report as `scan`.
- *
- * Membership: a pod alone cannot always tell whether etcd has peers (kubeadm's first control-plane
- * node keeps a one-member --initial-cluster after others joined). A cluster can: when a namespace
- * holds several etcd pods and the policy leaves topology to `auto`, they are taken as members of one
- * cluster and the peer rules apply to each (evaluate.ts: observedEtcdMembers).
+ * `audit`: pods read from a cluster → the one judgement (judgeCluster: a namespace's etcd pods tell
+ * the peer rules what one pod cannot) → the same report as `scan`, listed namespace by namespace.
  */
-export function auditPods(pods: readonly Pod[], policy: Policy, source: string): ScanReport {
+export function auditPods(pods: readonly Pod[], policy: Policy, source: string): Report {
   const byNamespace = new Map<string, Pod[]>();
   for (const pod of pods) {
     const ns = pod.metadata?.namespace ?? '';
-    byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), pod]);
+    const group = byNamespace.get(ns);
+    if (group === undefined) byNamespace.set(ns, [pod]);
+    else group.push(pod);
   }
-  const reports: ScanReport[] = [];
-  let index = 0;
-  for (const group of byNamespace.values()) {
-    const etcdPods = group.filter((p) => evaluatePod(p, policy).results.some((r) => r.component === 'etcd')).length;
-    const docs: LoadedDocument[] = group.map((p) => ({ source, document: index++, object: { apiVersion: 'v1', kind: 'Pod', ...p } }));
-    reports.push(scanDocuments(docs, policy, [], { observedEtcdMembers: etcdPods }));
-  }
-  return mergeReports(reports);
-}
-
-function mergeReports(reports: readonly ScanReport[]): ScanReport {
-  return {
-    results: reports.flatMap((r) => r.results),
-    errors: reports.flatMap((r) => r.errors),
-    summary: {
-      documents: reports.reduce((n, r) => n + r.summary.documents, 0),
-      checked: reports.reduce((n, r) => n + r.summary.checked, 0),
-      failed: reports.reduce((n, r) => n + r.summary.failed, 0),
-      denied: reports.reduce((n, r) => n + r.summary.denied, 0),
-    },
-  };
+  // The API server serves valid pods; anything else (a proxy, a broken fake) is an input error, not a verdict.
+  const ordered = [...byNamespace.values()].flat();
+  const errors: InputError[] = [];
+  const valid: Array<{ pod: Pod; document: number }> = [];
+  ordered.forEach((pod, document) => {
+    const problems = checkPod(pod, '');
+    if (problems.length === 0) valid.push({ pod, document });
+    else errors.push({ source, document, message: `Pod ${pod.metadata?.name ?? ''}: ${problems.join('; ')}` });
+  });
+  const verdicts = judgeCluster(
+    valid.map((v) => v.pod),
+    policy,
+  );
+  const results: ReportRow[] = valid.flatMap(({ pod, document }, i) =>
+    rowsOf({ source, document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null }, verdicts[i] as (typeof verdicts)[number]),
+  );
+  return reportOf(results, errors, ordered.length);
 }

@@ -1,7 +1,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { Pod } from '../core/pod.js';
+import type { Pod } from '../launch/pod.js';
 import { ClusterError } from './errors.js';
-import { POLICY_REPORT_API, POLICY_REPORT_NAME, type PolicyReport } from './policy-report.js';
+import { POLICY_REPORT_API, POLICY_REPORT_NAME, type PolicyReport } from '../report/policy-report.js';
 
 /** The edge to the Kubernetes API: credentials, listing pods, writing PolicyReports. */
 

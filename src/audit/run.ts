@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Policy } from '../policy/policy.js';
-import type { ScanReport } from '../scan/scan.js';
+import type { Report } from '../report/report.js';
 import { auditPods } from './audit.js';
 import { listPods, namespacesWithReports, writePolicyReports } from './kube.js';
-import { policyReports } from './policy-report.js';
+import { policyReports } from '../report/policy-report.js';
 
 export interface AuditOptions {
   /** Namespaces to read, or every namespace. */
@@ -17,7 +17,7 @@ export interface AuditOptions {
 }
 
 export interface AuditOutcome {
-  readonly report: ScanReport;
+  readonly report: Report;
   /** Namespaces whose PolicyReport was written. */
   readonly policyReports: readonly string[];
 }

@@ -5,13 +5,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ensureDevCertificates, writeDevCertificates } from '../certs/dev.js';
 import { ClusterError } from '../audit/errors.js';
 import { CertificateError } from '../certs/serving.js';
-import { RULES, rulesMarkdown } from '../core/rules.js';
+import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
-import { loadInputs } from '../manifests/load.js';
+import { loadInputs } from '../input/manifests.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
-import { formatJson, formatText } from '../scan/format.js';
-import { exitCodeOf, scanDocuments } from '../scan/scan.js';
-import { startWebhook } from '../server/runtime.js';
+import { formatJson, formatText } from '../report/format.js';
+import { exitCodeOf } from '../report/report.js';
+import { scanDocuments } from '../scan/scan.js';
+import { startWebhook, type Companion } from '../webhook/runtime.js';
 import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
 
 /**
@@ -268,7 +269,11 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   if (settings.devCertDir !== undefined && (await ensureDevCertificates(settings.devCertDir))) {
     logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
   }
-  const webhook = await startWebhook({ ...settings, logger });
+  const { audit, ...webhookSettings } = settings;
+  // The periodic audit is loaded only when it is on: the webhook alone never talks to the API server.
+  const companion: Companion | undefined =
+    audit === undefined ? undefined : async (ctx) => (await import('../audit/periodic.js')).startPeriodicAudit(audit, ctx);
+  const webhook = await startWebhook({ ...webhookSettings, ...(companion !== undefined ? { companion } : {}), logger });
   logger.info(
     {
       url: `${webhook.url}/validate`,

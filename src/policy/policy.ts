@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { EtcdTopology } from '../core/evaluate.js';
-import { RULE_IDS } from '../core/rules.js';
-import { ajv, formatAjvErrors } from '../schema.js';
+import type { EtcdTopology } from '../rules/evaluate.js';
+import { RULE_IDS } from '../rules/rules.js';
+import { ajv, formatAjvErrors } from '../input/schema.js';
 
 /** What happens to a finding: deny the request, warn the client, record it in the audit log, or nothing. */
 export type Action = 'enforce' | 'warn' | 'audit' | 'off';

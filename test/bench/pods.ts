@@ -1,5 +1,5 @@
 /** The pods and AdmissionReviews every part of the benchmark uses. */
-import type { Pod } from '../../src/core/pod.js';
+import type { Pod } from '../../src/launch/pod.js';
 import { loadFixture } from '../helpers.js';
 
 /** A kubeadm etcd mirror pod that passes every rule. */

@@ -3,10 +3,10 @@
  *   node dist/test/bench/scan-child.js DIR FILES
  */
 import { performance } from 'node:perf_hooks';
-import { loadInputs } from '../../src/manifests/load.js';
+import { loadInputs } from '../../src/input/manifests.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { scanDocuments } from '../../src/scan/scan.js';
-import { formatJson } from '../../src/scan/format.js';
+import { formatJson } from '../../src/report/format.js';
 
 const [dir, files] = process.argv.slice(2);
 const t0 = performance.now();

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
-import type { Pod } from '../../src/core/pod.js';
+import type { Pod } from '../../src/launch/pod.js';
 import { helmBinary } from '../helm.js';
 import { httpGetText, NODE_NAME, ROOT, startControlPlane, startWebhook, timed, timings, waitFor, type ControlPlane, type KubectlResult, type WebhookProcess } from './cluster.js';
 

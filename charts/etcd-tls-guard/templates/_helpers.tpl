@@ -52,7 +52,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 CEL, evaluated by the API server before it calls the webhook: does this container run, or
-mention, etcd or kube-apiserver? A superset of what the webhook recognises (src/core/invocation.ts):
+mention, etcd or kube-apiserver? A superset of what the webhook recognises (src/launch/invocation.ts):
 its image is named etcd or kube-apiserver (with an optional -arch suffix), or the names appear in
 its command, args or an env value (the words the webhook can resolve all come from these).
 Optional fields are guarded with has(): reading an absent field is an error, and an error in a

@@ -1,8 +1,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { admit, BadAdmissionRequest } from '../admission/handler.js';
-import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../admission/review.js';
+import { admit, BadAdmissionRequest } from './admission.js';
+import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../input/admission-review.js';
 import type { Policy } from '../policy/policy.js';
 import { NO_OBSERVER, type Observer, type ReviewEvent } from './metrics.js';
 
@@ -119,16 +119,19 @@ export function createApp(deps: AppDependencies): express.Express {
     try {
       const outcome = admit(request, deps.policy());
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      if (outcome.decision === undefined) {
+      const verdict = outcome.verdict;
+      if (verdict === undefined) {
         log.info({ decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
       } else {
-        const failing = outcome.decision.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
+        const failing = verdict.results.flatMap((r) =>
+          r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown').map((f) => ({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction })),
+        );
         log.info(
           {
             decision: outcome.response.allowed ? 'allowed' : 'denied',
-            components: [...new Set(outcome.evaluation?.results.map((r) => r.component))],
+            components: [...new Set(verdict.results.map((r) => r.component))],
             kubeletMirror: outcome.kubeletMirror,
-            rules: failing.map((f) => ({ rule: f.rule, component: f.component, status: f.status, action: f.effectiveAction })),
+            rules: failing,
             elapsedMs,
           },
           'admission decision',
@@ -140,7 +143,8 @@ export function createApp(deps: AppDependencies): express.Express {
         decision: outcome.response.allowed ? 'allowed' : 'denied',
         seconds: seconds(started),
         // Built only for a real observer: with metrics off, nothing on the request path pays for it.
-        findings: observer === NO_OBSERVER ? [] : (outcome.decision?.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction })) ?? []),
+        findings:
+          observer === NO_OBSERVER || verdict === undefined ? [] : verdict.results.flatMap((r) => r.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction }))),
       });
     } catch (err) {
       if (err instanceof BadAdmissionRequest) {

@@ -1,10 +1,9 @@
-import { containerEnvironment, overlayEnvironment, type Environment, type EnvValue } from './env.js';
+import { containerEnvironment, overlayEnvironment, type Environment } from './env.js';
 import { expandKubernetesReferences } from './expand.js';
 import type { Container, Pod } from './pod.js';
-import { releaseScope, type ReleaseScope } from './releases.js';
 import { parseShellScript, ShellLimitError, ShellSyntaxError } from './shell.js';
 import { WRAPPERS, wrappedCommand } from './wrappers.js';
-import { knownPrefix, type Word } from './word.js';
+import { knownPrefix, type EnvValue, type Word } from './word.js';
 
 export type Component = 'etcd' | 'kube-apiserver';
 
@@ -22,8 +21,8 @@ export interface Invocation {
   readonly opaque?: string;
   /** Set when the container will fail before the program reads its flags (shell syntax error). */
   readonly startError?: string;
-  /** Which releases of the program this may be (from the container's image). */
-  readonly release: ReleaseScope;
+  /** The container's image: which release of the program runs (configuration/releases.ts reads it). */
+  readonly image: string | undefined;
 }
 
 interface ImageDefaults {
@@ -86,7 +85,7 @@ interface Walk {
 }
 
 function invocation(walk: Walk, component: Component, program: string, args: readonly Word[], env: Environment, origin: string, extra: { opaque?: string; startError?: string } = {}): Invocation {
-  return { component, program, args, env, origin, release: releaseScope(component, walk.image), ...extra };
+  return { component, program, args, env, origin, image: walk.image, ...extra };
 }
 
 /**

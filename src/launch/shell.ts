@@ -1,5 +1,5 @@
-import { overlayEnvironment, type Environment, type EnvValue } from './env.js';
-import type { UnknownPart, Word } from './word.js';
+import { overlayEnvironment, type Environment } from './env.js';
+import type { EnvValue, UnknownPart, Word } from './word.js';
 
 /**
  * Enough of a POSIX shell (XCU "Shell Command Language", plus the bash forms control-plane pods use)

@@ -2,8 +2,8 @@
  * admission.k8s.io/v1 AdmissionReview: the shapes etcd-tls-guard reads and writes, their schemas,
  * and small constructors for every kind of response.
  */
-import { ajv, formatAjvErrors } from '../schema.js';
-import type { Pod } from '../core/pod.js';
+import { ajv, formatAjvErrors } from './schema.js';
+import { isMirrorPod, type Pod } from '../launch/pod.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -153,6 +153,15 @@ export function checkPod(object: unknown, root: string): string[] {
 
 export function isPod(object: unknown): object is Pod {
   return validatePodShape(object);
+}
+
+/**
+ * Only a kubelet writing its own mirror pod gets the kubelet treatment: the node identity *and* the
+ * mirror annotation. The annotation alone earns nothing, since anyone who can create a pod can set it.
+ */
+export function isKubeletMirrorRequest(request: AdmissionRequest, pod: Pod): boolean {
+  const user = request.userInfo;
+  return (user?.username?.startsWith('system:node:') ?? false) && (user?.groups?.includes('system:nodes') ?? false) && isMirrorPod(pod);
 }
 
 export function reviewOf(response: AdmissionResponse): { apiVersion: string; kind: string; response: AdmissionResponse } {

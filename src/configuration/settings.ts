@@ -1,7 +1,7 @@
 import type { FlagCatalog } from './flag-catalog.js';
 import { parseGoBool, type FlagLookup, type ParsedFlags } from './flags.js';
-import type { Component, Invocation } from './invocation.js';
-import { describeReleases } from './releases.js';
+import type { Component, Invocation } from '../launch/invocation.js';
+import { describeReleases, releaseScope } from './releases.js';
 
 /** Where a setting's value came from, for evidence in messages. */
 export type SettingSource = 'argv' | 'env' | 'default';
@@ -98,7 +98,7 @@ const FORM: Readonly<Record<string, string>> = {
 };
 
 /**
- * Reads argv with the flags of the releases the run may be (inv.release), or ends the reading
+ * Reads argv with the flags of the releases the run may be (from inv.image), or ends the reading
  * early: the container fails first, the configuration is out of sight, the program rejects its argv
  * or only prints and exits, or an argument cannot be read.
  * A flag no candidate release defines is a refusal only when the tables cover the release exactly
@@ -110,7 +110,7 @@ export function readFlags(
   catalog: FlagCatalog,
   parse: (lookup: FlagLookup, tolerateUnknown: boolean) => ParsedFlags,
 ): ProgramConfig | FlagReading {
-  const scope = inv.release;
+  const scope = releaseScope(component, inv.image);
   if (inv.startError !== undefined) return opaqueConfig(component, inv.startError, { refusal: inv.startError, releases: scope.candidates });
   if (inv.opaque !== undefined) return opaqueConfig(component, inv.opaque, { releases: scope.candidates });
   const parsed = parse(catalog.lookupFor(scope.candidates), !scope.flagsCovered);

@@ -1,7 +1,7 @@
 import { ETCD_FLAG_TABLE, ETCD_RELEASES } from './etcd-flags.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
-import type { Invocation } from './invocation.js';
+import type { Invocation } from '../launch/invocation.js';
 import { boolValue, readFlags, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
 /**
@@ -109,7 +109,7 @@ function argvSetting(flag: string, o: FlagOccurrence): Setting {
  *    ETCD_<NAME> present next to the same flag in argv stops etcd 3.4 and later, even when empty or
  *    equal (measured on etcd 3.4.23: "conflicting environment variable ... is shadowed by
  *    corresponding command-line flag"); etcd 3.3 warns and uses the flag.
- * Which flags exist depends on the release (inv.release, narrowed by the flags given; readFlags).
+ * Which flags exist depends on the release (the image's, narrowed by the flags given; readFlags).
  */
 export function readEtcdConfig(inv: Invocation): ProgramConfig {
   const early = readFlags('etcd', inv, ETCD_CATALOG, (lookup, tolerate) => parseGoFlags(inv.args, lookup, 'etcd', tolerate));

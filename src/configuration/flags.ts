@@ -1,4 +1,4 @@
-import { knownPrefix, sliceWord, type Word } from './word.js';
+import { knownPrefix, sliceWord, type Word } from '../launch/word.js';
 
 /** What a parser must know about one flag of a program. */
 export interface FlagSpec {

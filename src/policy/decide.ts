@@ -1,6 +1,6 @@
-import type { Action, Exemption, Policy } from '../policy/policy.js';
-import type { Finding, PodEvaluation } from './evaluate.js';
-import type { Component } from './invocation.js';
+import type { ComponentResult, Finding, PodEvaluation } from '../rules/evaluate.js';
+import { cisNumbers, ruleById } from '../rules/rules.js';
+import type { Action, Exemption, Policy } from './policy.js';
 
 /** Facts about the admission request (not the pod) that change what an action does. */
 export interface RequestFacts {
@@ -11,8 +11,6 @@ export interface RequestFacts {
 }
 
 export interface DecidedFinding extends Finding {
-  readonly component: Component;
-  readonly container: string;
   /** The policy's action for this finding (rule action, or unknownAction for an unknown status). */
   readonly action: Action;
   /** What was done for this request, after exemptions, the kubelet rule and ratcheting. */
@@ -21,9 +19,15 @@ export interface DecidedFinding extends Finding {
   readonly note?: string;
 }
 
+/** A container's results with the policy's action on each finding. */
+export interface DecidedResult extends Omit<ComponentResult, 'findings'> {
+  readonly findings: readonly DecidedFinding[];
+}
+
 export interface Decision {
   readonly allowed: boolean;
-  readonly findings: readonly DecidedFinding[];
+  /** Grouped as the evaluation: one entry per container that runs etcd or kube-apiserver. */
+  readonly results: readonly DecidedResult[];
   /** Set when denied: every failing enforced rule, with what was found and the fix. */
   readonly denialMessage?: string;
   readonly warnings: readonly string[];
@@ -70,7 +74,14 @@ function configuredAction(policy: Policy, finding: Finding): Action {
 }
 
 function cisLabel(f: Finding): string {
-  return f.cis.length > 0 ? `CIS ${f.cis.join(', ')}` : 'effective';
+  const cis = cisNumbers(ruleById(f.rule));
+  return cis.length > 0 ? `CIS ${cis.join(', ')}` : 'effective';
+}
+
+/** A decided finding with the container it belongs to: the unit warnings and denials speak of. */
+interface Located {
+  readonly container: string;
+  readonly finding: DecidedFinding;
 }
 
 function truncate(text: string, max: number): string {
@@ -82,8 +93,8 @@ function truncate(text: string, max: number): string {
  * control, and past 120 characters only the first clause is kept when that fits (the audit
  * annotation keeps the whole message).
  */
-function warningText(f: DecidedFinding, withContainer: boolean): string {
-  const head = `${f.rule} (${cisLabel(f)})${withContainer ? ` [${f.container}]` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}`;
+function warningText({ container, finding: f }: Located, withContainer: boolean): string {
+  const head = `${f.rule} (${cisLabel(f)})${withContainer ? ` [${container}]` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}`;
   const body = f.message.replace(/^CIS [\d.]+ fails: /, '');
   const full = head + body;
   const short = head + (body.split('; ')[0] ?? body);
@@ -97,9 +108,9 @@ function warningText(f: DecidedFinding, withContainer: boolean): string {
 export function decide(evaluation: PodEvaluation, policy: Policy, facts: RequestFacts): Decision {
   const namespace = evaluation.namespace ?? '';
   const name = evaluation.name ?? '';
-  const findings: DecidedFinding[] = [];
-  for (const result of evaluation.results) {
-    for (const f of result.findings) {
+  const active: Located[] = [];
+  const results = evaluation.results.map((result): DecidedResult => {
+    const findings = result.findings.map((f): DecidedFinding => {
       const action = configuredAction(policy, f);
       let effectiveAction = action;
       let note: string | undefined;
@@ -115,16 +126,18 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
         effectiveAction = 'warn';
         note = 'already failing before this update: warned, not denied';
       }
-      findings.push({ ...f, component: result.component, container: result.container, action, effectiveAction, ...(note !== undefined ? { note } : {}) });
-    }
-  }
+      const decided = { ...f, action, effectiveAction, ...(note !== undefined ? { note } : {}) };
+      if (failing && effectiveAction !== 'off') active.push({ container: result.container, finding: decided });
+      return decided;
+    });
+    return { ...result, findings };
+  });
 
-  const active = findings.filter((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction !== 'off');
   const multiContainer = new Set(evaluation.results.map((r) => r.container)).size > 1;
-  const denied = active.filter((f) => f.effectiveAction === 'enforce');
+  const denied = active.filter((l) => l.finding.effectiveAction === 'enforce');
 
   const warnings: string[] = [];
-  const warned = active.filter((f) => f.effectiveAction === 'warn');
+  const warned = active.filter((l) => l.finding.effectiveAction === 'warn');
   let total = 0;
   for (const [idx, f] of warned.entries()) {
     const text = warningText(f, multiContainer);
@@ -141,18 +154,18 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
   // Every failing finding that is not off is recorded: the audit log is the complete record, even
   // for requests that were denied or only warned.
   const auditAnnotations: Record<string, string> = {};
-  for (const f of active) {
+  for (const { container, finding: f } of active) {
     const key = f.rule.slice(0, 63);
-    const value = `${f.status}: ${multiContainer ? `[${f.container}] ` : ''}${f.message}`;
+    const value = `${f.status}: ${multiContainer ? `[${container}] ` : ''}${f.message}`;
     const previous = auditAnnotations[key];
     auditAnnotations[key] = truncate(previous === undefined ? value : `${previous} | ${value}`, AUDIT_VALUE_MAX);
   }
 
-  if (denied.length === 0) return { allowed: true, findings, warnings, auditAnnotations };
+  if (denied.length === 0) return { allowed: true, results, warnings, auditAnnotations };
   const pod = namespace !== '' ? `${namespace}/${name}` : name;
   const lines = denied.map(
-    (f) => `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${f.container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
+    ({ container, finding: f }) => `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
   );
   const denialMessage = `etcd-tls-guard: ${denied.length} etcd TLS ${denied.length === 1 ? 'control fails' : 'controls fail'} for pod ${pod}:\n${lines.join('\n')}`;
-  return { allowed: false, findings, denialMessage, warnings, auditAnnotations };
+  return { allowed: false, results, denialMessage, warnings, auditAnnotations };
 }

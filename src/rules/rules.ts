@@ -2,9 +2,9 @@
  * The controls, one declaration each. Adding a control means adding one entry to RULES (and one row
  * to the rules test table); the evaluation, decision and output code never name a rule.
  */
-import { etcdBehaviour, isTlsScheme, urlSchemes } from './etcd.js';
-import type { Component } from './invocation.js';
-import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from './settings.js';
+import { etcdBehaviour, isTlsScheme, urlSchemes } from '../configuration/etcd.js';
+import type { Component } from '../launch/invocation.js';
+import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../configuration/settings.js';
 
 export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
 
@@ -378,6 +378,20 @@ export const RULES: readonly Rule[] = [
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
+
+const RULES_BY_ID: ReadonlyMap<string, Rule> = new Map(RULES.map((r) => [r.id, r]));
+
+/** The declaration of a rule a finding names: where its CIS numbers, title and component live. */
+export function ruleById(id: string): Rule {
+  const rule = RULES_BY_ID.get(id);
+  if (rule === undefined) throw new Error(`no rule ${id}`);
+  return rule;
+}
+
+/** The CIS 1.5.1 control numbers of a rule (empty when it is not in the benchmark). */
+export function cisNumbers(rule: Rule): readonly string[] {
+  return rule.cis['1.5.1'] !== undefined ? [rule.cis['1.5.1']] : [];
+}
 
 /** What a rule applies to, as the README says it. */
 function appliesTo(rule: Rule): string {

@@ -1,10 +1,11 @@
-import { readApiserverConfig } from './apiserver.js';
-import { fixLocation } from './distributions.js';
-import { etcdMembership, readEtcdConfig, type Membership } from './etcd.js';
-import { findInvocations, type Component, type Invocation } from './invocation.js';
-import { isMirrorPod, type Container, type Pod } from './pod.js';
+import { readApiserverConfig } from '../configuration/apiserver.js';
+import { fixLocation } from './fix-location.js';
+import { etcdMembership, readEtcdConfig, type Membership } from '../configuration/etcd.js';
+import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
+import { isMirrorPod, type Container, type Pod } from '../launch/pod.js';
 import { RULES, type Rule, type Status } from './rules.js';
-import type { ProgramConfig } from './settings.js';
+import { releaseScope } from '../configuration/releases.js';
+import type { ProgramConfig } from '../configuration/settings.js';
 
 export type EtcdTopology = 'auto' | 'single' | 'cluster';
 
@@ -20,13 +21,9 @@ export interface EvaluationOptions {
   readonly observedEtcdMembers?: number;
 }
 
+/** One rule's verdict on one run of a program. The rule's CIS numbers and title stay in its declaration (ruleById). */
 export interface Finding {
   readonly rule: string;
-  /** CIS 1.5.1 control numbers (empty for controls that are not in the benchmark). */
-  readonly cis: readonly string[];
-  /** Control numbers by benchmark version: `{ "1.5.1": "1.2.32", "1.10": "1.2.26" }`. */
-  readonly cisBenchmarks: Readonly<Record<string, string>>;
-  readonly title: string;
   readonly status: Status;
   readonly message: string;
   readonly remediation: string;
@@ -65,22 +62,9 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
   return { multi: topology !== 'single', membership };
 }
 
-/** A rule's CIS numbers in the two shapes findings carry; built once per rule, shared (frozen). */
-const cisCache = new Map<string, { readonly cis: readonly string[]; readonly cisBenchmarks: Readonly<Record<string, string>> }>();
-function cisOf(rule: Rule): { readonly cis: readonly string[]; readonly cisBenchmarks: Readonly<Record<string, string>> } {
-  let c = cisCache.get(rule.id);
-  if (c === undefined) {
-    c = Object.freeze({ cis: Object.freeze(rule.cis['1.5.1'] !== undefined ? [rule.cis['1.5.1']] : []), cisBenchmarks: Object.freeze({ ...rule.cis }) });
-    cisCache.set(rule.id, c);
-  }
-  return c;
-}
-
 function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string): Finding {
   const base = {
     rule: rule.id,
-    ...cisOf(rule),
-    title: rule.title,
     remediation: rule.remediation.replace('{file}', fixAt),
   };
   const program = rule.component;
@@ -134,14 +118,15 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
       }, first),
     );
     const first = (judged[0] as { inv: Invocation }).inv;
-    results.push({ component, container: container.name, initContainer, origin: first.origin, release: first.release.description, findings });
+    results.push({ component, container: container.name, initContainer, origin: first.origin, release: releaseScope(component, first.image).description, findings });
   }
   return results;
 }
 
 /**
- * The one evaluation every front door uses (webhook, scan, audit): which containers of the pod run
- * etcd or kube-apiserver, and every applicable rule's verdict for each. Pure: no I/O, no clock.
+ * Launch → configuration → rules for one pod: which containers run etcd or kube-apiserver, and every
+ * rule's verdict for each. Pure: no I/O, no clock. Front doors call judgePod (judgement/), which adds
+ * the policy's decision.
  */
 export function evaluatePod(pod: Pod, options: EvaluationOptions): PodEvaluation {
   const results = [

@@ -1,7 +1,7 @@
 import { APISERVER_FLAG_TABLE, APISERVER_RELEASES } from './apiserver-flags.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoBool, parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
-import type { Invocation } from './invocation.js';
+import type { Invocation } from '../launch/invocation.js';
 import { readFlags, type ProgramConfig, type Setting } from './settings.js';
 
 /**

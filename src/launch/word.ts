@@ -35,3 +35,17 @@ export function sliceWord(word: Word, n: number): Word {
   if (word.unknown === undefined) return { text };
   return { text, unknown: { ...word.unknown, at: Math.max(0, word.unknown.at - n) } };
 }
+
+/** What the webhook knows about one environment variable of a container. */
+export type EnvValue =
+  | { readonly state: 'known'; readonly value: string; readonly origin: string }
+  | {
+      readonly state: 'unknown';
+      readonly reason: string;
+      /** The variable may not be set at all (an envFrom source or a service link might set it). */
+      readonly maybeUnset?: boolean;
+      /** The value contains no `,`, `=` or whitespace (see UnknownPart.separatorFree)... */
+      readonly separatorFree?: boolean;
+      /** ...and this is its text with the unknown parts as written (`$(HOST_IP)`). */
+      readonly text?: string;
+    };

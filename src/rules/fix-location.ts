@@ -5,8 +5,8 @@
  * what the pod itself shows (paths, images, labels, annotations, namespace); the first that matches
  * gives the location. Sources are listed per entry and in test/fixtures/distributions/SOURCES.md.
  */
-import type { Component } from './invocation.js';
-import { isMirrorPod, type Pod } from './pod.js';
+import type { Component } from '../launch/invocation.js';
+import { isMirrorPod, type Pod } from '../launch/pod.js';
 
 /** What is known of the pod and the run when the location is chosen. */
 export interface FixContext {

@@ -1,20 +1,6 @@
 import type { Container, EnvFromSource, EnvVarSource, Pod } from './pod.js';
 import { expandKubernetesReferences } from './expand.js';
-import type { Word } from './word.js';
-
-/** What the webhook knows about one environment variable of a container. */
-export type EnvValue =
-  | { readonly state: 'known'; readonly value: string; readonly origin: string }
-  | {
-      readonly state: 'unknown';
-      readonly reason: string;
-      /** The variable may not be set at all (an envFrom source or a service link might set it). */
-      readonly maybeUnset?: boolean;
-      /** The value contains no `,`, `=` or whitespace (see UnknownPart.separatorFree)... */
-      readonly separatorFree?: boolean;
-      /** ...and this is its text with the unknown parts as written (`$(HOST_IP)`). */
-      readonly text?: string;
-    };
+import type { EnvValue, Word } from './word.js';
 
 /**
  * A process environment as far as it can be known at admission time.

@@ -22,15 +22,16 @@ export interface WebhookOptions {
   readonly shutdownDelayMs: number;
   /** Then: stop accepting; requests in flight get at most this long. */
   readonly drainTimeoutMs: number;
-  /** Periodic audit of running pods through the API (in-cluster credentials or kubeconfig); off when undefined. */
-  readonly audit?: {
-    readonly intervalMs: number;
-    readonly namespaces: readonly string[] | 'all';
-    readonly policyReport: boolean;
-    readonly kubeconfig?: string;
-  };
+  /**
+   * Work that runs beside the server in the same process (the periodic audit, wired by the CLI),
+   * started once the listeners are open, with the policy in force and the metrics; stopped at
+   * shutdown. A start error closes the listeners and is thrown.
+   */
+  readonly companion?: Companion;
   readonly logger: Logger;
 }
+
+export type Companion = (ctx: { policy: () => Policy; observer: Observer; logger: Logger }) => { stop(): void } | Promise<{ stop(): void }>;
 
 export interface Webhook {
   readonly url: string;
@@ -145,7 +146,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
 
   let auditor: { stop: () => void } | undefined;
   try {
-    auditor = opts.audit !== undefined ? await startAuditor(opts.audit, () => policy, observer, logger) : undefined;
+    auditor = opts.companion !== undefined ? await opts.companion({ policy: () => policy, observer, logger }) : undefined;
   } catch (err) {
     // A setup error after the listeners opened (an unreadable kubeconfig): close them, or the process
     // would keep serving after reporting that it cannot start.
@@ -174,45 +175,5 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
         await https.close(opts.drainTimeoutMs);
         await metricsServer?.close();
       })()),
-  };
-}
-
-/**
- * Runs the audit every intervalMs (the first pass at once), one pass at a time. A failed pass (API
- * unreachable, forbidden) is logged and counted; the next one is tried on schedule.
- */
-async function startAuditor(
-  audit: NonNullable<WebhookOptions['audit']>,
-  policy: () => Policy,
-  observer: Observer,
-  logger: Logger,
-): Promise<{ stop(): void }> {
-  // Loaded only when the audit is on: the webhook alone never talks to the API server.
-  const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../audit/kube.js'), import('../audit/run.js')]);
-  const kc = loadKubeConfig(audit.kubeconfig !== undefined ? { kubeconfig: audit.kubeconfig } : {});
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const pass = async (): Promise<void> => {
-    const started = Date.now();
-    try {
-      const outcome = await runAudit(kc, { namespaces: audit.namespaces, policy: policy(), policyReport: audit.policyReport, source: 'cluster', now: () => new Date() });
-      const findings = outcome.report.results.flatMap((r) => r.findings.map((f) => ({ namespace: r.namespace ?? '', rule: f.rule, status: f.status })));
-      observer.audited({ ok: true, at: new Date(), findings });
-      logger.info({ ...outcome.report.summary, policyReports: outcome.policyReports, elapsedMs: Date.now() - started }, 'audit of running pods done');
-    } catch (err) {
-      observer.audited({ ok: false, at: new Date() });
-      logger.error({ reason: (err as Error).message }, 'audit of running pods failed');
-    }
-    if (!stopped) {
-      timer = setTimeout(() => void pass(), audit.intervalMs);
-      timer.unref();
-    }
-  };
-  void pass();
-  return {
-    stop: () => {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-    },
   };
 }

@@ -7,9 +7,9 @@
  * unknown. With the release unknown, every release of the tables is a candidate, and the model claims
  * only what holds in all of them (a flag none of them knows is then evidence, not a refusal).
  */
+import type { Component } from '../launch/invocation.js';
 import { APISERVER_MEASURED_PATCH, APISERVER_RELEASES } from './apiserver-flags.js';
 import { ETCD_MEASURED_PATCH, ETCD_RELEASES } from './etcd-flags.js';
-import type { Component } from './invocation.js';
 
 export interface ReleaseScope {
   /** Table releases (minors, `3.5`, `1.33`) the program may be, oldest first. */

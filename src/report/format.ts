@@ -1,17 +1,17 @@
-import type { ScanReport, ScanResult } from './scan.js';
+import type { Report, ReportRow } from './report.js';
 
-function where(r: ScanResult): string {
+function where(r: ReportRow): string {
   const doc = `${r.source}#${r.document}${r.item !== undefined ? `.items[${r.item}]` : ''}`;
   return doc;
 }
 
-function title(r: ScanResult): string {
+function title(r: ReportRow): string {
   const name = r.namespace !== null ? `${r.namespace}/${r.name ?? ''}` : (r.name ?? '<unnamed>');
   return `${r.kind ?? 'object'} ${name}`;
 }
 
 /** For people: one line per pod and component, then one line per failing or unverifiable rule. */
-export function formatText(report: ScanReport): string {
+export function formatText(report: Report): string {
   const lines: string[] = [];
   for (const e of report.errors) lines.push(`ERROR ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}`);
   for (const r of report.results) {
@@ -35,6 +35,6 @@ export function formatText(report: ScanReport): string {
 }
 
 /** Exactly one JSON document. */
-export function formatJson(report: ScanReport): string {
+export function formatJson(report: Report): string {
   return `${JSON.stringify({ results: report.results, errors: report.errors, summary: report.summary }, null, 2)}\n`;
 }

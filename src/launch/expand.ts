@@ -1,5 +1,4 @@
-import type { EnvValue } from './env.js';
-import type { UnknownPart, Word } from './word.js';
+import type { EnvValue, UnknownPart, Word } from './word.js';
 
 /**
  * Kubernetes' `$(VAR)` expansion of `command`, `args` and env values, as implemented in

@@ -1,4 +1,4 @@
-import type { ScanFinding, ScanReport } from '../scan/scan.js';
+import type { Report, ReportFinding } from './report.js';
 
 /**
  * wgpolicyk8s.io/v1alpha2 PolicyReport, the format of the Kubernetes Policy WG read by
@@ -36,7 +36,7 @@ export interface PolicyReport {
  * cluster's compliance; the action is a property); unknown is `warn` (it could not be verified);
  * not-applicable and rules turned off are `skip`.
  */
-export function resultOf(f: Pick<ScanFinding, 'status' | 'action'>): PolicyResult {
+export function resultOf(f: Pick<ReportFinding, 'status' | 'action'>): PolicyResult {
   if (f.action === 'off' || f.status === 'not-applicable') return 'skip';
   if (f.status === 'pass') return 'pass';
   if (f.status === 'fail') return 'fail';
@@ -47,7 +47,7 @@ export function resultOf(f: Pick<ScanFinding, 'status' | 'action'>): PolicyResul
  * One report per namespace with results, and an empty one for each of `namespaces` without any, so
  * that a report written earlier is emptied when its pods are gone or fixed.
  */
-export function policyReports(report: ScanReport, now: Date, uids: ReadonlyMap<string, string> = new Map(), namespaces: readonly string[] = []): PolicyReport[] {
+export function policyReports(report: Report, now: Date, uids: ReadonlyMap<string, string> = new Map(), namespaces: readonly string[] = []): PolicyReport[] {
   const byNamespace = new Map<string, PolicyReportResult[]>(namespaces.map((ns) => [ns, []]));
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   for (const r of report.results) {

@@ -1,0 +1,107 @@
+/**
+ * The report `scan` and `audit` print (text or JSON) and audit turns into PolicyReports: one row per
+ * container that runs etcd or kube-apiserver, each finding with its CIS numbers from the rule's
+ * declaration. Built from verdicts (judgement/); nothing here re-judges.
+ */
+import type { InputError } from '../input/manifests.js';
+import type { Verdict } from '../judgement/judge.js';
+import type { Component } from '../launch/invocation.js';
+import type { DecidedFinding } from '../policy/decide.js';
+import { cisNumbers, ruleById } from '../rules/rules.js';
+
+export interface ReportFinding {
+  readonly rule: string;
+  /** CIS 1.5.1 control numbers (empty for controls that are not in the benchmark). */
+  readonly cis: readonly string[];
+  /** Control numbers by benchmark version: `{ "1.5.1": "1.2.32", "1.10": "1.2.26" }`. */
+  readonly cisBenchmarks: Readonly<Record<string, string>>;
+  readonly status: DecidedFinding['status'];
+  readonly action: DecidedFinding['action'];
+  readonly effectiveAction: DecidedFinding['effectiveAction'];
+  readonly message: string;
+  readonly remediation: string;
+  readonly evidence: readonly string[];
+  readonly note?: string;
+}
+
+/** Where a judged object came from: a file's document (and List item), or a cluster. */
+export interface ReportSubject {
+  readonly source: string;
+  readonly document: number;
+  /** Index in `items` when the document is a List. */
+  readonly item?: number;
+  readonly kind: string | null;
+  readonly namespace: string | null;
+  readonly name: string | null;
+}
+
+export interface ReportRow extends ReportSubject {
+  readonly component: Component | null;
+  readonly container: string | null;
+  /** Which release of the program runs, as far as the image tells (absent when nothing runs). */
+  readonly release?: string;
+  readonly findings: readonly ReportFinding[];
+}
+
+export interface Report {
+  readonly results: readonly ReportRow[];
+  readonly errors: readonly InputError[];
+  readonly summary: {
+    /** Objects read (a List counts its items). */
+    readonly documents: number;
+    /** Results for an etcd or kube-apiserver container. */
+    readonly checked: number;
+    /** Results with at least one failing rule, whatever its action. */
+    readonly failed: number;
+    /** Results the webhook would deny (a failing rule whose action is enforce). */
+    readonly denied: number;
+  };
+}
+
+function reportFinding(f: DecidedFinding): ReportFinding {
+  const rule = ruleById(f.rule);
+  return {
+    rule: f.rule,
+    cis: cisNumbers(rule),
+    cisBenchmarks: rule.cis,
+    status: f.status,
+    action: f.action,
+    effectiveAction: f.effectiveAction,
+    message: f.message,
+    remediation: f.remediation,
+    evidence: f.evidence,
+    ...(f.note !== undefined ? { note: f.note } : {}),
+  };
+}
+
+/** An object that runs neither program (or is not a pod at all): listed, with nothing to report. */
+export function emptyRow(subject: ReportSubject): ReportRow {
+  return { ...subject, component: null, container: null, findings: [] };
+}
+
+/** One row per container of the verdict; an object where nothing runs still gets one (empty) row. */
+export function rowsOf(subject: ReportSubject, verdict: Verdict): ReportRow[] {
+  if (verdict.results.length === 0) return [emptyRow(subject)];
+  return verdict.results.map((r) => ({ ...subject, component: r.component, container: r.container, release: r.release, findings: r.findings.map(reportFinding) }));
+}
+
+/** Rows and errors in, with the counts a CI job and a person read first. */
+export function reportOf(results: readonly ReportRow[], errors: readonly InputError[], documents: number): Report {
+  const failing = (f: ReportFinding): boolean => f.status === 'fail' || f.status === 'unknown';
+  return {
+    results,
+    errors,
+    summary: {
+      documents,
+      checked: results.filter((r) => r.component !== null).length,
+      failed: results.filter((r) => r.findings.some((f) => f.status === 'fail')).length,
+      denied: results.filter((r) => r.findings.some((f) => failing(f) && f.effectiveAction === 'enforce')).length,
+    },
+  };
+}
+
+/** The exit code of scan and audit: 2 for unreadable input, 1 when the webhook would deny something, else 0. */
+export function exitCodeOf(report: Report): number {
+  if (report.errors.length > 0) return 2;
+  return report.summary.denied > 0 ? 1 : 0;
+}
