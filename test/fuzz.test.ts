@@ -1,19 +1,21 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { checkAdmissionReview } from '../src/input/admission-review.js';
 import { servingMaterial } from '../src/certs/serving.js';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
 import { containerEnvironment } from '../src/launch/env.js';
-import { evaluatePod } from '../src/rules/evaluate.js';
-import { findInvocations } from '../src/launch/invocation.js';
-import type { EnvVar, Pod } from '../src/launch/pod.js';
-import { parseShellScript, ShellLimitError, ShellSyntaxError } from '../src/launch/shell.js';
+import type { EnvVar } from '../src/launch/pod.js';
+import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../src/launch/shell.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY, PolicyError, policyFromObject } from '../src/policy/policy.js';
 import { parseManifestText } from '../src/input/manifests.js';
+import { judgePod } from '../src/judgement/judge.js';
+import { exitCodeOf } from '../src/report/report.js';
+import { RULES } from '../src/rules/rules.js';
 import { scanDocuments } from '../src/scan/scan.js';
 import { startServer, type RunningServer } from '../src/webhook/serve.js';
+import { admissionReview, httpsRequest, postReview } from './admission.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
 
 // Bounded: a fixed seed per run would hide new cases, so fast-check picks one and prints it on failure.
@@ -88,7 +90,7 @@ describe('property: etcd --client-cert-auth, the model and a reference written f
         verdicts[referenceVerdict(tokens, env)]++;
         const envVars: EnvVar[] = env === undefined ? [] : [{ name: 'ETCD_CLIENT_CERT_AUTH', value: env }];
         const pod = etcdPod([...base, ...argvOf(tokens)], { env: envVars });
-        const finding = evaluatePod(pod, DEFAULT_POLICY).results[0]?.findings.find((f) => f.rule === 'etcd-client-cert-auth');
+        const finding = judgePod(pod, DEFAULT_POLICY).results[0]?.findings.find((f) => f.rule === 'etcd-client-cert-auth');
         expect(finding?.status, JSON.stringify({ argv: argvOf(tokens), env, message: finding?.message })).to.equal(referenceVerdict(tokens, env));
       }),
       { numRuns: RUNS },
@@ -117,16 +119,96 @@ describe('property: parsers never throw on hostile input', () => {
     );
   });
 
-  it('a random container (command, args, env, image) is evaluated without throwing', () => {
+  it('a random container (command, args, env, image): a well-formed verdict, the same every time', () => {
     const word = fc.oneof(script, fc.constantFrom('etcd', 'kube-apiserver', 'sh', '-c', 'exec', 'env', '$(A)', '$(ETCD_X)', '--client-cert-auth', '--etcd-servers=https://x'));
     const env = fc.array(fc.record({ name: fc.constantFrom('A', 'ETCD_CLIENT_CERT_AUTH', 'ETCD_AUTO_TLS', 'B'), value: script }), { maxLength: 4 });
+    let judged = 0;
     fc.assert(
       fc.property(fc.array(word, { maxLength: 6 }), fc.array(word, { maxLength: 6 }), env, fc.constantFrom('registry.k8s.io/etcd:3.5', 'busybox', 'bitnami/etcd'), (command, args, envVars, image) => {
         const pod = podWith({ command, args, env: envVars, image });
-        findInvocations(pod, pod.spec.containers[0] as Pod['spec']['containers'][number]);
-        evaluatePod(pod, DEFAULT_POLICY);
+        const verdict = judgePod(pod, DEFAULT_POLICY);
+        if (verdict.results.length > 0) judged++;
+        // Pure: judged again, the same verdict.
+        expect(judgePod(pod, DEFAULT_POLICY)).to.deep.equal(verdict);
+        for (const r of verdict.results) {
+          // Every rule of the component, once, in the rule table's order; never a silent gap.
+          expect(r.findings.map((f) => f.rule)).to.deep.equal(RULES.filter((rule) => rule.component === r.component).map((rule) => rule.id));
+          for (const f of r.findings) expect(f.message, f.rule).to.not.equal('');
+        }
+        // The decision follows the findings: denied exactly when an enforced rule fails or cannot be verified.
+        const enforcedFailure = verdict.results.some((r) => r.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'enforce'));
+        expect(verdict.allowed).to.equal(!enforcedFailure);
+        expect(verdict.denialMessage !== undefined).to.equal(enforcedFailure);
       }),
       { numRuns: RUNS },
+    );
+    // The generator reaches containers that run a program often enough for the checks above to bite.
+    expect(judged).to.be.at.least(RUNS / 10);
+  });
+});
+
+/**
+ * Growth patterns: each line or env entry doubles what the previous one built, or nests one level
+ * deeper. Unbounded, 40 doublings make a 2^40-character string (a crash: "Invalid string length") and
+ * deep nesting overflows the stack. Bounded, every case is judged, and what the verdict holds stays
+ * small: no argument longer than the value budget, the whole verdict under a fixed size. (Time is
+ * bounded by the same budgets: SHELL_LIMITS.steps and expandedChars; npm run bench measures it.)
+ */
+describe('property: growth patterns stay bounded', () => {
+  const VERDICT_MAX_BYTES = 4 * 1024 * 1024;
+
+  function checkBounded(pod: ReturnType<typeof podWith>): void {
+    const verdict = judgePod(pod, DEFAULT_POLICY);
+    const size = JSON.stringify(verdict).length;
+    expect(size, 'verdict size').to.be.at.most(VERDICT_MAX_BYTES);
+    for (const r of verdict.results) {
+      for (const f of r.findings) for (const e of f.evidence) expect(e.length, 'one piece of evidence').to.be.at.most(SHELL_LIMITS.valueChars + 1024);
+    }
+  }
+
+  const doublings = fc.integer({ min: 1, max: 64 });
+  const doubledBy = fc.constantFrom('$A$A', '"$A$A"', '${A}${A}', '$A"$A"');
+
+  it('a shell variable doubled n times (plain, quoted, braced; in sequence, in a loop, in a function)', () => {
+    fc.assert(
+      fc.property(doublings, doubledBy, fc.constantFrom('seq', 'loop', 'function'), (n, dbl, shape) => {
+        const body = shape === 'seq' ? `A=${dbl}; `.repeat(n) : shape === 'loop' ? `for i in ${'x '.repeat(Math.min(n, 16))}; do A=${dbl}; done; ` : `d() { A=${dbl}; }; ${'d; '.repeat(n)}`;
+        checkBounded(podWith({ command: ['sh', '-c', `A=xy; ${body}exec etcd --name="$A" --client-cert-auth=true`] }));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('an env value doubled through n $(VAR) entries', () => {
+    fc.assert(
+      fc.property(doublings, fc.boolean(), (n, inArgs) => {
+        const env = [{ name: 'A0', value: 'xy' }];
+        for (let i = 1; i <= n; i++) env.push({ name: `A${i}`, value: `$(A${i - 1})$(A${i - 1})` });
+        const ref = `$(A${n})`;
+        checkBounded(podWith({ command: ['etcd', `--name=${ref}`], ...(inArgs ? { args: [`--initial-cluster=${ref}=https://${ref}:2380`] } : {}), env }));
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('nesting n deep: subshells, command substitutions, braces, if, functions calling functions', () => {
+    const nesting = fc.integer({ min: 1, max: 200 });
+    fc.assert(
+      fc.property(nesting, fc.constantFrom('subshell', 'substitution', 'brace', 'if', 'calls'), (n, kind) => {
+        const inner = 'etcd --client-cert-auth=true';
+        const script =
+          kind === 'subshell'
+            ? `${'('.repeat(n)}${inner}${')'.repeat(n)}`
+            : kind === 'substitution'
+              ? `X=${'$('.repeat(n)}echo${')'.repeat(n)}; ${inner} --name=$X`
+              : kind === 'brace'
+                ? `${'{ '.repeat(n)}${inner}; ${'}; '.repeat(n)}`
+                : kind === 'if'
+                  ? `${'if true; then '.repeat(n)}${inner}; ${'fi; '.repeat(n)}`
+                  : `${Array.from({ length: n }, (_, i) => `f${i}() { f${i + 1}; }; `).join('')}f${n}() { ${inner}; }; f0`;
+        checkBounded(podWith({ command: ['sh', '-c', script] }));
+      }),
+      { numRuns: 60 },
     );
   });
 });
@@ -159,13 +241,30 @@ describe('property: configuration and manifest input never crash the loaders', (
     );
   });
 
+  it('a JSON document reads as exactly that JSON value (a manifest may be JSON)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
+        const loaded = parseManifestText(JSON.stringify(value), 'fuzz.json');
+        expect(loaded.errors).to.deep.equal([]);
+        expect(loaded.documents.map((d) => d.object)).to.deep.equal([JSON.parse(JSON.stringify(value))]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('random YAML text: documents or input errors, never an exception', () => {
     const yamlChars = fc.constantFrom(...'ab:- \n{}[],"\'&*!|>#%@`?=~0123456789.'.split(''));
     fc.assert(
       fc.property(fc.array(yamlChars, { maxLength: 120 }), (cs) => {
         const loaded = parseManifestText(cs.join(''), 'fuzz.yaml');
-        expect(loaded.documents.length + loaded.errors.length).to.be.at.least(0);
-        scanDocuments(loaded.documents, DEFAULT_POLICY, loaded.errors);
+        // Each YAML document is at most one of: an object, an error (empty documents are neither).
+        const indices = [...loaded.documents.map((d) => d.document), ...loaded.errors.map((e) => e.document)];
+        expect(new Set(indices).size, 'a document both read and in error').to.equal(indices.length);
+        for (const d of loaded.documents) expect(d.object).to.not.equal(null);
+        for (const e of loaded.errors) expect(e.message).to.match(/^not valid YAML: /);
+        const report = scanDocuments(loaded.documents, DEFAULT_POLICY, loaded.errors);
+        expect(report.errors.length).to.be.at.least(loaded.errors.length);
+        expect(exitCodeOf(report) === 2).to.equal(report.errors.length > 0);
       }),
       { numRuns: RUNS },
     );
@@ -188,30 +287,12 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
     await server.close(1000);
   });
 
-  function post(body: Buffer): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(new URL('/validate', server.url), { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  async function post(body: Buffer): Promise<{ status: number; text: string }> {
+    const reply = await postReview(server.url, body, { agent });
+    return { status: reply.status, text: reply.body };
   }
 
-  const valid = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'f00dfeed-0000-4000-8000-000000000000',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'kube-system',
-      object: loadFixture('insecure/etcd-plaintext.yaml'),
-    },
-  };
+  const valid = admissionReview(loadFixture('insecure/etcd-plaintext.yaml'), { uid: 'f00dfeed-0000-4000-8000-000000000000' });
   const validText = JSON.stringify(valid);
 
   /** Replaces the value at a random path of a JSON object with `replacement`. */
@@ -267,15 +348,7 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
       { numRuns: RUNS },
     );
     // And the server is still there.
-    const health = await new Promise<number>((resolve, reject) => {
-      request(new URL('/healthz', server.url), { agent }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(health).to.equal(200);
+    expect((await httpsRequest(`${server.url}/healthz`, { agent })).status).to.equal(200);
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
   });
 });

@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
-import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
+import { connect as tlsConnect, type SecureVersion } from 'node:tls';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
 import { servingMaterial } from '../src/certs/serving.js';
-import type { Pod } from '../src/launch/pod.js';
 import { silentLogger } from '../src/log.js';
+import { judgePod } from '../src/judgement/judge.js';
 import { policyFromObject, type Policy } from '../src/policy/policy.js';
 import { MAX_REVIEW_BYTES } from '../src/webhook/app.js';
 import { startServer, type RunningServer } from '../src/webhook/serve.js';
+import { admissionReviewJson, httpsRequest, REVIEW_UID } from './admission.js';
 import { loadFixture } from './helpers.js';
 
 interface Reply {
@@ -21,46 +22,20 @@ interface Reply {
 let certs: DevCertificates;
 
 function send(server: RunningServer, opts: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null }): Promise<Reply> {
-  const url = new URL(opts.path ?? '/validate', server.url);
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
-    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    // A client that trusts only the dev CA: the server must present a certificate it signed.
-    const req = request(url, { method: opts.method ?? 'POST', ca: certs.ca.certPem, headers, servername: 'localhost' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], body, json: () => JSON.parse(body) as ReturnType<Reply['json']> });
-      });
-    });
-    req.on('error', reject);
-    if (opts.body !== undefined) req.write(opts.body);
-    req.end();
-  });
+  const headers: Record<string, string> = {};
+  if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
+  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+  // A client that trusts only the dev CA: the server must present a certificate it signed.
+  return httpsRequest(new URL(opts.path ?? '/validate', server.url).href, { method: opts.method ?? 'POST', ca: certs.ca.certPem, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) }).then((r) => ({
+    status: r.status,
+    contentType: r.headers['content-type'] as string | undefined,
+    body: r.body,
+    json: () => JSON.parse(r.body) as ReturnType<Reply['json']>,
+  }));
 }
 
-function review(pod: unknown, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'kube-system',
-      name: (pod as Pod).metadata?.name,
-      userInfo: { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] },
-      object: pod,
-      dryRun: false,
-      ...extra,
-    },
-  });
-}
-
-const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+const review = admissionReviewJson;
+const UID = REVIEW_UID;
 
 describe('webhook over HTTPS', () => {
   let policy: Policy = policyFromObject({});
@@ -77,10 +52,33 @@ describe('webhook over HTTPS', () => {
     policy = policyFromObject({});
   });
 
-  it('serves a certificate signed by the dev CA, TLS 1.2 or newer', async () => {
+  it('serves a certificate signed by the dev CA', async () => {
     const res = await send(server, { method: 'GET', path: '/healthz' });
     expect(res.status).to.equal(200);
     expect(new X509Certificate(certs.server.certPem).checkIssued(new X509Certificate(certs.ca.certPem))).to.equal(true);
+  });
+
+  /** The protocol a client limited to [min, max] ends up with, or the handshake error. */
+  function handshake(minVersion: SecureVersion, maxVersion: SecureVersion): Promise<string> {
+    const { port } = new URL(server.url);
+    return new Promise((resolve) => {
+      // SECLEVEL=0: OpenSSL 3 clients otherwise refuse to offer TLS 1.0/1.1 at all, and the test
+      // would only show that the client cannot speak it, not that the server refuses it.
+      const socket = tlsConnect({ host: '127.0.0.1', port: Number(port), servername: 'localhost', ca: certs.ca.certPem, minVersion, maxVersion, ciphers: 'DEFAULT:@SECLEVEL=0' }, () => {
+        resolve(socket.getProtocol() ?? 'none');
+        socket.end();
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+    });
+  }
+
+  it('speaks TLS 1.2 and 1.3 and refuses TLS 1.1 and 1.0 (the server says so, not the client)', async () => {
+    expect(await handshake('TLSv1.2', 'TLSv1.2')).to.equal('TLSv1.2');
+    expect(await handshake('TLSv1.3', 'TLSv1.3')).to.equal('TLSv1.3');
+    // The server's alert: protocol_version (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION), or the client
+    // seeing the server pick a version it did not offer.
+    expect(await handshake('TLSv1.1', 'TLSv1.1')).to.match(/^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/);
+    expect(await handshake('TLSv1', 'TLSv1')).to.match(/^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/);
   });
 
   it('GET /healthz and /readyz answer ok', async () => {
@@ -123,27 +121,24 @@ describe('webhook over HTTPS', () => {
 
   it('warn mode: allowed with warnings', async () => {
     policy = policyFromObject({ defaultAction: 'warn' });
-    const { response } = (await send(server, { body: review(loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml')) })).json();
+    const pod = loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml');
+    const { response } = (await send(server, { body: review(pod) })).json();
     expect(response.allowed).to.equal(true);
-    expect(response.warnings).to.deep.equal([
-      'apiserver-etcd-cafile (CIS 1.2.32): --etcd-cafile is not set',
-      'apiserver-etcd-client-cert (CIS 1.2.29): --etcd-certfile and --etcd-keyfile are not set',
-      'apiserver-etcd-tls (effective): http://127.0.0.1:2379 is not TLS: plaintext traffic',
-    ]);
+    // Exactly the judgement's warnings (their wording is decide.test's), one per failing rule.
+    const verdict = judgePod(pod, policy);
+    expect(response.warnings).to.deep.equal(verdict.warnings);
+    expect(response.warnings).to.include('apiserver-etcd-cafile (CIS 1.2.32): --etcd-cafile is not set');
+    expect(response.warnings).to.have.length(verdict.results.flatMap((r) => r.findings).filter((f) => f.status === 'fail').length);
   });
 
   it('audit mode: allowed with audit annotations, nothing else', async () => {
     policy = policyFromObject({ defaultAction: 'audit' });
-    const { response } = (await send(server, { body: review(loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml')) })).json();
-    expect(response).to.deep.equal({
-      uid: UID,
-      allowed: true,
-      auditAnnotations: {
-        'apiserver-etcd-cafile': 'fail: --etcd-cafile is not set',
-        'apiserver-etcd-client-cert': 'fail: --etcd-certfile and --etcd-keyfile are not set',
-        'apiserver-etcd-tls': 'fail: http://127.0.0.1:2379 is not TLS: plaintext traffic',
-      },
-    });
+    const pod = loadFixture('insecure/kube-apiserver-no-etcd-tls.yaml');
+    const { response } = (await send(server, { body: review(pod) })).json();
+    // The whole response: uid, allowed, and the judgement's annotations (one per failing rule), no warnings.
+    const verdict = judgePod(pod, policy);
+    expect(response).to.deep.equal({ uid: UID, allowed: true, auditAnnotations: verdict.auditAnnotations });
+    expect(verdict.auditAnnotations).to.include({ 'apiserver-etcd-cafile': 'fail: --etcd-cafile is not set', 'apiserver-etcd-tls': 'fail: http://127.0.0.1:2379 is not TLS: plaintext traffic' });
   });
 
   it("a kubelet creating its mirror pod is allowed and audited (denying it would not stop etcd)", async () => {

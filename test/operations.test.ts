@@ -1,42 +1,25 @@
 import { expect } from 'chai';
 import { get as httpGet } from 'node:http';
-import { request, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/dev.js';
 import { CertificateError, servingMaterial } from '../src/certs/serving.js';
 import { createLogger } from '../src/log.js';
 import { startWebhook, type Webhook } from '../src/webhook/runtime.js';
 import { watchFiles } from '../src/webhook/watch.js';
+import { admissionReviewJson, httpsRequest, type HttpsReply } from './admission.js';
 import { fixturePath } from './helpers.js';
 import { atomicWrite } from './kubelet-volume.js';
+import { until } from './processes.js';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  /** Serial number of the certificate the server presented in this connection's handshake. */
-  readonly serial: string;
-}
+type Reply = HttpsReply;
 
-function call(url: string, opts: RequestOptions & { body?: string }): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    // agent: false — a new connection, so a new handshake, every time.
-    const req = request(url, { agent: false, servername: 'localhost', ...opts }, (res) => {
-      const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
-    });
-    req.on('error', reject);
-    if (opts.body !== undefined) req.end(opts.body);
-    else req.end();
-  });
-}
+const call = (url: string, opts: RequestOptions & { body?: string }): Promise<Reply> => httpsRequest(url, opts);
 
 function scrape(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -105,21 +88,7 @@ function captureLogs(): { logger: ReturnType<typeof createLogger>; lines: () => 
   };
 }
 
-const review = (pod: unknown, uid = 'b3a9d1f2-0000-4000-8000-000000000001'): string =>
-  JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'kube-system',
-      userInfo: { username: 'kubernetes-admin' },
-      object: pod,
-      dryRun: true,
-    },
-  });
+const review = (pod: unknown, uid = 'b3a9d1f2-0000-4000-8000-000000000001'): string => admissionReviewJson(pod, { uid, dryRun: true });
 
 /** POSTs an AdmissionReview (by default: CREATE of the plaintext etcd fixture) over a new TLS connection. */
 function post(wh: Webhook, ca: CertificatePair, extra: RequestOptions & { body?: string } = {}): Promise<Reply> {
@@ -163,7 +132,7 @@ describe('watched files', () => {
     ]);
     try {
       await atomicWrite(dir, { 'policy.yaml': 'defaultAction: warn\n' });
-      for (let i = 0; i < 100 && applied.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await until('the swapped file applied', () => applied.length > 0);
       expect(applied).to.deep.equal(['defaultAction: warn\n']);
     } finally {
       watch.close();
@@ -242,9 +211,9 @@ describe('etcd-tls-guard webhook operations', function () {
     const seen: string[] = [];
     let failures = 0;
     let stop = false;
-    // Bounded: at most 2,000 requests or until told to stop.
+    // Requests one after another until told to stop (each wait below has its own limit).
     const load = (async () => {
-      for (let i = 0; i < 2000 && !stop; i++) {
+      while (!stop) {
         try {
           const r = await post(wh, ca);
           if (r.status !== 200) failures++;
@@ -254,13 +223,16 @@ describe('etcd-tls-guard webhook operations', function () {
         }
       }
     })();
-    while (seen.length < 5) await new Promise((r) => setTimeout(r, 10));
-    await atomicWrite(join(dir, 'certs'), { 'tls.crt': second.certPem, 'tls.key': second.keyPem });
-    for (let i = 0; i < 250 && seen.at(-1) !== serialOf(second.certPem); i++) await new Promise((r) => setTimeout(r, 20));
-    const afterRotation = seen.length;
-    while (seen.length < afterRotation + 5) await new Promise((r) => setTimeout(r, 10));
-    stop = true;
-    await load;
+    try {
+      await until('5 answers with the first certificate', () => seen.length >= 5);
+      await atomicWrite(join(dir, 'certs'), { 'tls.crt': second.certPem, 'tls.key': second.keyPem });
+      await until('an answer with the rotated certificate', () => seen.at(-1) === serialOf(second.certPem));
+      const afterRotation = seen.length;
+      await until('5 more answers after the rotation', () => seen.length >= afterRotation + 5);
+    } finally {
+      stop = true;
+      await load;
+    }
 
     expect(failures).to.equal(0);
     expect(seen[0]).to.equal(serialOf(first.certPem));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { request } from 'node:https';
 import { createServer } from 'node:net';
+import { httpsRequest } from './admission.js';
 
 /**
  * Ports this test process has handed out: the kernel may offer a just-released port again before the
@@ -58,16 +58,9 @@ export async function spawnWebhook(node: string, args: readonly string[], opts: 
 }
 
 /** One GET over a new HTTPS connection, trusting `ca`. */
-export function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(url, { ca, agent: false, servername: 'localhost' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    })
-      .on('error', reject)
-      .end();
-  });
+export async function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpsRequest(url, { ca });
+  return { status, body };
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
+import { admissionReview, KUBELET_USER } from './admission.js';
 import { fixturePath } from './helpers.js';
 
 interface Run {
@@ -67,7 +68,7 @@ describe('etcd-tls-guard scan', () => {
 
   it('reads - from standard input, and an AdmissionReview', async () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x', namespace: 'kube-system' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } };
-    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', object: pod } };
+    const review = admissionReview(pod, { uid: 'u' });
     const r = await cli(['scan', '--format', 'json', '-'], JSON.stringify(review));
     const report = JSON.parse(r.out) as JsonReport;
     expect(report.results[0]).to.deep.include({ source: '-', kind: 'Pod', name: 'etcd-x', component: 'etcd' });
@@ -76,7 +77,7 @@ describe('etcd-tls-guard scan', () => {
 
   it('an AdmissionReview from a kubelet for its mirror pod is audited, as the webhook would', async () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-cp-1', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } }, spec: { containers: [{ name: 'etcd', command: ['etcd', '--auto-tls'] }] } };
-    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE', userInfo: { username: 'system:node:cp-1', groups: ['system:nodes'] }, object: pod } };
+    const review = admissionReview(pod, { uid: 'u', userInfo: KUBELET_USER });
     const r = await cli(['scan', '-'], JSON.stringify(review));
     expect(r.code).to.equal(0);
     expect(r.out).to.contain('[audit]').and.contain('kubelet mirror pod');

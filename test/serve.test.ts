@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
+import { admissionReviewJson } from './admission.js';
 import { httpsGet, spawnWebhook, until } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -69,18 +70,10 @@ describe('etcd-tls-guard serve (the process)', function () {
     const get = (path: string): Promise<{ status: number; body: string }> => httpsGet(`${url}${path}`, ca);
 
     const body = Buffer.from(
-      JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'd1a2b3c4-0000-4000-8000-00000000000a',
-          kind: { group: '', version: 'v1', kind: 'Pod' },
-          resource: { group: '', version: 'v1', resource: 'pods' },
-          operation: 'CREATE',
-          namespace: 'default',
-          object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
-        },
-      }),
+      admissionReviewJson(
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+        { uid: 'd1a2b3c4-0000-4000-8000-00000000000a', namespace: 'default' },
+      ),
     );
     // The request starts before SIGTERM and its body completes only after the server stopped accepting.
     let req: ReturnType<typeof request> | undefined;

@@ -182,12 +182,11 @@ describe('shell control flow, run as far as it can be known', () => {
 });
 
 describe('the interpreter is bounded on hostile scripts', () => {
-  it('a variable doubled forty times becomes unknown, in bounded time and memory (it was a 500 before)', () => {
+  it('a variable doubled forty times becomes unknown past the value budget (it was a 500 before)', () => {
     const script = `A=x; ${'A=$A$A; '.repeat(40)}exec etcd --name=$A`;
-    const started = process.hrtime.bigint();
     const [argv] = run(script);
-    expect(Number(process.hrtime.bigint() - started) / 1e6).to.be.lessThan(5_000);
     expect(argv?.[2]?.unknown?.reason).to.match(/longer than \d+ characters/);
+    expect(argv?.[2]?.text.length).to.be.at.most(SHELL_LIMITS.valueChars + '--name='.length);
   });
 
   it('nesting deeper than the limit is a ShellLimitError, not a stack overflow', () => {

@@ -1,5 +1,6 @@
 /** The pods and AdmissionReviews every part of the benchmark uses. */
 import type { Pod } from '../../src/launch/pod.js';
+import { admissionReviewJson } from '../admission.js';
 import { loadFixture } from '../helpers.js';
 
 /** A kubeadm etcd mirror pod that passes every rule. */
@@ -40,19 +41,5 @@ export const oneMiBEtcd: Pod = (() => {
 })();
 
 export function reviewOf(pod: Pod, uid = '8c3a8e6a-2f4b-4c1d-9a5e-6b7c8d9e0f10'): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'kube-system',
-      name: pod.metadata?.name,
-      userInfo: { username: 'kubernetes-admin', groups: ['kubeadm:cluster-admins', 'system:authenticated'] },
-      object: pod,
-      dryRun: false,
-    },
-  });
+  return admissionReviewJson(pod, { uid });
 }
