@@ -24,7 +24,7 @@ export interface Policy {
   /** Action for findings whose status is unknown; never stronger than the rule's own action. */
   readonly unknownAction: Action;
   readonly etcdTopology: EtcdTopology;
-  /** `audit`: requests from a kubelet creating its mirror pod are never denied (see README). */
+  /** `audit`: requests from a kubelet creating its mirror pod are never denied (docs/configuration.md). */
   readonly kubeletMirrorPods: 'audit' | 'enforce';
   readonly exemptions: readonly Exemption[];
 }
