@@ -5,7 +5,7 @@ import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } fro
 import type { Word } from '../src/launch/word.js';
 
 function envOf(vars: Record<string, EnvValue>): Environment {
-  return { get: (n) => vars[n], definedNames: () => Object.keys(vars) };
+  return { get: (n) => vars[n], definedNames: () => Object.keys(vars), open: () => false };
 }
 
 const baseEnv = envOf({

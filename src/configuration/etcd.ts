@@ -1,6 +1,7 @@
 import { ETCD_FLAG_TABLE, ETCD_RELEASES } from './etcd-flags.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
+import { isServiceLinkName } from '../launch/env.js';
 import type { Invocation } from '../launch/invocation.js';
 import { boolValue, readFlags, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
@@ -78,6 +79,46 @@ export function etcdEnvName(flag: string): string {
 /** Every flag with its ETCD_ variable, computed once: readEtcdConfig looks each one up. */
 const FLAG_ENV_NAMES: ReadonlyArray<readonly [string, string, FlagSpec]> = [...ETCD_FLAGS].map(([flag, spec]) => [flag, etcdEnvName(flag), spec]);
 
+const FLAG_INDEX: ReadonlyMap<string, number> = new Map(FLAG_ENV_NAMES.map(([flag], i) => [flag, i]));
+const FLAG_OF_ENV: ReadonlyMap<string, number> = new Map(FLAG_ENV_NAMES.map(([, envName], i) => [envName, i]));
+/** ETCD_* names the kubelet's service links could define (none today; kept exact if the tables change). */
+const SERVICE_LINK_SHAPED: readonly number[] = FLAG_ENV_NAMES.flatMap(([, envName], i) => (isServiceLinkName(envName) ? [i] : []));
+
+/**
+ * The flags whose setting may differ from the default: those in argv, those whose ETCD_* variable
+ * may be set. In a closed environment that is only its defined names (and service-link-shaped ones),
+ * so the reader looks at a handful of flags instead of every flag of every release; in table order,
+ * so notes and the first refusal are the same as a full pass.
+ */
+function flagsToRead(occurrences: ReadonlyMap<string, unknown>, env: Invocation['env']): ReadonlyArray<readonly [string, string, FlagSpec]> {
+  if (env.open()) return FLAG_ENV_NAMES;
+  const picked = new Uint8Array(FLAG_ENV_NAMES.length);
+  for (const i of SERVICE_LINK_SHAPED) picked[i] = 1;
+  for (const flag of occurrences.keys()) {
+    const i = FLAG_INDEX.get(flag);
+    if (i !== undefined) picked[i] = 1;
+  }
+  for (const name of env.definedNames()) {
+    const i = FLAG_OF_ENV.get(name);
+    if (i !== undefined) picked[i] = 1;
+  }
+  const out: Array<readonly [string, string, FlagSpec]> = [];
+  for (let i = 0; i < picked.length; i++) if (picked[i] === 1) out.push(FLAG_ENV_NAMES[i] as readonly [string, string, FlagSpec]);
+  return out;
+}
+
+/** A flag left at its default: the same frozen object for every pod (rules read absent flags a lot). */
+const ABSENT = new Map<string, Setting>();
+function absentSetting(flag: string): Setting {
+  let s = ABSENT.get(flag);
+  if (s === undefined) {
+    s = Object.freeze({ flag, state: 'absent' as const, defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') });
+    // Flag names come from the rules and this module; bounded all the same.
+    if (ABSENT.size < 1_000) ABSENT.set(flag, s);
+  }
+  return s;
+}
+
 function lastOccurrence(list: readonly FlagOccurrence[] | undefined): FlagOccurrence | undefined {
   return list === undefined ? undefined : list[list.length - 1];
 }
@@ -140,7 +181,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   }
 
   const settings = new Map<string, Setting>();
-  for (const [flag, envName, spec] of FLAG_ENV_NAMES) {
+  for (const [flag, envName, spec] of flagsToRead(parsed.occurrences, inv.env)) {
     const fromArgv = lastOccurrence(parsed.occurrences.get(flag));
     const fromEnv = inv.env.get(envName);
     if (fromArgv !== undefined) {
@@ -177,7 +218,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
     component: 'etcd',
     releases,
     notes,
-    get: (flag) => settings.get(flag) ?? { flag, state: 'absent', defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') },
+    get: (flag) => settings.get(flag) ?? absentSetting(flag),
   };
   const refusal = startupRefusal(config);
   return refusal === undefined ? config : { ...config, refusal };

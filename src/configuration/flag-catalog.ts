@@ -54,13 +54,15 @@ export class FlagCatalog {
     if (lookup === undefined) {
       const idx = candidates.map((c) => this.releases.indexOf(c)).filter((i) => i !== -1).sort((a, b) => b - a);
       const table = this.table;
-      const memo = new Map<string, FlagSpec | undefined>();
+      // null: looked up, not a flag of these releases (one Map read per lookup either way).
+      const memo = new Map<string, FlagSpec | null>();
       lookup = (name: string): FlagSpec | undefined => {
-        if (memo.has(name)) return memo.get(name);
+        const known = memo.get(name);
+        if (known !== undefined) return known ?? undefined;
         const kinds = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
         const kind = kinds === undefined ? undefined : idx.map((i) => kinds[i] ?? '').find((k) => k !== '');
         const spec = kind === undefined ? undefined : this.spec(kind);
-        if (memo.size < 1_000) memo.set(name, spec);
+        if (memo.size < 1_000) memo.set(name, spec ?? null);
         return spec;
       };
       this.lookups.set(key, lookup);

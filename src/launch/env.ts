@@ -10,6 +10,12 @@ export interface Environment {
   get(name: string): EnvValue | undefined;
   /** Names that are certainly defined (known or unknown value), in no particular order. */
   definedNames(): Iterable<string>;
+  /**
+   * Names outside definedNames() may be set (an envFrom source whose keys are not visible, a sourced
+   * file): get() may answer for any name. When false, get() answers undefined for every other name
+   * except the service-link-shaped ones (isServiceLinkName), so a reader may look only at those.
+   */
+  open(): boolean;
 }
 
 /**
@@ -22,7 +28,7 @@ const SERVICE_LINK_NAME = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(
 const SERVICE_LINK_VALUE: EnvValue = Object.freeze({ state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true });
 /** Memo of SERVICE_LINK_NAME: this runs for every ETCD_* name etcd could read, for every pod. */
 const serviceLinkNames = new Map<string, boolean>();
-function isServiceLinkName(name: string): boolean {
+export function isServiceLinkName(name: string): boolean {
   let known = serviceLinkNames.get(name);
   if (known === undefined) {
     known = SERVICE_LINK_NAME.test(name);
@@ -84,7 +90,12 @@ class MapEnvironment implements Environment {
   constructor(
     private readonly entries: ReadonlyMap<string, EnvValue>,
     private readonly fallback: (name: string) => EnvValue | undefined,
+    private readonly undeclared: boolean,
   ) {}
+
+  open(): boolean {
+    return this.undeclared;
+  }
 
   get(name: string): EnvValue | undefined {
     return this.entries.get(name) ?? this.fallback(name);
@@ -142,7 +153,7 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
     }
     entries.set(envVar.name, value);
   }
-  return new MapEnvironment(entries, fallback);
+  return new MapEnvironment(entries, fallback, envFrom.length > 0);
 }
 
 export interface OverlayOptions {
@@ -166,5 +177,5 @@ export function overlayEnvironment(base: Environment, overrides: ReadonlyMap<str
     if (!inherited(name)) return undefined;
     return opaque !== undefined ? { state: 'unknown', reason: opaque, maybeUnset: true } : base.get(name);
   };
-  return new MapEnvironment(merged, fallback);
+  return new MapEnvironment(merged, fallback, removed !== 'all' && (opaque !== undefined || base.open()));
 }

@@ -264,7 +264,7 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
 function lazyEnvironment(build: () => Environment): Environment {
   let env: Environment | undefined;
   const force = (): Environment => (env ??= build());
-  return { get: (name) => force().get(name), definedNames: () => force().definedNames() };
+  return { get: (name) => force().get(name), definedNames: () => force().definedNames(), open: () => force().open() };
 }
 
 /**

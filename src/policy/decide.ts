@@ -126,7 +126,11 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
         effectiveAction = 'warn';
         note = 'already failing before this update: warned, not denied';
       }
-      const decided = { ...f, action, effectiveAction, ...(note !== undefined ? { note } : {}) };
+      // One literal of a single shape per finding (no spread): this runs for every finding of every request.
+      const decided: DecidedFinding =
+        note === undefined
+          ? { rule: f.rule, status: f.status, message: f.message, remediation: f.remediation, evidence: f.evidence, action, effectiveAction }
+          : { rule: f.rule, status: f.status, message: f.message, remediation: f.remediation, evidence: f.evidence, action, effectiveAction, note };
       if (failing && effectiveAction !== 'off') active.push({ container: result.container, finding: decided });
       return decided;
     });

@@ -62,32 +62,39 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
   return { multi: topology !== 'single', membership };
 }
 
+/**
+ * One rule on one run. Findings are built as one literal of a single shape (no spreads): this runs
+ * for every rule of every judged container, on the webhook's request path.
+ */
 function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string): Finding {
-  const base = {
-    rule: rule.id,
-    remediation: rule.remediation.replace('{file}', fixAt),
-  };
   const program = rule.component;
   if (config.refusal !== undefined) {
-    return { ...base, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, evidence: [...config.notes], remediation: `Correct the ${program} arguments in ${fixAt}` };
+    return { rule: rule.id, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, remediation: `Correct the ${program} arguments in ${fixAt}`, evidence: [...config.notes] };
   }
   if (config.exits !== undefined) {
-    return { ...base, status: 'fail', message: `${program} will not serve: ${config.exits}`, evidence: [], remediation: `Correct the ${program} arguments in ${fixAt}` };
+    return { rule: rule.id, status: 'fail', message: `${program} will not serve: ${config.exits}`, remediation: `Correct the ${program} arguments in ${fixAt}`, evidence: [] };
   }
+  const remediation = rule.remediation.replace('{file}', fixAt);
   if (rule.multiMemberOnly && !multi.multi) {
     const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
-    return { ...base, status: 'not-applicable', message: `etcd has a single member (${why})`, evidence: [] };
+    return { rule: rule.id, status: 'not-applicable', message: `etcd has a single member (${why})`, remediation, evidence: [] };
   }
   const outcome = rule.check(config);
-  const assumed =
+  const message =
     rule.multiMemberOnly && multi.membership.kind === 'undetermined' && outcome.status !== 'pass'
-      ? ` (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
-      : '';
+      ? `${outcome.message} (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
+      : outcome.message;
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
-  return { ...base, status: outcome.status, message: `${outcome.message}${assumed}`, evidence };
+  return { rule: rule.id, status: outcome.status, message, remediation, evidence };
 }
+
+/** Each component's rules, in the table's order. */
+const RULES_OF: Readonly<Record<Component, readonly Rule[]>> = {
+  etcd: RULES.filter((r) => r.component === 'etcd'),
+  'kube-apiserver': RULES.filter((r) => r.component === 'kube-apiserver'),
+};
 
 const SEVERITY: Readonly<Record<Status, number>> = { fail: 3, unknown: 2, pass: 1, 'not-applicable': 0 };
 
@@ -109,7 +116,7 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
     const perRun = judged.map(({ config }) => {
       const fixAt = fixLocation({ pod, component, text, ...(config.configFile !== undefined ? { configFile: config.configFile } : {}) });
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
-      return RULES.filter((r) => r.component === component).map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
+      return RULES_OF[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
     });
     const findings = (perRun[0] as Finding[]).map((first, idx) =>
       perRun.reduce<Finding>((worst, run) => {
