@@ -22,6 +22,17 @@ describe('decisions', () => {
     expect(d).to.deep.include({ allowed: true, warnings: [], auditAnnotations: {} });
   });
 
+  it('a decided finding reads, compares and serializes with every field (the remediation is found when read)', () => {
+    const d = decide(failing22(), policyFromObject({}), NOT_KUBELET);
+    const f = d.results[0]?.findings.find((x) => x.rule === 'etcd-client-cert-auth');
+    const fields = { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce', effectiveAction: 'enforce' };
+    expect(f).to.deep.include(fields);
+    expect(f?.remediation).to.match(/^Set --client-cert-auth=true in \/etc\/kubernetes\/manifests\/etcd.yaml on node cp-1/);
+    const json = JSON.parse(JSON.stringify(f)) as Record<string, unknown>;
+    expect(json).to.deep.include({ ...fields, remediation: f?.remediation, message: f?.message, evidence: f?.evidence });
+    expect(Object.keys(json).sort()).to.deep.equal(['action', 'effectiveAction', 'evidence', 'message', 'remediation', 'rule', 'status']);
+  });
+
   it('one failing enforced rule denies, naming the rule, CIS number, finding and fix', () => {
     const d = decide(failing22(), policyFromObject({}), NOT_KUBELET);
     expect(d.allowed).to.equal(false);

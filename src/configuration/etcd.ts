@@ -5,6 +5,10 @@ import { isServiceLinkName } from '../launch/env.js';
 import type { Invocation } from '../launch/invocation.js';
 import { boolValue, readFlags, effectiveValue, isNonEmpty, opaqueConfig, type ProgramConfig, type Setting } from './settings.js';
 
+const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/;
+const ETCD_SCHEMES = new Set(['http', 'https', 'unix', 'unixs']);
+const HOST_PORT = /^(\[[^\]]*\]|[^:[\]]*):[^:]*$/;
+
 /**
  * etcd's URL flags (types.NewURLs via flags.UniqueURLs.Set): comma-separated, each with scheme
  * http, https, unix or unixs, a host:port, and no path. A bad one stops etcd at flag parsing.
@@ -12,12 +16,12 @@ import { boolValue, readFlags, effectiveValue, isNonEmpty, opaqueConfig, type Pr
 export function validateEtcdUrls(list: string): string | undefined {
   for (const raw of list.split(',')) {
     const u = raw.trim();
-    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(u);
+    const m = URL_SHAPE.exec(u);
     if (m === null) return `URL scheme must be http, https, unix, or unixs: ${u}`;
-    const scheme = (m[1] as string).toLowerCase();
-    if (!['http', 'https', 'unix', 'unixs'].includes(scheme)) return `URL scheme must be http, https, unix, or unixs: ${u}`;
-    const host = (m[2] as string).replace(/^[^@]*@/, '');
-    if (!/^(\[[^\]]*\]|[^:[\]]*):[^:]*$/.test(host)) return `URL address does not have the form "host:port": ${u}`;
+    if (!ETCD_SCHEMES.has((m[1] as string).toLowerCase())) return `URL scheme must be http, https, unix, or unixs: ${u}`;
+    const authority = m[2] as string;
+    const at = authority.indexOf('@');
+    if (!HOST_PORT.test(at === -1 ? authority : authority.slice(at + 1))) return `URL address does not have the form "host:port": ${u}`;
     if (m[3] !== '') return `URL must not contain a path: ${u}`;
   }
   return undefined;
@@ -167,7 +171,7 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   }
 
   const configFileArg = lastOccurrence(parsed.occurrences.get('config-file'));
-  const configFileEnv = inv.env.get(etcdEnvName('config-file'));
+  const configFileEnv = inv.env.get('ETCD_CONFIG_FILE');
   const fileNote = (where: string): string =>
     `etcd reads its settings from the configuration file ${where} on the node, which the webhook cannot see; other flags and ETCD_* variables are ignored`;
   if (configFileArg !== undefined && (configFileArg.value.unknown !== undefined || configFileArg.value.text !== '')) {

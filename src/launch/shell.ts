@@ -37,6 +37,11 @@ const OPERATORS = ['&&', '||', ';;', '<<-', '<<', '>>', '<&', '>&', '<>', '>|', 
 const REDIRECTIONS = new Set(['<', '>', '>>', '<&', '>&', '<>', '>|', '&>', '<<', '<<-']);
 /** First characters of OPERATORS: most characters of a word are not one, and need no further look. */
 const OPERATOR_START = new Set(OPERATORS.map((o) => o[0] as string));
+/**
+ * A run of characters that are literal in an unquoted word: no blank, quote, escape, expansion or
+ * operator character. Read in one slice instead of one character at a time.
+ */
+const PLAIN_RUN = /[^ \t\n\\'"$`&|;()<>]+/y;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 
@@ -131,8 +136,11 @@ class Lexer {
       } else if (c === '`') {
         segments.push(this.readBackquote(false));
       } else {
-        lit(c, false);
-        this.i++;
+        PLAIN_RUN.lastIndex = this.i;
+        const run = PLAIN_RUN.exec(s);
+        const text = run === null ? c : run[0];
+        lit(text, false);
+        this.i += text.length;
       }
     }
     return { kind: 'word', segments, raw: s.slice(start, this.i) };

@@ -1,5 +1,5 @@
 import { readApiserverConfig } from '../configuration/apiserver.js';
-import { fixLocation } from './fix-location.js';
+import { fixLocation, type FixContext } from './fix-location.js';
 import { etcdMembership, readEtcdConfig, type Membership } from '../configuration/etcd.js';
 import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
 import { isMirrorPod, type Container, type Pod } from '../launch/pod.js';
@@ -63,21 +63,60 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
 }
 
 /**
- * One rule on one run. Findings are built as one literal of a single shape (no spreads): this runs
- * for every rule of every judged container, on the webhook's request path.
+ * Where the fix for one run goes, found once and only when a remediation is read: the webhook reads
+ * it for denied findings only, so a passing pod never pays for it (fixLocation scans the container's
+ * text for each distribution).
  */
-function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string): Finding {
+class FixSite {
+  #at: string | undefined;
+  readonly #context: () => FixContext;
+  constructor(context: () => FixContext) {
+    this.#context = context;
+  }
+  get location(): string {
+    return (this.#at ??= fixLocation(this.#context()));
+  }
+}
+
+/**
+ * A finding whose remediation is filled in when read. `remediation` is an enumerable accessor, so
+ * property reads, `for…in`, deep comparison and JSON.stringify (toJSON) see it like a field.
+ */
+class RuleFinding implements Finding {
+  readonly #template: string;
+  readonly #site: FixSite;
+  constructor(
+    readonly rule: string,
+    readonly status: Status,
+    readonly message: string,
+    template: string,
+    site: FixSite,
+    readonly evidence: readonly string[],
+  ) {
+    this.#template = template;
+    this.#site = site;
+  }
+  get remediation(): string {
+    return this.#template.replace('{file}', this.#site.location);
+  }
+  toJSON(): Finding {
+    return { rule: this.rule, status: this.status, message: this.message, remediation: this.remediation, evidence: this.evidence };
+  }
+}
+Object.defineProperty(RuleFinding.prototype, 'remediation', { enumerable: true });
+
+/** One rule on one run. */
+function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, site: FixSite): Finding {
   const program = rule.component;
   if (config.refusal !== undefined) {
-    return { rule: rule.id, status: 'fail', message: `${program} will refuse to start: ${config.refusal}`, remediation: `Correct the ${program} arguments in ${fixAt}`, evidence: [...config.notes] };
+    return new RuleFinding(rule.id, 'fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, site, [...config.notes]);
   }
   if (config.exits !== undefined) {
-    return { rule: rule.id, status: 'fail', message: `${program} will not serve: ${config.exits}`, remediation: `Correct the ${program} arguments in ${fixAt}`, evidence: [] };
+    return new RuleFinding(rule.id, 'fail', `${program} will not serve: ${config.exits}`, `Correct the ${program} arguments in {file}`, site, []);
   }
-  const remediation = rule.remediation.replace('{file}', fixAt);
   if (rule.multiMemberOnly && !multi.multi) {
     const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
-    return { rule: rule.id, status: 'not-applicable', message: `etcd has a single member (${why})`, remediation, evidence: [] };
+    return new RuleFinding(rule.id, 'not-applicable', `etcd has a single member (${why})`, rule.remediation, site, []);
   }
   const outcome = rule.check(config);
   const message =
@@ -87,7 +126,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
-  return { rule: rule.id, status: outcome.status, message, remediation, evidence };
+  return new RuleFinding(rule.id, outcome.status, message, rule.remediation, site, evidence);
 }
 
 /** Each component's rules, in the table's order. */
@@ -95,6 +134,8 @@ const RULES_OF: Readonly<Record<Component, readonly Rule[]>> = {
   etcd: RULES.filter((r) => r.component === 'etcd'),
   'kube-apiserver': RULES.filter((r) => r.component === 'kube-apiserver'),
 };
+
+const COMPONENTS = ['etcd', 'kube-apiserver'] as const;
 
 const SEVERITY: Readonly<Record<Status, number>> = { fail: 3, unknown: 2, pass: 1, 'not-applicable': 0 };
 
@@ -105,25 +146,33 @@ function readConfig(inv: Invocation): ProgramConfig {
 function evaluateContainer(pod: Pod, container: Container, initContainer: boolean, options: EvaluationOptions): ComponentResult[] {
   const invocations = findInvocations(pod, container);
   const results: ComponentResult[] = [];
-  for (const component of ['etcd', 'kube-apiserver'] as const) {
+  if (invocations.length === 0) return results;
+  for (const component of COMPONENTS) {
     const runs = invocations.filter((i) => i.component === component).map((inv) => ({ inv, config: readConfig(inv) }));
     if (runs.length === 0) continue;
     // `etcd --version && exec etcd ...`: a run that only prints and exits does not serve; judge the
     // serving runs, and if a script has several, the worst of them.
     const serving = runs.filter((r) => r.config.exits === undefined);
     const judged = serving.length > 0 ? serving : runs;
-    const text = [container.image ?? '', ...(container.command ?? []), ...(container.args ?? [])].join(' ');
     const perRun = judged.map(({ config }) => {
-      const fixAt = fixLocation({ pod, component, text, ...(config.configFile !== undefined ? { configFile: config.configFile } : {}) });
+      const site = new FixSite(() => ({
+        pod,
+        component,
+        text: [container.image ?? '', ...(container.command ?? []), ...(container.args ?? [])].join(' '),
+        ...(config.configFile !== undefined ? { configFile: config.configFile } : {}),
+      }));
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
-      return RULES_OF[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt));
+      return RULES_OF[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, site));
     });
-    const findings = (perRun[0] as Finding[]).map((first, idx) =>
-      perRun.reduce<Finding>((worst, run) => {
-        const f = run[idx] as Finding;
-        return SEVERITY[f.status] > SEVERITY[worst.status] ? f : worst;
-      }, first),
-    );
+    const findings =
+      perRun.length === 1
+        ? (perRun[0] as Finding[])
+        : (perRun[0] as Finding[]).map((first, idx) =>
+            perRun.reduce<Finding>((worst, run) => {
+              const f = run[idx] as Finding;
+              return SEVERITY[f.status] > SEVERITY[worst.status] ? f : worst;
+            }, first),
+          );
     const first = (judged[0] as { inv: Invocation }).inv;
     results.push({ component, container: container.name, initContainer, origin: first.origin, release: releaseScope(component, first.image).description, findings });
   }
