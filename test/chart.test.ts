@@ -231,6 +231,15 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(c.resources).to.have.keys('requests', 'limits');
     });
 
+    it("Node's heap is three quarters of the memory limit (the review byte budget is sized from it), none without a limit", () => {
+      const envOf = (args: string[]): Record<string, string> =>
+        Object.fromEntries((podTemplate(render(args)).spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env.map((e) => [e.name, e.value]));
+      expect(envOf([]).NODE_OPTIONS).to.equal('--max-old-space-size=192');
+      expect(envOf(['--set', 'resources.limits.memory=1Gi']).NODE_OPTIONS).to.equal('--max-old-space-size=768');
+      expect(envOf(['--set', 'resources.limits.memory=512M']).NODE_OPTIONS).to.equal('--max-old-space-size=366');
+      expect(envOf(['--set', 'resources.limits=null']).NODE_OPTIONS).to.equal(undefined);
+    });
+
     it('podAntiAffinity=hard requires different nodes; priorityClassName is passed on', () => {
       const pod = podTemplate(render(['--set', 'podAntiAffinity=hard', '--set', 'priorityClassName=system-cluster-critical']));
       expect(pod.spec.affinity).to.have.nested.property('podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey', 'kubernetes.io/hostname');

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { admit, BadAdmissionRequest } from './admission.js';
 import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../input/admission-review.js';
 import type { Policy } from '../policy/policy.js';
+import { BodyError, ByteBudget, defaultBudgetBytes, readBody } from './body.js';
 import { NO_OBSERVER, type Observer, type ReviewEvent } from './metrics.js';
 
 /**
@@ -27,6 +28,8 @@ export interface AppDependencies {
    */
   readonly requireClientCertificate?: boolean;
   readonly observer?: Observer;
+  /** Bounds the review bytes held at once (body.ts); a default one when absent. */
+  readonly budget?: ByteBudget;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -98,7 +101,8 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   }
 
-  app.post('/validate', express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }), (req, res) => {
+  const budget = deps.budget ?? new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
+  app.post('/validate', readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes }, budget), (req, res) => {
     const started = process.hrtime.bigint();
     const decoded = decodeReview(req);
     if (!('review' in decoded)) {
@@ -108,26 +112,22 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     const request = decoded.review.request;
-    const log = deps.logger.child({
-      uid: request.uid,
-      namespace: request.namespace ?? '',
-      name: request.name ?? '',
-      operation: request.operation,
-      dryRun: request.dryRun === true,
-    });
+    // The request's identity on every line about it (one object, not a child logger per request).
+    const about = { uid: request.uid, namespace: request.namespace ?? '', name: request.name ?? '', operation: request.operation, dryRun: request.dryRun === true };
     const facts = { operation: request.operation, dryRun: request.dryRun === true };
     try {
       const outcome = admit(request, deps.policy());
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       const verdict = outcome.verdict;
       if (verdict === undefined) {
-        log.info({ decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
+        deps.logger.info({ ...about, decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
       } else {
         const failing = verdict.results.flatMap((r) =>
           r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown').map((f) => ({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction })),
         );
-        log.info(
+        deps.logger.info(
           {
+            ...about,
             decision: outcome.response.allowed ? 'allowed' : 'denied',
             components: [...new Set(verdict.results.map((r) => r.component))],
             kubeletMirror: outcome.kubeletMirror,
@@ -148,11 +148,11 @@ export function createApp(deps: AppDependencies): express.Express {
       });
     } catch (err) {
       if (err instanceof BadAdmissionRequest) {
-        log.warn({ httpStatus: err.httpStatus, reason: err.message }, 'rejected malformed admission request');
+        deps.logger.warn({ ...about, httpStatus: err.httpStatus, reason: err.message }, 'rejected malformed admission request');
         send(res, err.httpStatus, errored(request.uid, err.httpStatus, err.message));
       } else {
         // Never allow on an internal error: answer 500 and let the API server's failurePolicy decide.
-        log.error({ err }, 'internal error while evaluating admission request');
+        deps.logger.error({ ...about, err }, 'internal error while evaluating admission request');
         send(res, 500, errored(request.uid, 500, `internal error: ${(err as Error).message}`));
       }
       record({ ...facts, decision: 'error', seconds: seconds(started) });
@@ -175,7 +175,9 @@ export function createApp(deps: AppDependencies): express.Express {
     const message =
       e.type === 'entity.too.large'
         ? `request body is larger than ${MAX_REVIEW_BYTES} bytes`
-        : status >= 500
+        : err instanceof BodyError
+          ? err.message
+          : status >= 500
           ? 'internal error'
           : (e.message ?? 'bad request');
     if (status >= 500) deps.logger.error({ err, path: req.path }, 'internal error');

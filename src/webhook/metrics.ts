@@ -1,3 +1,4 @@
+import type { BudgetStats } from './body.js';
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -38,8 +39,35 @@ export interface Metrics extends Observer {
  * Prometheus metrics, prefixed etcd_tls_guard_. Labels take values from small fixed sets (operation,
  * decision, rule id, status, action), never from pod names or namespaces, so cardinality is bounded.
  */
-export function createMetrics(): Metrics {
+export function createMetrics(budget?: () => BudgetStats): Metrics {
   const registry = new Registry();
+  if (budget !== undefined) {
+    new Gauge({
+      name: 'etcd_tls_guard_review_bytes_in_flight',
+      help: 'Bytes of admission reviews being read or judged now (bounded by the budget; see docs/http.md).',
+      registers: [registry],
+      collect() {
+        this.set(budget().inFlightBytes);
+      },
+    });
+    new Gauge({
+      name: 'etcd_tls_guard_reviews_waiting',
+      help: 'Admission reviews waiting, unread, for the byte budget.',
+      registers: [registry],
+      collect() {
+        this.set(budget().queued);
+      },
+    });
+    new Counter({
+      name: 'etcd_tls_guard_reviews_queued_total',
+      help: 'Admission reviews that had to wait for the byte budget.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(budget().queuedTotal);
+      },
+    });
+  }
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'etcd_tls_guard_admission_requests_total',

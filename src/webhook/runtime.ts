@@ -4,6 +4,8 @@ import { CertificateError, servingMaterial, type ServingMaterial } from '../cert
 import { DEFAULT_POLICY, PolicyError, policyFromText, type Policy } from '../policy/policy.js';
 import { createMetrics, NO_OBSERVER, startMetricsServer, type Observer, type RunningMetricsServer } from './metrics.js';
 import { startServer, type RunningServer } from './serve.js';
+import { MAX_REVIEW_BYTES } from './app.js';
+import { ByteBudget, defaultBudgetBytes } from './body.js';
 import { watchFiles, type FileWatch } from './watch.js';
 
 export interface WebhookOptions {
@@ -83,7 +85,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     policy = policyFromText(policyContents[0]?.toString('utf8') ?? '', opts.configPath);
   }
 
-  const metrics = opts.metricsPort !== undefined ? createMetrics() : undefined;
+  const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
+  const metrics = opts.metricsPort !== undefined ? createMetrics(() => budget.stats()) : undefined;
   const observer = metrics ?? NO_OBSERVER;
   observer.certificateExpiry(material.notAfter);
 
@@ -91,7 +94,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   let metricsServer: RunningMetricsServer | undefined;
   const watches: FileWatch[] = [];
   try {
-    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer });
+    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer, budget });
+    logger.debug({ budgetBytes: budget.budgetBytes }, 'review byte budget');
     if (metrics !== undefined && opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({ host: opts.host, port: opts.metricsPort, registry: metrics.registry, logger });
     }

@@ -4,6 +4,7 @@ import { listen } from './listen.js';
 import { secureContextOptions, type ServingMaterial } from '../certs/serving.js';
 import type { Policy } from '../policy/policy.js';
 import { createApp } from './app.js';
+import type { ByteBudget } from './body.js';
 import type { Observer } from './metrics.js';
 
 export interface ServeOptions {
@@ -15,6 +16,8 @@ export interface ServeOptions {
   readonly observer?: Observer;
   /** Overrides of the timeouts below (tests shorten them). */
   readonly timeouts?: Partial<Timeouts>;
+  /** Bounds the review bytes held at once (body.ts); one sized from the heap when absent. */
+  readonly budget?: ByteBudget;
 }
 
 export interface Timeouts {
@@ -77,6 +80,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     notReady: () => (draining ? 'shutting down' : undefined),
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
+    ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
   });
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const server = createServer(

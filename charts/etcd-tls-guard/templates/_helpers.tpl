@@ -62,3 +62,19 @@ match condition falls to failurePolicy.
 {{- define "etcd-tls-guard.celContainerRunsControlPlane" -}}
 (has(c.image) && c.image.matches('(^|/)(etcd|kube-apiserver)(-[a-z0-9]+)?([:@]|$)')) || (has(c.command) && c.command.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.args) && c.args.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.env) && c.env.exists(e, has(e.value) && (e.value.contains('etcd') || e.value.contains('kube-apiserver'))))
 {{- end }}
+
+{{/*
+Node's heap, in MiB: three quarters of the container's memory limit (resources.limits.memory in Mi,
+Gi, M or G), so that V8 collects garbage before the kernel's OOM killer acts; empty when there is
+no limit or it is written otherwise (Node then sizes its heap from the machine).
+*/}}
+{{- define "etcd-tls-guard.heapMiB" -}}
+{{- $limit := toString (((.Values.resources | default dict).limits | default dict).memory | default "") -}}
+{{- $mib := 0 -}}
+{{- if regexMatch "^[0-9]+Gi$" $limit -}}{{- $mib = mul (trimSuffix "Gi" $limit | atoi) 1024 -}}
+{{- else if regexMatch "^[0-9]+Mi$" $limit -}}{{- $mib = trimSuffix "Mi" $limit | atoi -}}
+{{- else if regexMatch "^[0-9]+G$" $limit -}}{{- $mib = div (mul (trimSuffix "G" $limit | atoi) 1000) 1049 -}}
+{{- else if regexMatch "^[0-9]+M$" $limit -}}{{- $mib = div (mul (trimSuffix "M" $limit | atoi) 1000000) 1048576 -}}
+{{- end -}}
+{{- if gt (int $mib) 0 -}}{{- div (mul $mib 3) 4 -}}{{- end -}}
+{{- end }}
