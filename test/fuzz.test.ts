@@ -9,7 +9,7 @@ import type { EnvVar } from '../src/launch/pod.js';
 import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../src/launch/shell.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY, PolicyError, policyFromObject } from '../src/policy/policy.js';
-import { parseManifestText } from '../src/input/manifests.js';
+import { parseManifestText, readFast, readReference } from '../src/input/manifests.js';
 import { judgePod } from '../src/judgement/judge.js';
 import { exitCodeOf } from '../src/report/report.js';
 import { RULES } from '../src/rules/rules.js';
@@ -250,6 +250,34 @@ describe('property: configuration and manifest input never crash the loaders', (
       }),
       { numRuns: RUNS },
     );
+  });
+
+  it('the fast YAML reader reads every document it takes exactly as the YAML 1.1 reference does', () => {
+    // Scalars YAML 1.1 types specially (kubectl's go-yaml v2 does too), and ordinary ones.
+    const special = fc.constantFrom(
+      ...['yes', 'no', 'on', 'off', 'y', 'n', 'Yes', 'NO', 'On', 'null', 'Null', '~', '0755', '0x1F', '1_000', '0b101', '1.5', '.5', '1e3', '-.inf', '.nan'],
+      ...['12:30', '190:20:30', '2026-11-22', '2026-11-22T10:00:00Z', '2001-12-14 21:59:43.10', '<<', '+1', '-0', '00', '08', '1.'],
+    );
+    const ordinary = fc.constantFrom('true', 'False', 'TRUE', '0', '7', '-3', '42', '--flag=value', '--client-cert-auth', 'v1', 'etcd', '3.5.15-0', '10.0.0.1', 'a b', 'café', 'https://x:2379');
+    const scalar = fc.oneof({ arbitrary: ordinary, weight: 12 }, { arbitrary: special, weight: 1 });
+    const value = fc.oneof(scalar, scalar.map((x) => JSON.stringify(x)), fc.constant(''));
+    const line = fc.tuple(scalar, fc.oneof(value, fc.array(value, { minLength: 1, maxLength: 3 }))).map(([k, v]) =>
+      Array.isArray(v) ? `${k}:\n${v.map((x) => `  - ${x}`).join('\n')}` : `${k}: ${v}`,
+    );
+    const doc = fc.array(line, { minLength: 1, maxLength: 6 }).map((ls) => ls.join('\n'));
+    let fast = 0;
+    fc.assert(
+      fc.property(fc.array(doc, { minLength: 1, maxLength: 3 }), (docs) => {
+        const text = docs.join('\n---\n');
+        const quick = readFast(text, 'f.yaml');
+        if (quick === undefined) return;
+        fast++;
+        expect(quick, text).to.deep.equal(readReference(text, 'f.yaml'));
+      }),
+      { numRuns: RUNS * 3 },
+    );
+    // Both paths are exercised: documents of ordinary scalars take the fast one.
+    expect(fast).to.be.within(RUNS / 10, RUNS * 3 - RUNS / 10);
   });
 
   it('random YAML text: documents or input errors, never an exception', () => {

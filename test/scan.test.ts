@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { admissionReview, KUBELET_USER } from './admission.js';
+import { loadInputs } from '../src/input/manifests.js';
+import { DEFAULT_POLICY } from '../src/policy/policy.js';
+import { formatJson, formatText } from '../src/report/format.js';
+import { scanDocuments } from '../src/scan/scan.js';
 import { fixturePath } from './helpers.js';
 
 interface Run {
@@ -25,6 +29,17 @@ interface JsonReport {
 }
 
 describe('etcd-tls-guard scan', () => {
+  it('streams exactly the JSON and text of the whole report, judged in one go (every fixture, one unreadable path)', async () => {
+    const paths = [fixturePath(''), '/nonexistent.yaml'];
+    const inputs = await loadInputs(paths, () => Promise.resolve(''));
+    const report = scanDocuments(inputs.documents, DEFAULT_POLICY, inputs.errors);
+    expect(report.results.length).to.be.greaterThan(20);
+    const json = await cli(['scan', '--format', 'json', ...paths]);
+    expect(json.out).to.equal(`${JSON.stringify({ results: report.results, errors: report.errors, summary: report.summary }, null, 2)}\n`);
+    expect(json.out).to.equal(formatJson(report));
+    expect((await cli(['scan', ...paths])).out).to.equal(formatText(report));
+  });
+
   it('exit 0 for compliant kubeadm manifests', async () => {
     const r = await cli(['scan', fixturePath('kubeadm')]);
     expect(r.code).to.equal(0);

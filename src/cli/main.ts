@@ -7,11 +7,10 @@ import { ClusterError } from '../audit/errors.js';
 import { CertificateError } from '../certs/serving.js';
 import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
-import { loadInputs } from '../input/manifests.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
-import { formatJson, formatText } from '../report/format.js';
+import { formatJson, formatText, jsonSink, textSink } from '../report/format.js';
 import { exitCodeOf } from '../report/report.js';
-import { scanDocuments } from '../scan/scan.js';
+import { scanInputs } from '../scan/scan.js';
 import { startWebhook, type Companion } from '../webhook/runtime.js';
 import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
 
@@ -162,11 +161,19 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
   if (positionals.length === 0) throw new UsageError("scan needs at least one PATH (a file, a directory, or - for standard input)\nRun 'etcd-tls-guard scan --help' for usage.");
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
-  const inputs = await loadInputs(positionals, io.readStdin);
-  const report = scanDocuments(inputs.documents, policy, inputs.errors);
-  io.out(values.format === 'json' ? formatJson(report) : formatText(report));
-  for (const e of report.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
-  return exitCodeOf(report);
+  // Written as it is made, in chunks of about 64 KiB: a large scan holds neither its inputs nor its report.
+  let pending = '';
+  const write = (text: string): void => {
+    pending += text;
+    if (pending.length >= 65_536) {
+      io.out(pending);
+      pending = '';
+    }
+  };
+  const outcome = await scanInputs(positionals, io.readStdin, policy, values.format === 'json' ? jsonSink(write) : textSink(write));
+  if (pending !== '') io.out(pending);
+  for (const e of outcome.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  return exitCodeOf(outcome);
 }
 
 async function auditCommand(args: string[], io: Io): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Report, ReportRow } from './report.js';
+import type { Report, ReportRow, ReportSink } from './report.js';
 
 function where(r: ReportRow): string {
   const doc = `${r.source}#${r.document}${r.item !== undefined ? `.items[${r.item}]` : ''}`;
@@ -10,31 +10,81 @@ function title(r: ReportRow): string {
   return `${r.kind ?? 'object'} ${name}`;
 }
 
-/** For people: one line per pod and component, then one line per failing or unverifiable rule. */
-export function formatText(report: Report): string {
+/** The lines of one row: its verdict, then each failing or unverifiable rule. */
+function textLines(r: ReportRow): string[] {
+  if (r.component === null) return [];
   const lines: string[] = [];
-  for (const e of report.errors) lines.push(`ERROR ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}`);
-  for (const r of report.results) {
-    if (r.component === null) continue;
-    const bad = r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
-    const denied = bad.some((f) => f.effectiveAction === 'enforce');
-    const verdict = bad.length === 0 ? 'PASS' : denied ? 'DENY' : 'WARN';
-    lines.push(`${verdict} ${title(r)} (${r.component} in container ${r.container ?? ''}) ${where(r)}`);
-    for (const f of bad) {
-      const cis = f.cis.length > 0 ? ` (CIS ${f.cis.join(', ')})` : '';
-      lines.push(`  ${f.status.padEnd(7)} ${f.rule}${cis} [${f.effectiveAction}]: ${f.message}`);
-      lines.push(`          fix: ${f.remediation}`);
-      if (f.note !== undefined) lines.push(`          note: ${f.note}`);
-    }
+  const bad = r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
+  const denied = bad.some((f) => f.effectiveAction === 'enforce');
+  const verdict = bad.length === 0 ? 'PASS' : denied ? 'DENY' : 'WARN';
+  lines.push(`${verdict} ${title(r)} (${r.component} in container ${r.container ?? ''}) ${where(r)}`);
+  for (const f of bad) {
+    const cis = f.cis.length > 0 ? ` (CIS ${f.cis.join(', ')})` : '';
+    lines.push(`  ${f.status.padEnd(7)} ${f.rule}${cis} [${f.effectiveAction}]: ${f.message}`);
+    lines.push(`          fix: ${f.remediation}`);
+    if (f.note !== undefined) lines.push(`          note: ${f.note}`);
   }
-  const s = report.summary;
-  lines.push(
-    `${s.documents} object${s.documents === 1 ? '' : 's'}, ${s.checked} control-plane container${s.checked === 1 ? '' : 's'} checked, ${s.failed} failing, ${s.denied} would be denied${report.errors.length > 0 ? `, ${report.errors.length} input error${report.errors.length === 1 ? '' : 's'}` : ''}`,
-  );
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
-/** Exactly one JSON document. */
+/**
+ * For people: input errors first, then one line per pod and component with one line per failing or
+ * unverifiable rule, then the counts. Rows are kept as text until the end (errors come first).
+ */
+export function textSink(write: (text: string) => void): ReportSink {
+  const rows: string[] = [];
+  return {
+    row: (r) => {
+      for (const line of textLines(r)) rows.push(`${line}\n`);
+    },
+    finish: (errors, s) => {
+      for (const e of errors) write(`ERROR ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+      for (const line of rows) write(line);
+      write(
+        `${s.documents} object${s.documents === 1 ? '' : 's'}, ${s.checked} control-plane container${s.checked === 1 ? '' : 's'} checked, ${s.failed} failing, ${s.denied} would be denied${errors.length > 0 ? `, ${errors.length} input error${errors.length === 1 ? '' : 's'}` : ''}\n`,
+      );
+    },
+  };
+}
+
+/** `JSON.stringify(value, null, 2)` for a value nested `depth` levels deep: every line after the first indented. */
+function nested(value: unknown, depth: number): string {
+  return JSON.stringify(value, null, 2).replaceAll('\n', `\n${'  '.repeat(depth)}`);
+}
+
+/**
+ * Exactly one JSON document, the text `JSON.stringify({ results, errors, summary }, null, 2)` gives,
+ * written row by row so that no row is held after it is written.
+ */
+export function jsonSink(write: (text: string) => void): ReportSink {
+  let rows = 0;
+  write('{\n  "results": [');
+  return {
+    row: (r) => {
+      write(`${rows === 0 ? '\n' : ',\n'}    ${nested(r, 2)}`);
+      rows++;
+    },
+    finish: (errors, summary) => {
+      write(rows === 0 ? '],\n' : '\n  ],\n');
+      write(`  "errors": ${nested(errors, 1)},\n  "summary": ${nested(summary, 1)}\n}\n`);
+    },
+  };
+}
+
+function collect(report: Report, sinkOf: (write: (text: string) => void) => ReportSink): string {
+  let out = '';
+  const sink = sinkOf((t) => (out += t));
+  for (const r of report.results) sink.row(r);
+  sink.finish(report.errors, report.summary);
+  return out;
+}
+
+/** For people (textSink, all at once). */
+export function formatText(report: Report): string {
+  return collect(report, textSink);
+}
+
+/** Exactly one JSON document (jsonSink, all at once). */
 export function formatJson(report: Report): string {
-  return `${JSON.stringify({ results: report.results, errors: report.errors, summary: report.summary }, null, 2)}\n`;
+  return collect(report, jsonSink);
 }

@@ -85,23 +85,41 @@ export function rowsOf(subject: ReportSubject, verdict: Verdict): ReportRow[] {
   return verdict.results.map((r) => ({ ...subject, component: r.component, container: r.container, release: r.release, findings: r.findings.map(reportFinding) }));
 }
 
+/** The counts a CI job and a person read first, kept as rows go by (rows need not be held). */
+export class SummaryCounter {
+  documents = 0;
+  #checked = 0;
+  #failed = 0;
+  #denied = 0;
+
+  count(row: ReportRow): void {
+    if (row.component === null) return;
+    this.#checked++;
+    if (row.findings.some((f) => f.status === 'fail')) this.#failed++;
+    if (row.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'enforce')) this.#denied++;
+  }
+
+  summary(): Report['summary'] {
+    return { documents: this.documents, checked: this.#checked, failed: this.#failed, denied: this.#denied };
+  }
+}
+
+/** Where a report goes as it is made: rows one by one, then the errors and the counts. */
+export interface ReportSink {
+  row(row: ReportRow): void;
+  finish(errors: readonly InputError[], summary: Report['summary']): void;
+}
+
 /** Rows and errors in, with the counts a CI job and a person read first. */
 export function reportOf(results: readonly ReportRow[], errors: readonly InputError[], documents: number): Report {
-  const failing = (f: ReportFinding): boolean => f.status === 'fail' || f.status === 'unknown';
-  return {
-    results,
-    errors,
-    summary: {
-      documents,
-      checked: results.filter((r) => r.component !== null).length,
-      failed: results.filter((r) => r.findings.some((f) => f.status === 'fail')).length,
-      denied: results.filter((r) => r.findings.some((f) => failing(f) && f.effectiveAction === 'enforce')).length,
-    },
-  };
+  const counter = new SummaryCounter();
+  counter.documents = documents;
+  for (const r of results) counter.count(r);
+  return { results, errors, summary: counter.summary() };
 }
 
 /** The exit code of scan and audit: 2 for unreadable input, 1 when the webhook would deny something, else 0. */
-export function exitCodeOf(report: Report): number {
+export function exitCodeOf(report: Pick<Report, 'errors' | 'summary'>): number {
   if (report.errors.length > 0) return 2;
   return report.summary.denied > 0 ? 1 : 0;
 }

@@ -3,11 +3,11 @@
  * the report. The same judgement and policy as the webhook, so CI sees what admission would do.
  */
 import { checkAdmissionReview, checkPod, isKubeletMirrorRequest, type AdmissionReview } from '../input/admission-review.js';
-import type { InputError, LoadedDocument } from '../input/manifests.js';
+import { inputTexts, parseManifestText, type InputError, type LoadedDocument } from '../input/manifests.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
-import { emptyRow, reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
+import { emptyRow, reportOf, rowsOf, SummaryCounter, type Report, type ReportRow, type ReportSink } from '../report/report.js';
 
 /** Workload kinds whose pod template is checked: what a chart renders for etcd. */
 const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
@@ -75,26 +75,54 @@ function targetsOf(object: unknown, item?: number): Target[] {
   return [{ ...at, kind, namespace, name, podPath: '', facts: NO_FACTS }];
 }
 
-/** Judges every document with the same judgement and policy as the webhook. */
+/** Judges one document's objects, row by row, with the same judgement and policy as the webhook. */
+function scanDocument(doc: LoadedDocument, policy: Policy, sink: (row: ReportRow) => void, errors: InputError[], counter: SummaryCounter): void {
+  for (const target of targetsOf(doc.object)) {
+    counter.documents++;
+    const subject = { source: doc.source, document: doc.document, ...(target.item !== undefined ? { item: target.item } : {}), kind: target.kind, namespace: target.namespace, name: target.name };
+    if (target.pod === undefined) {
+      sink(emptyRow(subject));
+      continue;
+    }
+    const problems = target.problems ?? checkPod(target.pod, target.podPath);
+    if (problems.length > 0) {
+      errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${problems.join('; ')}` });
+      continue;
+    }
+    for (const row of rowsOf(subject, judgePod(target.pod as Pod, policy, target.facts))) sink(row);
+  }
+}
+
+/** Judges documents already read (tests, the fuzz properties). */
 export function scanDocuments(documents: readonly LoadedDocument[], policy: Policy, inputErrors: readonly InputError[] = []): Report {
   const results: ReportRow[] = [];
   const errors: InputError[] = [...inputErrors];
-  let objects = 0;
-  for (const doc of documents) {
-    for (const target of targetsOf(doc.object)) {
-      objects++;
-      const subject = { source: doc.source, document: doc.document, ...(target.item !== undefined ? { item: target.item } : {}), kind: target.kind, namespace: target.namespace, name: target.name };
-      if (target.pod === undefined) {
-        results.push(emptyRow(subject));
-        continue;
-      }
-      const problems = target.problems ?? checkPod(target.pod, target.podPath);
-      if (problems.length > 0) {
-        errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${problems.join('; ')}` });
-        continue;
-      }
-      results.push(...rowsOf(subject, judgePod(target.pod as Pod, policy, target.facts)));
+  const counter = new SummaryCounter();
+  for (const doc of documents) scanDocument(doc, policy, (r) => results.push(r), errors, counter);
+  return reportOf(results, errors, counter.documents);
+}
+
+/**
+ * `scan` itself: each input is read, parsed, judged and written out before the next is read, so
+ * memory holds one file and its rows, not the whole input (10,000 manifests: npm run bench).
+ */
+export async function scanInputs(paths: readonly string[], readStdin: () => Promise<string>, policy: Policy, sink: ReportSink): Promise<Pick<Report, 'errors' | 'summary'>> {
+  const errors: InputError[] = [];
+  const counter = new SummaryCounter();
+  const row = (r: ReportRow): void => {
+    counter.count(r);
+    sink.row(r);
+  };
+  for await (const input of inputTexts(paths, readStdin)) {
+    if ('error' in input) {
+      errors.push(input.error);
+      continue;
     }
+    const parsed = parseManifestText(input.text, input.source);
+    errors.push(...parsed.errors);
+    for (const doc of parsed.documents) scanDocument(doc, policy, row, errors, counter);
   }
-  return reportOf(results, errors, objects);
+  const summary = counter.summary();
+  sink.finish(errors, summary);
+  return { errors, summary };
 }
