@@ -17,13 +17,15 @@ import type { NextFunction, Request, Response } from 'express';
 import { getHeapStatistics } from 'node:v8';
 
 /**
- * The default budget: an eighth of the heap this process may use (a 192 MiB heap, the chart's
- * 256 Mi limit, gives 24 MiB: four of the largest reviews at once), at least one review of the
- * largest size, at most 64 MiB. A review's parsed form and the work on it take a few times its
- * bytes, so an eighth leaves the rest of the heap to them.
+ * The default budget: a sixteenth of the heap this process may use (the chart's 256 Mi limit gives a
+ * 192 MiB heap, so about 13 MiB: two of the largest reviews at once, any number of small ones), at
+ * least one review of the largest size, at most 64 MiB. Measured (npm run bench, 32 UPDATE reviews
+ * of 5.9 MiB at once): a review in flight costs about five times its bytes (the string, the parsed
+ * object and oldObject, the judgement of both), and an eighth of the heap peaked at 226 MiB RSS,
+ * too close to the limit.
  */
 export function defaultBudgetBytes(maxBytes: number): number {
-  return Math.min(64 * 1024 * 1024, Math.max(maxBytes, Math.floor(getHeapStatistics().heap_size_limit / 8)));
+  return Math.min(64 * 1024 * 1024, Math.max(maxBytes, Math.floor(getHeapStatistics().heap_size_limit / 16)));
 }
 
 /** What the reader needs to know about the request; express's Request has it. */

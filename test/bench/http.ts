@@ -72,15 +72,16 @@ async function startProcess(name: string, args: string[], ca: string, port: numb
   };
 }
 
-export async function startWebhookProcess(certFile: string, keyFile: string, ca: string): Promise<Target> {
+/** `nodeOptions`: as the chart sets them (`--max-old-space-size` from the memory limit). */
+export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = []): Promise<Target> {
   const port = await freePort();
   const cli = `${DIST}src/cli/main.js`;
-  return startProcess('webhook', [cli, 'serve', '--port', String(port), '--metrics-port', '0', '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
+  return startProcess('webhook', [...nodeOptions, cli, 'serve', '--port', String(port), '--metrics-port', '0', '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
 }
 
-export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string): Promise<Target> {
+export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'raw' = 'lean'): Promise<Target> {
   const port = await freePort();
-  return startProcess('express floor', [`${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile], ca, port);
+  return startProcess(mode === 'lean' ? 'express floor' : 'express defaults', [`${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode], ca, port);
 }
 
 export async function startBaselineProcess(certFile: string, keyFile: string, ca: string): Promise<Target> {
