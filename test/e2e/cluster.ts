@@ -308,9 +308,14 @@ export async function startWebhook(cp: ControlPlane, extraArgs: readonly string[
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
+    // Stops looking once found: the log grows with every decision, and matching all of it on every
+    // chunk would make this process (the tests' client) slower the longer the webhook runs.
     const onData = (): void => {
       const m = /"url":"(https:\/\/[^"]+)\/validate"/.exec(log);
-      if (m?.[1] !== undefined) resolve(m[1]);
+      if (m?.[1] !== undefined) {
+        child.stdout.off('data', onData);
+        resolve(m[1]);
+      }
     };
     child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`webhook exited ${code}: ${log}`)));
