@@ -110,9 +110,13 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-/** Path of kube-apiserver, building it on first use (cached; see build-apiserver.sh). */
+/**
+ * Path of kube-apiserver, building it on first use (cached; see build-apiserver.sh): the release
+ * ETCD_TLS_GUARD_E2E_KUBERNETES names (run.sh sets it for each release it runs), else the pinned one.
+ */
 function kubeApiserverBinary(): string {
-  return execFileSync(join(ROOT, 'test', 'e2e', 'build-apiserver.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const release = process.env.ETCD_TLS_GUARD_E2E_KUBERNETES;
+  return execFileSync(join(ROOT, 'test', 'e2e', 'build-apiserver.sh'), release !== undefined && release !== '' ? [release] : [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
 export const NODE_NAME = 'cp-1';
