@@ -25,24 +25,10 @@ if [ ! -x "$out" ]; then
   else
     src="$cache/apiserver-src/$version"
     rm -rf "$src" && mkdir -p "$src"
-    minor=$(echo "$version" | cut -d. -f2); patch=$(echo "$version" | cut -d. -f3)
     # The checksum database is not reachable for every old k8s.io staging release through this proxy;
     # the module proxy's content is still what go records in go.sum.
     export GONOSUMDB=k8s.io GOFLAGS=-mod=mod
-    dir=$(cd "$src" && printf 'module e2eapiserver\n\ngo 1.24\n' > go.mod && go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-    {
-      printf 'module e2eapiserver\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$version"
-      for m in $(grep -E '=> \./staging' "$dir/go.mod" | awk '{print $1}'); do
-        if go mod download "$m@v0.$minor.$patch" >/dev/null 2>&1; then
-          printf '\t%s => %s v0.%s.%s\n' "$m" "$m" "$minor" "$patch"
-        else
-          stub="$src/stub/${m#k8s.io/}"; mkdir -p "$stub"; printf 'module %s\n' "$m" > "$stub/go.mod"
-          printf '\t%s => ./stub/%s\n' "$m" "${m#k8s.io/}"
-          echo "kube-apiserver $version: $m v0.$minor.$patch is not served; stubbed" >&2
-        fi
-      done
-      printf ')\n'
-    } > "$src/go.mod"
+    "$here/../tools/kubernetes-module.sh" "$src" e2eapiserver "$version"
     (cd "$src" && go build -buildvcs=false -trimpath -ldflags "$ldflags" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
   fi
   mv "$out.tmp" "$out"

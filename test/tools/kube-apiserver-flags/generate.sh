@@ -19,24 +19,7 @@ for v in "${versions[@]}"; do
   d="$work/$v"
   if [ -s "$d/flags.tsv" ]; then echo "$v: cached ($(wc -l < "$d/flags.tsv") flags)" >&2; continue; fi
   mkdir -p "$d"; cp "$here/main.go" "$d/"
-  minor=$(echo "$v" | cut -d. -f2); patch=$(echo "$v" | cut -d. -f3)
-  dir=$(cd "$d" && go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  # k8s.io/kubernetes maps its staging modules to ./staging; outside the repo they are published as
-  # v0.MINOR.PATCH. A staging module the proxy does not serve at that version is replaced by an
-  # empty stub: if kube-apiserver imported it, the build below would fail and say so.
-  {
-    printf 'module kflags\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$v"
-    for m in $(grep -E '=> \./staging' "$dir/go.mod" | awk '{print $1}'); do
-      if go mod download "$m@v0.$minor.$patch" >/dev/null 2>&1; then
-        printf '\t%s => %s v0.%s.%s\n' "$m" "$m" "$minor" "$patch"
-      else
-        stub="$d/stub/${m#k8s.io/}"; mkdir -p "$stub"; printf 'module %s\n' "$m" > "$stub/go.mod"
-        printf '\t%s => ./stub/%s\n' "$m" "${m#k8s.io/}"
-        echo "$v: $m v0.$minor.$patch is not served; stubbed" >&2
-      fi
-    done
-    printf ')\n'
-  } > "$d/go.mod"
+  "$here/../kubernetes-module.sh" "$d" kflags "$v"
   (cd "$d" && go mod tidy >/dev/null && go build -buildvcs=false -o kflags . && ./kflags > flags.tsv.tmp && mv flags.tsv.tmp flags.tsv)
   echo "$v: $(wc -l < "$d/flags.tsv") flags" >&2
 done
