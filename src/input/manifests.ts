@@ -223,18 +223,18 @@ export async function* inputTexts(paths: readonly string[], readStdin: () => Pro
   }
 }
 
-/** Every input read and parsed at once (tests, small inputs; `scan` streams with inputTexts). */
+/** Every input, parsed, one at a time: its documents and its errors (an unreadable input is one error). */
+export async function* parsedInputs(paths: readonly string[], readStdin: () => Promise<string>): AsyncGenerator<LoadedInputs> {
+  for await (const input of inputTexts(paths, readStdin)) yield 'error' in input ? { documents: [], errors: [input.error] } : parseManifestText(input.text, input.source);
+}
+
+/** Every input read and parsed at once (tests, small inputs; `scan` streams with parsedInputs). */
 export async function loadInputs(paths: readonly string[], readStdin: () => Promise<string>): Promise<LoadedInputs> {
   const documents: LoadedDocument[] = [];
   const errors: InputError[] = [];
-  for await (const input of inputTexts(paths, readStdin)) {
-    if ('error' in input) {
-      errors.push(input.error);
-      continue;
-    }
-    const r = parseManifestText(input.text, input.source);
-    documents.push(...r.documents);
-    errors.push(...r.errors);
+  for await (const parsed of parsedInputs(paths, readStdin)) {
+    documents.push(...parsed.documents);
+    errors.push(...parsed.errors);
   }
   return { documents, errors };
 }

@@ -3,7 +3,7 @@
  * the report. The same judgement and policy as the webhook, so CI sees what admission would do.
  */
 import { checkAdmissionReview, checkPod, isKubeletMirrorRequest, type AdmissionReview } from '../input/admission-review.js';
-import { inputTexts, parseManifestText, type InputError, type LoadedDocument } from '../input/manifests.js';
+import { parsedInputs, type InputError, type LoadedDocument } from '../input/manifests.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -113,12 +113,7 @@ export async function scanInputs(paths: readonly string[], readStdin: () => Prom
     counter.count(r);
     sink.row(r);
   };
-  for await (const input of inputTexts(paths, readStdin)) {
-    if ('error' in input) {
-      errors.push(input.error);
-      continue;
-    }
-    const parsed = parseManifestText(input.text, input.source);
+  for await (const parsed of parsedInputs(paths, readStdin)) {
     errors.push(...parsed.errors);
     for (const doc of parsed.documents) scanDocument(doc, policy, row, errors, counter);
   }
