@@ -10,7 +10,9 @@ import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import { MAX_REVIEW_BYTES } from '../src/webhook/app.js';
 import { ByteBudget } from '../src/webhook/body.js';
 import { startServer, type RunningServer } from '../src/webhook/serve.js';
+import { connect as tlsConnect } from 'node:tls';
 import { admissionReviewJson, postReview } from './admission.js';
+import { until } from './processes.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -96,6 +98,48 @@ describe('review byte budget', () => {
     it('a Content-Length over the limit is refused with 413 before reading', async () => {
       const r = await postReview(server.url, 'x', { ca: certs.ca.certPem, headers: { 'content-length': String(MAX_REVIEW_BYTES + 1) } });
       expect(r.status).to.equal(413);
+    });
+  });
+
+  describe('a client that declares a body and withholds it', function () {
+    this.timeout(30_000);
+    let certs: DevCertificates;
+    let server: RunningServer;
+    const budget = new ByteBudget(1 * MiB);
+
+    before(async () => {
+      certs = generateDevCertificates(['localhost', '127.0.0.1']);
+      server = await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+        policy: () => DEFAULT_POLICY,
+        logger: silentLogger,
+        budget,
+        timeouts: { bodyMs: 300 },
+      });
+    });
+    after(async () => {
+      await server.close(1000);
+    });
+
+    it('holds the budget only until its body deadline (408), then the review queued behind it is answered', async () => {
+      const { port } = new URL(server.url);
+      const stalled = tlsConnect({ host: '127.0.0.1', port: Number(port), servername: 'localhost', ca: certs.ca.certPem });
+      let answer = '';
+      stalled.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      stalled.on('error', () => {});
+      const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
+      await new Promise<void>((resolve) => stalled.once('secureConnect', () => resolve()));
+      stalled.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n{"apiVersion"`);
+      await until('the stalled request holds the whole budget', () => budget.stats().inFlightBytes === MiB);
+      // Behind it, a normal review waits for the budget, and is answered once the deadline frees it.
+      const reply = await postReview(server.url, admissionReviewJson(etcdPod(KUBEADM_ETCD_FLAGS)), { ca: certs.ca.certPem });
+      expect(reply.status).to.equal(200);
+      expect(budget.stats().queuedTotal).to.be.at.least(1);
+      await closed;
+      expect(answer).to.match(/^HTTP\/1\.1 408 /);
+      expect(answer).to.contain('request body not received within 300 ms');
     });
   });
 });

@@ -30,6 +30,8 @@ export interface AppDependencies {
   readonly observer?: Observer;
   /** Bounds the review bytes held at once (body.ts); a default one when absent. */
   readonly budget?: ByteBudget;
+  /** How long an admitted review's body may take to arrive (body.ts); 10 s when absent. */
+  readonly bodyTimeoutMs?: number;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -102,7 +104,7 @@ export function createApp(deps: AppDependencies): express.Express {
   }
 
   const budget = deps.budget ?? new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-  app.post('/validate', readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes }, budget), (req, res) => {
+  app.post('/validate', readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000 }, budget), (req, res) => {
     const started = process.hrtime.bigint();
     const decoded = decodeReview(req);
     if (!('review' in decoded)) {

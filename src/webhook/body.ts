@@ -34,6 +34,13 @@ export interface BodyLimits {
   readonly maxBytes: number;
   /** Body bytes held at once by all requests together; at least maxBytes. */
   readonly budgetBytes: number;
+  /**
+   * Once admitted, the whole body must arrive within this long (408 otherwise). The API server writes
+   * a review at once; without this, a client that declares 7 MiB and sends it a byte at a time would
+   * hold its share of the budget until the request timeout (30 s), and a few such clients would stall
+   * every review behind them.
+   */
+  readonly bodyTimeoutMs: number;
 }
 
 export interface BudgetStats {
@@ -149,9 +156,11 @@ export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request,
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
+      const deadline = setTimeout(() => finish(new BodyError(`request body not received within ${limits.bodyTimeoutMs} ms`, 408, 'request.timeout')), limits.bodyTimeoutMs);
       const finish = (err?: BodyError): void => {
         if (done) return;
         done = true;
+        clearTimeout(deadline);
         req.off('data', onData);
         req.off('end', onEnd);
         if (err !== undefined) {
@@ -171,6 +180,7 @@ export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request,
       // An aborted request: stop; its connection is gone and the budget is released on close.
       const onError = (): void => {
         done = true;
+        clearTimeout(deadline);
         req.off('data', onData);
         req.off('end', onEnd);
       };

@@ -27,6 +27,8 @@ export interface Timeouts {
   readonly keepAliveMs: number;
   /** How often Node checks connections against headersMs and requestMs. */
   readonly checkIntervalMs: number;
+  /** A review's body, once the byte budget admits it, must arrive within this long (body.ts). */
+  readonly bodyMs: number;
 }
 
 export interface RunningServer {
@@ -60,6 +62,8 @@ export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
  */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+/** A review's body within 10 s of being admitted to the byte budget, as its headers within 10 s. */
+export const BODY_TIMEOUT_MS = 10_000;
 
 const DEFAULT_TIMEOUTS: Timeouts = {
   handshakeMs: HANDSHAKE_TIMEOUT_MS,
@@ -67,6 +71,7 @@ const DEFAULT_TIMEOUTS: Timeouts = {
   requestMs: REQUEST_TIMEOUT_MS,
   keepAliveMs: KEEP_ALIVE_TIMEOUT_MS,
   checkIntervalMs: CONNECTIONS_CHECK_INTERVAL_MS,
+  bodyMs: BODY_TIMEOUT_MS,
 };
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -74,6 +79,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Whether client certificates are asked for is fixed at start (a TLS server option); the CA they
   // are checked against is part of the secure context and reloads with the serving pair.
   const requireClientCertificate = opts.material.clientCaPem !== undefined;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const app = createApp({
     policy: opts.policy,
     logger: opts.logger,
@@ -81,8 +87,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
+    bodyTimeoutMs: timeouts.bodyMs,
   });
-  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const server = createServer(
     {
       ...secureContextOptions(opts.material),

@@ -14,7 +14,7 @@ import { ByteBudget, defaultBudgetBytes, readBody } from '../../src/webhook/body
 
 const [port, certFile, keyFile, mode = 'lean'] = process.argv.slice(2);
 const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-const body = mode === 'raw' ? express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }) : readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes }, budget);
+const body = mode === 'raw' ? express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }) : readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: 10_000 }, budget);
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
