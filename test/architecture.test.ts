@@ -32,7 +32,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   webhook: ['launch', 'policy', 'judgement', 'input', 'certs', 'log'],
   scan: ['launch', 'policy', 'judgement', 'input', 'report'],
   audit: ['launch', 'policy', 'judgement', 'input', 'report'],
-  cli: ['launch', 'configuration', 'rules', 'policy', 'judgement', 'input', 'report', 'certs', 'log', 'webhook', 'scan', 'audit'],
+  node: ['launch', 'configuration', 'policy', 'judgement', 'input', 'report'],
+  cli: ['launch', 'configuration', 'rules', 'policy', 'judgement', 'input', 'report', 'certs', 'log', 'webhook', 'scan', 'audit', 'node'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -7,13 +7,18 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
 import { rulesMarkdown } from '../src/rules/rules.js';
-import { CHART_SCHEMA, derivedChartSchema, derivedReadme, README } from './tools/generate-derived.js';
+import { CHART_SCHEMA, derivedChartSchema, derivedReadme, derivedRulesDoc, README, RULES_DOC } from './tools/generate-derived.js';
 
 describe('generated files are up to date (npm run generate)', () => {
   it("README.md's rules table is `etcd-tls-guard rules --format markdown`", () => {
     const readme = readFileSync(README, 'utf8');
     expect(readme, 'run npm run generate').to.equal(derivedReadme(readme));
     expect(readme).to.contain(rulesMarkdown());
+  });
+
+  it("docs/rules.md's node rules table is generated from the rules", () => {
+    const doc = readFileSync(RULES_DOC, 'utf8');
+    expect(doc, 'run npm run generate').to.equal(derivedRulesDoc(doc));
   });
 
   it("the chart's values.schema.json carries the webhook's policy schema", () => {

@@ -38,6 +38,7 @@ Commands:
   serve     Run the validating admission webhook (HTTPS, POST /validate)
   scan      Check manifest files offline with the same rules and policy
   audit     Check the pods running in a cluster (kubeconfig or in-cluster credentials)
+  node      Check this node: manifests, running processes, config files, certificates, permissions
   certs     Create development certificates (CA and serving certificate)
   rules     List the rules and their CIS Kubernetes Benchmark numbers
   version   Print the version
@@ -118,6 +119,38 @@ Options:
 Needs: list pods in those namespaces (and get/list/create/update policyreports with --policy-report).
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, invalid
 policy, or the API could not be read or written; 3 internal error.
+`,
+  node: `Usage: etcd-tls-guard node [options]
+
+Checks one node, read-only: the static pod manifests in the kubelet's staticPodPath and the etcd
+and kube-apiserver processes running (/proc/PID/cmdline and environ), with what they name on the
+node: etcd's --config-file, OpenShift's KubeAPIServerConfig, the certificates and keys (validity,
+key match, signing CA, usages, SANs), etcd's CA against the cluster CA (CIS 2.7), and the modes and
+owners of manifests, data directory and PKI files (CIS 1.1). Prints the report 'scan' prints.
+
+Options:
+  --root DIR             Where the host's / is mounted (default /; /host in a container). Every
+                         path is read under it; symbolic links never lead out of it
+  --proc DIR             The host's /proc (default ROOT/proc; the process list needs hostPID)
+  --manifests DIR        Static pod directory (a host path), repeatable. Default: the kubelet's
+                         --pod-manifest-path or staticPodPath (its --config, else
+                         /var/lib/kubelet/config.yaml), else /etc/kubernetes/manifests and
+                         /var/lib/rancher/rke2/agent/pod-manifests where they exist
+  --expiry-warning DUR   Warn about certificates expiring within DUR: 30d, 720h, 90m (default 30d)
+  --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
+  --format text|json     Output format (default text); json prints exactly one JSON document
+  --interval SEC         Run as the node agent: check every SEC seconds (at least 10) until SIGTERM,
+                         with gauges on --metrics-port and, with --policy-report, a
+                         ClusterPolicyReport etcd-tls-guard-node-NODE written after each check
+  --metrics-port PORT    Agent only: Prometheus metrics on :PORT/metrics (default 9090; 0 disables)
+  --policy-report        Agent only: write the ClusterPolicyReport (in-cluster credentials or KUBECONFIG)
+  --node-name NAME       Agent only: this node's name [NODE_NAME]
+  -h, --help             Show this help
+
+Needs: read access to the files (root; CAP_DAC_READ_SEARCH for files of other users) and, for the
+environment of processes that hold capabilities, CAP_SYS_PTRACE (docs/node.md says why).
+Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, an
+unreadable --manifests directory, invalid YAML in a manifest or an invalid policy; 3 internal error.
 `,
   certs: `Usage: etcd-tls-guard certs [--out DIR] [--san NAME]... [--force]
 
@@ -210,6 +243,63 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
   io.out(values.format === 'json' ? formatJson(outcome.report) : formatText(outcome.report));
   if (outcome.policyReports.length > 0) io.err(`wrote PolicyReport etcd-tls-guard in ${outcome.policyReports.join(', ')}\n`);
   return exitCodeOf(outcome.report);
+}
+
+/** `30d`, `720h`, `1h30m`, `90s` → milliseconds (Go's duration units, and d for days). */
+export function parseDuration(text: string): number | undefined {
+  const UNITS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
+  if (!/^(\d+(\.\d+)?[dhms])+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)([dhms])/g)) ms += Number(m[1]) * (UNITS[m[2] as string] ?? 0);
+  return ms;
+}
+
+async function nodeCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse('node', args, {
+    root: { type: 'string', default: '/' },
+    proc: { type: 'string' },
+    manifests: { type: 'string', multiple: true },
+    'expiry-warning': { type: 'string', default: '30d' },
+    config: { type: 'string' },
+    format: { type: 'string', default: 'text' },
+    interval: { type: 'string' },
+    'metrics-port': { type: 'string', default: '9090' },
+    'policy-report': { type: 'boolean', default: false },
+    'node-name': { type: 'string' },
+  });
+  if (values.help === true) {
+    io.out(HELP.node as string);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`node takes no arguments, got ${JSON.stringify(positionals[0])}\nRun 'etcd-tls-guard node --help' for usage.`);
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  const expiryWarningMs = parseDuration(values['expiry-warning'] as string);
+  if (expiryWarningMs === undefined) throw new UsageError(`--expiry-warning must be a duration such as 30d or 720h, got ${JSON.stringify(values['expiry-warning'])}`);
+  const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
+  const manifestDirs = values.manifests as string[] | undefined;
+  const base = {
+    root: values.root as string,
+    ...(values.proc !== undefined ? { procDir: values.proc as string } : {}),
+    ...(manifestDirs !== undefined ? { manifestDirs } : {}),
+    policy,
+    expiryWarningMs,
+  };
+  if (values.interval !== undefined) {
+    const interval = Number(values.interval);
+    if (!Number.isInteger(interval) || interval < 10) throw new UsageError(`--interval must be a whole number of seconds, at least 10, got ${JSON.stringify(values.interval)}`);
+    const metricsPort = Number(values['metrics-port']);
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number, got ${JSON.stringify(values['metrics-port'])}`);
+    const nodeName = (values['node-name'] as string | undefined) ?? io.env.NODE_NAME;
+    if (values['policy-report'] === true && (nodeName === undefined || nodeName === '')) throw new UsageError('--policy-report needs --node-name (or NODE_NAME, from the downward API)');
+    const { runNodeAgent } = await import('../node/agent.js');
+    await runNodeAgent({ ...base, intervalMs: interval * 1000, metricsPort, policyReport: values['policy-report'] === true, nodeName: nodeName ?? '', log: createLogger(io.env.ETCD_TLS_GUARD_LOG_LEVEL ?? 'info') });
+    return EXIT.ok;
+  }
+  const { checkNode, nodeReport } = await import('../node/check.js');
+  const report = nodeReport(checkNode({ ...base, now: Date.now() }));
+  io.out(values.format === 'json' ? formatJson(report) : formatText(report));
+  for (const e of report.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  return exitCodeOf(report);
 }
 
 async function certsCommand(args: string[], io: Io): Promise<number> {
@@ -310,6 +400,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await serveCommand(rest, io);
       case 'scan':
         return await scanCommand(rest, io);
+      case 'node':
+        return await nodeCommand(rest, io);
       case 'audit':
         return await auditCommand(rest, io);
       case 'certs':

@@ -1,7 +1,9 @@
 import { APISERVER_FLAG_TABLE, APISERVER_RELEASES } from './apiserver-flags.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoBool, parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
+import { parse as parseYaml } from 'yaml';
 import type { Invocation } from '../launch/invocation.js';
+import type { NodeFiles } from './node-files.js';
 import { readFlags, type ProgramConfig, type Setting } from './settings.js';
 
 /**
@@ -30,8 +32,54 @@ function specFor(kind: string): FlagSpec {
 
 const APISERVER_CATALOG = new FlagCatalog(APISERVER_RELEASES, APISERVER_FLAG_TABLE, specFor);
 
-/** kube-apiserver's connection to etcd: the settings the rules read. */
-const ETCD_CLIENT_FLAGS = ['etcd-servers', 'etcd-servers-overrides', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile'];
+/** kube-apiserver's connection to etcd, and its client CA: the settings the rules read. */
+const ETCD_CLIENT_FLAGS = ['etcd-servers', 'etcd-servers-overrides', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'client-ca-file'];
+
+/**
+ * KubeAPIServerConfig (kubecontrolplane.config.openshift.io/v1) → flags, as openshift/kubernetes's
+ * openshiftkubeapiserver ConfigToFlags builds them: `apiServerArguments` (flag → list of values)
+ * first, then storageConfig and servingInfo.clientCA only where those left a flag unset
+ * (SetIfUnset). kube-apiserver parses the result after its own argv, so a value from the file wins.
+ */
+const FROM_OPENSHIFT_CONFIG: ReadonlyArray<readonly [flag: string, path: readonly string[]]> = [
+  ['etcd-servers', ['storageConfig', 'urls']],
+  ['etcd-cafile', ['storageConfig', 'ca']],
+  ['etcd-certfile', ['storageConfig', 'certFile']],
+  ['etcd-keyfile', ['storageConfig', 'keyFile']],
+  ['client-ca-file', ['servingInfo', 'clientCA']],
+];
+
+function field(obj: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function asValue(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+  return undefined;
+}
+
+/** The etcd connection settings an OpenShift KubeAPIServerConfig makes; undefined when it is not one. */
+export function readOpenShiftConfig(text: string, file: string): ReadonlyMap<string, Setting> | string {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (e) {
+    return `${file} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0] ?? ''}`;
+  }
+  if (typeof doc !== 'object' || doc === null) return `${file} is not a KubeAPIServerConfig`;
+  const out = new Map<string, Setting>();
+  const args = field(doc, ['apiServerArguments']);
+  for (const flag of ETCD_CLIENT_FLAGS) {
+    const v = asValue(field(args, [flag]));
+    if (v !== undefined) out.set(flag, { flag, state: 'set', value: v, source: 'config-file', file, key: `apiServerArguments.${flag}` });
+  }
+  for (const [flag, path] of FROM_OPENSHIFT_CONFIG) {
+    const v = asValue(field(doc, path));
+    if (!out.has(flag) && v !== undefined && v !== '') out.set(flag, { flag, state: 'set', value: v, source: 'config-file', file, key: path.join('.') });
+  }
+  return out;
+}
 
 /**
  * Flags of distribution builds that move kube-apiserver's configuration into a file on the node.
@@ -72,17 +120,25 @@ function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, 
  * (etcd options Validate: "--etcd-servers must be specified"). A distribution flag that loads a
  * configuration file (CONFIG_FILE_FLAGS) makes the etcd connection unknown: it lives on the node.
  */
-export function readApiserverConfig(inv: Invocation): ProgramConfig {
+export function readApiserverConfig(inv: Invocation, files?: NodeFiles): ProgramConfig {
   const early = readFlags('kube-apiserver', inv, APISERVER_CATALOG, (lookup, tolerate) => parsePflags(inv.args, lookup, SHORTHANDS, 'kube-apiserver', tolerate));
   if ('component' in early) return early;
-  const { parsed, releases, notes } = early;
+  const { parsed, releases } = early;
+  const notes = [...early.notes];
   const lookup = APISERVER_CATALOG.lookupFor(releases);
   const fromArgv = (flag: string): Setting => settingFrom(flag, parsed.occurrences.get(flag), lookup(flag)?.accumulates === true);
   const configFile = parsed.unrecognized.find((u) => CONFIG_FILE_FLAGS[u.name] !== undefined);
   if (configFile !== undefined) {
     const arg = inv.args[configFile.index]?.text ?? `--${configFile.name}`;
     const path = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (inv.args[configFile.index + 1]?.text ?? '');
-    const reason = `${CONFIG_FILE_FLAGS[configFile.name] ?? ''} ${path} on the node (--${configFile.name}), which the webhook cannot see`;
+    const read = files?.text(path);
+    if (read?.state === 'read') {
+      const fromFile = readOpenShiftConfig(read.text, path);
+      if (typeof fromFile !== 'string') return { component: 'kube-apiserver', releases, notes, configFile: path, get: (flag) => fromFile.get(flag) ?? fromArgv(flag) };
+      notes.push(fromFile);
+    }
+    const why = read === undefined ? 'which the webhook cannot see' : read.state === 'read' ? 'which cannot be read as one' : `which cannot be read on the node: ${read.reason}`;
+    const reason = `${CONFIG_FILE_FLAGS[configFile.name] ?? ''} ${path} on the node (--${configFile.name}), ${why}`;
     return {
       component: 'kube-apiserver',
       releases,

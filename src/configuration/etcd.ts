@@ -1,4 +1,6 @@
+import { CONFIG_FILE_URL_FIELDS, readEtcdConfigFile } from './etcd-config-file.js';
 import { ETCD_FLAG_TABLE, ETCD_RELEASES } from './etcd-flags.js';
+import type { NodeFiles } from './node-files.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoFlags, type FlagOccurrence, type FlagSpec } from './flags.js';
 import { isServiceLinkName } from '../launch/env.js';
@@ -149,14 +151,15 @@ function argvSetting(flag: string, o: FlagOccurrence): Setting {
  * 1. argv is parsed by Go's flag package; any error, leftover argument, `--help` or `--version`
  *    means etcd does not serve.
  * 2. `--config-file` (the last one), else a non-empty ETCD_CONFIG_FILE, replaces every other flag
- *    and variable; the file is on the node, so every setting is unknown.
+ *    and variable; the file is on the node: every setting is unknown, unless a node check hands in
+ *    the node's files (`files`), and then the file is read with etcd's semantics (etcd-config-file.ts).
  * 3. Otherwise each flag absent from argv is read from ETCD_<NAME> when that is non-empty; an
  *    ETCD_<NAME> present next to the same flag in argv stops etcd 3.4 and later, even when empty or
  *    equal (measured on etcd 3.4.23: "conflicting environment variable ... is shadowed by
  *    corresponding command-line flag"); etcd 3.3 warns and uses the flag.
  * Which flags exist depends on the release (the image's, narrowed by the flags given; readFlags).
  */
-export function readEtcdConfig(inv: Invocation): ProgramConfig {
+export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfig {
   const early = readFlags('etcd', inv, ETCD_CATALOG, (lookup, tolerate) => parseGoFlags(inv.args, lookup, 'etcd', tolerate));
   if ('component' in early) return early;
   const { parsed, releases } = early;
@@ -174,14 +177,28 @@ export function readEtcdConfig(inv: Invocation): ProgramConfig {
   const configFileEnv = inv.env.get('ETCD_CONFIG_FILE');
   const fileNote = (where: string): string =>
     `etcd reads its settings from the configuration file ${where} on the node, which the webhook cannot see; other flags and ETCD_* variables are ignored`;
+  const fromFile = (path: string, named: string): ProgramConfig => {
+    if (files === undefined) return unknownAll(fileNote(named), undefined, path);
+    const read = files.text(path);
+    if (read.state !== 'read') return unknownAll(`etcd reads its settings from the configuration file ${named}, which cannot be read on the node: ${read.reason}`, undefined, path);
+    const file = readEtcdConfigFile(read.text, path);
+    notes.push(...file.notes);
+    if (file.refusal !== undefined) return unknownAll(file.refusal, file.refusal, path);
+    for (const field of CONFIG_FILE_URL_FIELDS) {
+      const s = file.settings.get(field);
+      const bad = s?.state === 'set' ? validateEtcdUrls(s.value) : undefined;
+      if (bad !== undefined) return unknownAll(`unexpected error setting up ${field}: ${bad} (${path})`, `unexpected error setting up ${field}: ${bad} (${path})`, path);
+    }
+    const config: ProgramConfig = { component: 'etcd', releases, notes, configFile: path, get: (flag) => file.settings.get(flag) ?? absentSetting(flag) };
+    const refusal = tlsWithoutCertificates(config);
+    return refusal === undefined ? config : { ...config, refusal };
+  };
   if (configFileArg !== undefined && (configFileArg.value.unknown !== undefined || configFileArg.value.text !== '')) {
-    return configFileArg.value.unknown !== undefined
-      ? unknownAll(fileNote(`named by ${configFileArg.value.text}`))
-      : unknownAll(fileNote(configFileArg.value.text), undefined, configFileArg.value.text);
+    return configFileArg.value.unknown !== undefined ? unknownAll(fileNote(`named by ${configFileArg.value.text}`)) : fromFile(configFileArg.value.text, configFileArg.value.text);
   }
   if (configFileEnv !== undefined) {
     if (configFileEnv.state === 'unknown') return unknownAll(`ETCD_CONFIG_FILE ${configFileEnv.reason}; if it names a file, ${fileNote('it names')}`);
-    if (configFileEnv.value !== '') return unknownAll(fileNote(`${configFileEnv.value} (ETCD_CONFIG_FILE)`), undefined, configFileEnv.value);
+    if (configFileEnv.value !== '') return fromFile(configFileEnv.value, `${configFileEnv.value} (ETCD_CONFIG_FILE)`);
   }
 
   const settings = new Map<string, Setting>();
@@ -246,10 +263,16 @@ function startupRefusal(cfg: ProgramConfig): string | undefined {
     return s.state === 'unknown' ? undefined : s.state === 'set';
   };
   // etcdmain configFromCmdLine: an explicit listen-client-urls drops the default advertise URL,
-  // and embed Validate then refuses (ErrUnsetAdvertiseClientURLsFlag). Measured on 3.4.23.
+  // and embed Validate then refuses (ErrUnsetAdvertiseClientURLsFlag). Measured on 3.4.23. (A
+  // configuration file keeps NewConfig's default advertise URL, so this is argv and env only.)
   if (set('listen-client-urls') === true && set('advertise-client-urls') === false) {
     return '--advertise-client-urls is required when --listen-client-urls is set explicitly';
   }
+  return tlsWithoutCertificates(cfg);
+}
+
+/** embed.StartEtcd: a TLS listener without cert and key (and no auto-tls) stops etcd, however configured. */
+function tlsWithoutCertificates(cfg: ProgramConfig): string | undefined {
   for (const side of ['client', 'peer'] as const) {
     const urls = side === 'client' ? [cfg.get('listen-client-urls'), cfg.get('listen-client-http-urls')] : [cfg.get('listen-peer-urls')];
     const prefix = side === 'client' ? '' : 'peer-';

@@ -4,11 +4,20 @@ import type { Component, Invocation } from '../launch/invocation.js';
 import { describeReleases, releaseScope } from './releases.js';
 
 /** Where a setting's value came from, for evidence in messages. */
-export type SettingSource = 'argv' | 'env' | 'default';
+export type SettingSource = 'argv' | 'env' | 'config-file' | 'default';
 
 /** One flag's effective value as the program will see it. */
 export type Setting =
   | { readonly flag: string; readonly state: 'set'; readonly value: string; readonly source: 'argv' | 'env'; readonly envName?: string; readonly argIndex?: number }
+  | {
+      readonly flag: string;
+      readonly state: 'set';
+      readonly value: string;
+      readonly source: 'config-file';
+      /** The file on the node and the key in it (`client-transport-security.client-cert-auth`). */
+      readonly file: string;
+      readonly key: string;
+    }
   | { readonly flag: string; readonly state: 'absent'; readonly defaultValue: string }
   | {
       readonly flag: string;
@@ -65,6 +74,7 @@ export function effectiveValue(s: Setting): string | undefined {
 export function describeSetting(s: Setting): string {
   switch (s.state) {
     case 'set':
+      if (s.source === 'config-file') return `${s.key}: ${s.value} (${s.file})`;
       return s.source === 'env' ? `${s.envName ?? ''}=${s.value} (env)` : `--${s.flag}=${s.value} (argv)`;
     case 'absent':
       return s.defaultValue === '' ? `--${s.flag} not set` : `--${s.flag} not set (default ${s.defaultValue})`;

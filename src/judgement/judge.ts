@@ -10,11 +10,14 @@
  *
  * Pure: no I/O, no clock; the same pod, policy and facts always give the same verdict.
  */
-import { findInvocations } from '../launch/invocation.js';
-import type { Pod } from '../launch/pod.js';
+import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
+import type { Container, Pod } from '../launch/pod.js';
+import type { FileFacts, NodeFiles } from '../configuration/node-files.js';
+import type { ProgramConfig } from '../configuration/settings.js';
+import type { Neighbour } from '../rules/outcome.js';
 import { decide, type Decision } from '../policy/decide.js';
 import type { Policy } from '../policy/policy.js';
-import { evaluatePod, type EvaluationOptions, type PodEvaluation } from '../rules/evaluate.js';
+import { evaluatePod, readConfig, type EvaluationOptions, type NodeView, type PodEvaluation } from '../rules/evaluate.js';
 
 /** What is known about the pod besides its spec. */
 export interface PodFacts {
@@ -32,6 +35,10 @@ export interface PodFacts {
    * etcd reads --initial-cluster only when a member first starts.
    */
   readonly observedEtcdMembers?: number;
+  /** A node check: the node's files, clock and other programs (node rules are evaluated). */
+  readonly node?: NodeView;
+  /** The runs of a container when known otherwise than from its spec (a process read from /proc). */
+  readonly invocations?: (container: Container) => Invocation[] | undefined;
 }
 
 export interface Verdict extends Decision {
@@ -42,7 +49,12 @@ export interface Verdict extends Decision {
 }
 
 function evaluationOptions(policy: Policy, facts: PodFacts): EvaluationOptions {
-  return { etcdTopology: policy.etcdTopology, ...(facts.observedEtcdMembers !== undefined ? { observedEtcdMembers: facts.observedEtcdMembers } : {}) };
+  return {
+    etcdTopology: policy.etcdTopology,
+    ...(facts.observedEtcdMembers !== undefined ? { observedEtcdMembers: facts.observedEtcdMembers } : {}),
+    ...(facts.node !== undefined ? { node: facts.node } : {}),
+    ...(facts.invocations !== undefined ? { invocations: facts.invocations } : {}),
+  };
 }
 
 /** `container/rule` of every failing (or unverifiable) finding. */
@@ -79,4 +91,59 @@ export function judgeCluster(pods: readonly Pod[], policy: Policy): Verdict[] {
     etcdPods.set(ns, (etcdPods.get(ns) ?? 0) + 1);
   }
   return pods.map((pod) => judgePod(pod, policy, { observedEtcdMembers: etcdPods.get(pod.metadata?.namespace ?? '') ?? 0 }));
+}
+
+/** One thing that runs (or would run) on a node: a static pod manifest, or a live process. */
+export interface NodeSource {
+  /** A manifest's pod, or a process as a one-container pod (its command is the process's argv). */
+  readonly pod: Pod;
+  readonly kind: 'manifest' | 'process';
+  /** Where it is, for messages: the manifest's path, `pid 4242`. */
+  readonly where: string;
+  /** The manifest file's mode and owner (kind manifest). */
+  readonly manifest?: FileFacts;
+  /** The files each container's programs see. */
+  readonly filesFor: (container: Container) => NodeFiles;
+  /** A process's runs, read from /proc rather than from a spec. */
+  readonly invocations?: (container: Container) => Invocation[] | undefined;
+}
+
+export interface NodeJudgementOptions {
+  readonly now: number;
+  readonly expiryWarningMs: number;
+}
+
+/** Every run of a source, with its configuration read through its own view of the node. */
+function runsOf(source: NodeSource): Array<{ component: Component; config: ProgramConfig; files: NodeFiles }> {
+  const containers = [...(source.pod.spec.initContainers ?? []), ...source.pod.spec.containers];
+  return containers.flatMap((c) => {
+    const files = source.filesFor(c);
+    const invocations = source.invocations?.(c) ?? findInvocations(source.pod, c);
+    return invocations.map((inv) => ({ component: inv.component, config: readConfig(inv, files), files }));
+  });
+}
+
+/**
+ * Judges everything that runs on one node: each manifest and process with the node rules, knowing
+ * the node's other etcd and kube-apiserver runs (CA comparisons) and, for a process, the
+ * configuration its manifest gives (drift). Pure: files come in as NodeFiles, the clock as `now`.
+ */
+export function judgeNode(sources: readonly NodeSource[], policy: Policy, options: NodeJudgementOptions): Verdict[] {
+  const runs = sources.map(runsOf);
+  const neighbours: Neighbour[] = runs.flat().map(({ config, files }) => ({ config, files }));
+  const manifestRuns = sources.flatMap((s, i) => (s.kind === 'manifest' ? (runs[i] ?? []).map((r) => ({ ...r, where: s.where })) : []));
+  return sources.map((source, i) => {
+    const own = runs[i] ?? [];
+    const component = own[0]?.component;
+    const counterpart = source.kind === 'process' ? (manifestRuns.find((m) => m.component === component) ?? null) : undefined;
+    const node: NodeView = {
+      now: options.now,
+      expiryWarningMs: options.expiryWarningMs,
+      neighbours,
+      filesFor: source.filesFor,
+      ...(source.manifest !== undefined ? { manifest: source.manifest } : {}),
+      ...(counterpart !== undefined ? { manifestConfig: counterpart === null ? null : { config: counterpart.config, where: counterpart.where } } : {}),
+    };
+    return judgePod(source.pod, policy, { node, ...(source.invocations !== undefined ? { invocations: source.invocations } : {}) });
+  });
 }

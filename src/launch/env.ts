@@ -179,3 +179,16 @@ export function overlayEnvironment(base: Environment, overrides: ReadonlyMap<str
   };
   return new MapEnvironment(merged, fallback, removed !== 'all' && (opaque !== undefined || base.open()));
 }
+
+/** A running process's environment, read from the node (/proc/PID/environ): exactly these variables. */
+export function processEnvironment(vars: ReadonlyMap<string, string>): Environment {
+  const entries = new Map<string, EnvValue>();
+  for (const [name, value] of vars) entries.set(name, { state: 'known', value, origin: 'process environment' });
+  return new MapEnvironment(entries, () => undefined, false);
+}
+
+/** A process whose environment cannot be read (/proc/PID/environ needs ptrace access): any variable may be set. */
+export function unreadableEnvironment(reason: string): Environment {
+  const value: EnvValue = { state: 'unknown', reason, maybeUnset: true };
+  return new MapEnvironment(new Map(), () => value, true);
+}

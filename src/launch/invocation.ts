@@ -1,4 +1,4 @@
-import { containerEnvironment, overlayEnvironment, type Environment } from './env.js';
+import { containerEnvironment, overlayEnvironment, processEnvironment, unreadableEnvironment, type Environment } from './env.js';
 import { expandKubernetesReferences } from './expand.js';
 import type { Container, Pod } from './pod.js';
 import { parseShellScript, ShellLimitError, ShellSyntaxError } from './shell.js';
@@ -302,5 +302,22 @@ export function findInvocations(pod: Pod, container: Container): Invocation[] {
   if (walk.found.length === 0 && walk.unresolved !== undefined && walk.proxy === undefined && component !== undefined) {
     return [invocation(walk, component, repository, args, env, command.length > 0 ? 'command/args' : 'image default', { opaque: `${walk.unresolved}; set the container's command explicitly` })];
   }
+  return walk.found;
+}
+
+/**
+ * The etcd or kube-apiserver run of a process seen on the node: its argv exactly as the kernel has
+ * it (no `$(VAR)` expansion: that already happened) and its environment exactly as it started.
+ * `image`, when the process is known to come from a container, tells its release.
+ */
+export function processInvocations(argv: readonly string[], vars: ReadonlyMap<string, string> | { readonly unreadable: string }, image?: string): Invocation[] {
+  const walk: Walk = { found: [], image };
+  resolve(
+    argv.map((text): Word => ({ text })),
+    vars instanceof Map ? processEnvironment(vars) : unreadableEnvironment(`the process environment cannot be read: ${(vars as { unreadable: string }).unreadable}`),
+    'process',
+    0,
+    walk,
+  );
   return walk.found;
 }

@@ -29,6 +29,8 @@ export interface Container {
   args?: string[];
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
+  /** Read only by the node check (where a path is on the node); not validated by checkPod. */
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
 }
 
 export interface ObjectMeta {
@@ -47,6 +49,8 @@ export interface PodSpec {
   hostNetwork?: boolean;
   containers: Container[];
   initContainers?: Container[];
+  /** Read only by the node check (hostPath volumes); not validated by checkPod. */
+  volumes?: Array<{ name: string; hostPath?: { path?: string } }>;
 }
 
 export interface Pod {

@@ -133,9 +133,12 @@ class Decided implements DecidedFinding {
   get evidence(): readonly string[] {
     return this.#finding.evidence;
   }
+  get details(): Finding['details'] {
+    return this.#finding.details;
+  }
   toJSON(): DecidedFinding {
-    const { rule, status, message, remediation, evidence, action, effectiveAction, note } = this;
-    return { rule, status, message, remediation, evidence, action, effectiveAction, ...(note !== undefined ? { note } : {}) };
+    const { rule, status, message, remediation, evidence, details, action, effectiveAction, note } = this;
+    return { rule, status, message, remediation, evidence, ...(details !== undefined ? { details } : {}), action, effectiveAction, ...(note !== undefined ? { note } : {}) };
   }
 }
 for (const key of ['rule', 'status', 'message', 'remediation', 'evidence']) Object.defineProperty(Decided.prototype, key, { enumerable: true });

@@ -16,7 +16,8 @@ function textLines(r: ReportRow): string[] {
   const lines: string[] = [];
   const bad = r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');
   const denied = bad.some((f) => f.effectiveAction === 'enforce');
-  const verdict = bad.length === 0 ? 'PASS' : denied ? 'DENY' : 'WARN';
+  const expiring = r.findings.filter((f) => f.status === 'pass' && f.warning !== undefined);
+  const verdict = bad.length === 0 && expiring.length === 0 ? 'PASS' : denied ? 'DENY' : 'WARN';
   lines.push(`${verdict} ${title(r)} (${r.component} in container ${r.container ?? ''}) ${where(r)}`);
   for (const f of bad) {
     const cis = f.cis.length > 0 ? ` (CIS ${f.cis.join(', ')})` : '';
@@ -24,6 +25,7 @@ function textLines(r: ReportRow): string[] {
     lines.push(`          fix: ${f.remediation}`);
     if (f.note !== undefined) lines.push(`          note: ${f.note}`);
   }
+  for (const f of expiring) lines.push(`  expires ${f.rule}: ${f.warning ?? ''}`);
   return lines;
 }
 

@@ -91,3 +91,65 @@ export function policyReports(report: Report, now: Date, uids: ReadonlyMap<strin
     };
   });
 }
+
+export const CLUSTER_POLICY_REPORT_API = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'clusterpolicyreports' } as const;
+
+export interface ClusterPolicyReport {
+  readonly apiVersion: 'wgpolicyk8s.io/v1alpha2';
+  readonly kind: 'ClusterPolicyReport';
+  readonly metadata: { name: string; labels: Record<string, string>; resourceVersion?: string };
+  readonly scope: { readonly apiVersion: 'v1'; readonly kind: 'Node'; readonly name: string };
+  readonly summary: Readonly<Record<PolicyResult, number>>;
+  readonly results: ReadonlyArray<Omit<PolicyReportResult, 'resources'>>;
+}
+
+/**
+ * A node check as one ClusterPolicyReport per node (`etcd-tls-guard-node-NODE`, scope the Node): a
+ * node is cluster-scoped, and what the check reads — files, certificates, processes — belongs to the
+ * node, not to a namespace (a process without a manifest has no pod at all). Each result names what
+ * it is about in its properties: the manifest or process, the container, the file.
+ */
+export function nodePolicyReport(report: Report, nodeName: string, now: Date): ClusterPolicyReport {
+  const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
+  const results: Array<Omit<PolicyReportResult, 'resources'>> = [];
+  for (const r of report.results) {
+    if (r.component === null) continue;
+    for (const f of r.findings) {
+      const result = f.status === 'pass' && f.warning !== undefined ? 'warn' : resultOf(f);
+      results.push({
+        source: 'etcd-tls-guard',
+        policy: 'etcd-tls-guard-node',
+        rule: f.rule,
+        category: 'CIS Kubernetes Benchmark',
+        severity: 'high',
+        result,
+        message: result === 'fail' || (result === 'warn' && f.status !== 'pass') ? `${f.message}. Fix: ${f.remediation}` : (f.warning ?? f.message),
+        scored: f.cis.length > 0,
+        timestamp,
+        properties: {
+          component: r.component,
+          source: r.source,
+          object: `${r.kind ?? ''} ${r.namespace !== null ? `${r.namespace}/` : ''}${r.name ?? ''}`.trim(),
+          container: r.container ?? '',
+          status: f.status,
+          action: f.effectiveAction,
+          ...(f.file !== undefined ? { file: f.file } : {}),
+          ...(f.notAfter !== undefined ? { notAfter: f.notAfter } : {}),
+          ...(f.cis.length > 0 ? { cis: f.cis.join(', ') } : {}),
+        },
+      });
+    }
+  }
+  const summary: Record<PolicyResult, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  for (const r of results) summary[r.result]++;
+  // Object names are DNS subdomains (253 characters); node names are too, so the prefix may need room.
+  const name = `etcd-tls-guard-node-${nodeName}`.slice(0, 253);
+  return {
+    apiVersion: 'wgpolicyk8s.io/v1alpha2',
+    kind: 'ClusterPolicyReport',
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard', 'etcd-tls-guard.io/node': nodeName.slice(0, 63) } },
+    scope: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+    summary,
+    results,
+  };
+}

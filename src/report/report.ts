@@ -22,6 +22,11 @@ export interface ReportFinding {
   readonly remediation: string;
   readonly evidence: readonly string[];
   readonly note?: string;
+  /** Node rules: the file, the certificate's subject and expiry, a warning for a pass that will not last. */
+  readonly file?: string;
+  readonly subject?: string;
+  readonly notAfter?: string;
+  readonly warning?: string;
 }
 
 /** Where a judged object came from: a file's document (and List item), or a cluster. */
@@ -71,6 +76,10 @@ function reportFinding(f: DecidedFinding): ReportFinding {
     remediation: f.remediation,
     evidence: f.evidence,
     ...(f.note !== undefined ? { note: f.note } : {}),
+    ...(f.details?.file !== undefined ? { file: f.details.file } : {}),
+    ...(f.details?.subject !== undefined ? { subject: f.details.subject } : {}),
+    ...(f.details?.notAfter !== undefined ? { notAfter: f.details.notAfter } : {}),
+    ...(f.details?.warning !== undefined ? { warning: f.details.warning } : {}),
   };
 }
 

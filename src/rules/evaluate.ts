@@ -4,6 +4,8 @@ import { etcdMembership, readEtcdConfig, type Membership } from '../configuratio
 import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
 import { isMirrorPod, type Container, type Pod } from '../launch/pod.js';
 import { RULES, type Rule, type Status } from './rules.js';
+import type { NodeFiles } from '../configuration/node-files.js';
+import type { FindingDetails, NodeContext } from './outcome.js';
 import { releaseScope } from '../configuration/releases.js';
 import type { ProgramConfig } from '../configuration/settings.js';
 
@@ -19,6 +21,15 @@ export interface EvaluationOptions {
    * one-member list after the others joined.
    */
   readonly observedEtcdMembers?: number;
+  /** Set by a node check: the node's files and clock; node rules are evaluated only then. */
+  readonly node?: NodeView;
+  /** The runs of a container when they are known otherwise (a process read from /proc). */
+  readonly invocations?: (container: Container) => Invocation[] | undefined;
+}
+
+/** What a node check knows about one pod or process: NodeContext, with files per container. */
+export interface NodeView extends Omit<NodeContext, 'files'> {
+  readonly filesFor: (container: Container) => NodeFiles;
 }
 
 /** One rule's verdict on one run of a program. The rule's CIS numbers and title stay in its declaration (ruleById). */
@@ -28,6 +39,8 @@ export interface Finding {
   readonly message: string;
   readonly remediation: string;
   readonly evidence: readonly string[];
+  /** Node rules: the file, certificate subject and expiry, and a warning for a pass that will not last. */
+  readonly details?: FindingDetails;
 }
 
 export interface ComponentResult {
@@ -92,21 +105,24 @@ class RuleFinding implements Finding {
     template: string,
     site: FixSite,
     readonly evidence: readonly string[],
+    details?: FindingDetails,
   ) {
     this.#template = template;
     this.#site = site;
+    if (details !== undefined) this.details = details;
   }
+  readonly details?: FindingDetails;
   get remediation(): string {
     return this.#template.replace('{file}', this.#site.location);
   }
   toJSON(): Finding {
-    return { rule: this.rule, status: this.status, message: this.message, remediation: this.remediation, evidence: this.evidence };
+    return { rule: this.rule, status: this.status, message: this.message, remediation: this.remediation, evidence: this.evidence, ...(this.details !== undefined ? { details: this.details } : {}) };
   }
 }
 Object.defineProperty(RuleFinding.prototype, 'remediation', { enumerable: true });
 
 /** One rule on one run. */
-function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, site: FixSite): Finding {
+function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, site: FixSite, node: NodeContext | undefined): Finding {
   const program = rule.component;
   if (config.refusal !== undefined) {
     return new RuleFinding(rule.id, 'fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, site, [...config.notes]);
@@ -118,7 +134,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
     const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
     return new RuleFinding(rule.id, 'not-applicable', `etcd has a single member (${why})`, rule.remediation, site, []);
   }
-  const outcome = rule.check(config);
+  const outcome = rule.check(config, node);
   const message =
     rule.multiMemberOnly && multi.membership.kind === 'undetermined' && outcome.status !== 'pass'
       ? `${outcome.message} (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
@@ -126,11 +142,15 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
-  return new RuleFinding(rule.id, outcome.status, message, rule.remediation, site, evidence);
+  return new RuleFinding(rule.id, outcome.status, message, rule.remediation, site, evidence, outcome.details);
 }
 
-/** Each component's rules, in the table's order. */
-const RULES_OF: Readonly<Record<Component, readonly Rule[]>> = {
+/** Each component's rules, in the table's order: those the pod spec decides, and all (a node check). */
+const POD_RULES_OF: Readonly<Record<Component, readonly Rule[]>> = {
+  etcd: RULES.filter((r) => r.component === 'etcd' && r.scope !== 'node'),
+  'kube-apiserver': RULES.filter((r) => r.component === 'kube-apiserver' && r.scope !== 'node'),
+};
+const NODE_RULES_OF: Readonly<Record<Component, readonly Rule[]>> = {
   etcd: RULES.filter((r) => r.component === 'etcd'),
   'kube-apiserver': RULES.filter((r) => r.component === 'kube-apiserver'),
 };
@@ -139,16 +159,19 @@ const COMPONENTS = ['etcd', 'kube-apiserver'] as const;
 
 const SEVERITY: Readonly<Record<Status, number>> = { fail: 3, unknown: 2, pass: 1, 'not-applicable': 0 };
 
-function readConfig(inv: Invocation): ProgramConfig {
-  return inv.component === 'etcd' ? readEtcdConfig(inv) : readApiserverConfig(inv);
+/** A run's configuration; with the node's files, what a configuration file on the node says too. */
+export function readConfig(inv: Invocation, files?: NodeFiles): ProgramConfig {
+  return inv.component === 'etcd' ? readEtcdConfig(inv, files) : readApiserverConfig(inv, files);
 }
 
 function evaluateContainer(pod: Pod, container: Container, initContainer: boolean, options: EvaluationOptions): ComponentResult[] {
-  const invocations = findInvocations(pod, container);
+  const invocations = options.invocations?.(container) ?? findInvocations(pod, container);
   const results: ComponentResult[] = [];
   if (invocations.length === 0) return results;
+  const files = options.node?.filesFor(container);
+  const node: NodeContext | undefined = options.node !== undefined && files !== undefined ? { ...options.node, files } : undefined;
   for (const component of COMPONENTS) {
-    const runs = invocations.filter((i) => i.component === component).map((inv) => ({ inv, config: readConfig(inv) }));
+    const runs = invocations.filter((i) => i.component === component).map((inv) => ({ inv, config: readConfig(inv, files) }));
     if (runs.length === 0) continue;
     // `etcd --version && exec etcd ...`: a run that only prints and exits does not serve; judge the
     // serving runs, and if a script has several, the worst of them.
@@ -162,7 +185,7 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
         ...(config.configFile !== undefined ? { configFile: config.configFile } : {}),
       }));
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
-      return RULES_OF[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, site));
+      return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, site, node));
     });
     const findings =
       perRun.length === 1

@@ -5,15 +5,11 @@
 import { etcdBehaviour, isTlsScheme, urlSchemes } from '../configuration/etcd.js';
 import type { Component } from '../launch/invocation.js';
 import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../configuration/settings.js';
+import { apiserverEtcdClientCertificate, certificateValid, runningMatchesManifest, etcdDataDir, etcdUniqueCa, manifestFile, modeAtMost, ownedByRoot, pkiFiles } from './node-checks.js';
+import { CLIENT_AUTH, SERVER_AUTH } from '../configuration/node-files.js';
+import type { CheckOutcome, NodeContext } from './outcome.js';
 
-export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
-
-export interface CheckOutcome {
-  readonly status: 'pass' | 'fail' | 'unknown';
-  readonly message: string;
-  /** The settings looked at, as found: `--client-cert-auth=false (argv)`, `--cert-file not set`. */
-  readonly evidence: readonly string[];
-}
+export type { CheckOutcome, FindingDetails, NodeContext, Status } from './outcome.js';
 
 export interface Rule {
   readonly id: string;
@@ -23,7 +19,12 @@ export interface Rule {
   readonly title: string;
   /** Only for etcd clusters of more than one member (peer traffic exists). */
   readonly multiMemberOnly: boolean;
-  readonly check: (config: ProgramConfig) => CheckOutcome;
+  /**
+   * `node`: the rule reads what only the node shows (files, certificates, the other programs there);
+   * only `etcd-tls-guard node` evaluates it. Absent: the pod spec is enough (webhook, scan, audit).
+   */
+  readonly scope?: 'node';
+  readonly check: (config: ProgramConfig, node?: NodeContext) => CheckOutcome;
   /** One line; `{file}` is replaced by where the fix goes (the static pod manifest, or the pod spec). */
   readonly remediation: string;
   /** When it passes, in Markdown: the README's rules table is generated from it (`rules --format markdown`). */
@@ -35,6 +36,7 @@ export interface Rule {
 
 /** `(argv)` or `(env ETCD_AUTO_TLS)`: where a set flag came from. */
 function whereSet(s: Setting): string {
+  if (s.state === 'set' && s.source === 'config-file') return `(${s.key} in ${s.file})`;
   return s.state === 'set' && s.source === 'env' ? `(env ${s.envName ?? ''})` : '(argv)';
 }
 
@@ -375,7 +377,167 @@ export const RULES: readonly Rule[] = [
     remediation: 'Use only https:// URLs in --etcd-servers and --etcd-servers-overrides in {file}',
     passes: 'every `--etcd-servers` and `--etcd-servers-overrides` URL is `https` (the CA and client certificate are unused on `http://`)',
   },
+
+  // -------------------------------------------------------------------------------------------
+  // Node rules: what only the node shows (etcd-tls-guard node).
+  {
+    id: 'etcd-server-cert',
+    component: 'etcd',
+    cis: {},
+    title: "etcd's serving certificate is valid",
+    multiMemberOnly: false,
+    scope: 'node',
+    check: certificateValid({ what: "etcd's serving certificate", certFlag: 'cert-file', keyFlag: 'key-file', caFlag: 'trusted-ca-file', usages: [SERVER_AUTH], sanFlags: ['advertise-client-urls'] }),
+    remediation: 'Renew or reissue the certificate named by --cert-file (kubeadm: kubeadm certs renew etcd-server) so that it parses, is within its validity, matches --key-file, is signed by --trusted-ca-file, allows serverAuth and names every --advertise-client-urls host; see {file}',
+    passes: '`--cert-file`/`--key-file` read and parse, the certificate is within its validity (a warning within `--expiry-warning`), matches its key, is signed by `--trusted-ca-file`, allows serverAuth, and its SANs cover every `--advertise-client-urls` host',
+  },
+  {
+    id: 'etcd-peer-cert',
+    component: 'etcd',
+    cis: {},
+    title: "etcd's peer certificate is valid",
+    multiMemberOnly: true,
+    scope: 'node',
+    check: certificateValid({ what: "etcd's peer certificate", certFlag: 'peer-cert-file', keyFlag: 'peer-key-file', caFlag: 'peer-trusted-ca-file', usages: [SERVER_AUTH, CLIENT_AUTH], sanFlags: ['initial-advertise-peer-urls'] }),
+    remediation: 'Renew or reissue the certificate named by --peer-cert-file (kubeadm: kubeadm certs renew etcd-peer) with serverAuth and clientAuth and every --initial-advertise-peer-urls host; see {file}',
+    passes: 'the same for `--peer-cert-file`/`--peer-key-file`/`--peer-trusted-ca-file`, with serverAuth and clientAuth, SANs covering `--initial-advertise-peer-urls`',
+  },
+  {
+    // CIS 2.7: Ensure that a unique Certificate Authority is used for etcd.
+    id: 'etcd-unique-ca',
+    component: 'etcd',
+    cis: { '1.5.1': '2.7', '1.10': '2.7' },
+    title: 'etcd uses a CA of its own',
+    multiMemberOnly: false,
+    scope: 'node',
+    check: etcdUniqueCa,
+    remediation: "Give etcd a CA of its own (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) in --trusted-ca-file, not the cluster CA of kube-apiserver's --client-ca-file, in {file}",
+    passes: "`--trusted-ca-file` holds no certificate of kube-apiserver's `--client-ca-file` (compared by content, not path)",
+  },
+  {
+    id: 'apiserver-etcd-client-cert-valid',
+    component: 'kube-apiserver',
+    cis: {},
+    title: "kube-apiserver's etcd client certificate is valid",
+    multiMemberOnly: false,
+    scope: 'node',
+    check: apiserverEtcdClientCertificate,
+    remediation:
+      'Renew or reissue --etcd-certfile (kubeadm: kubeadm certs renew apiserver-etcd-client) with clientAuth, signed by the CA etcd trusts, and point --etcd-cafile at the CA that signed etcd\'s serving certificate, in {file}',
+    passes: "`--etcd-certfile`/`--etcd-keyfile` parse, match, are within validity and allow clientAuth; with etcd on the node, signed by etcd's `--trusted-ca-file`, and `--etcd-cafile` verifies etcd's serving certificate",
+  },
+  ...fileRules('etcd', { permissions: '1.1.7', ownership: '1.1.8' }),
+  ...fileRules('kube-apiserver', { permissions: '1.1.1', ownership: '1.1.2' }),
+  {
+    // CIS 1.1.11: Ensure that the etcd data directory permissions are set to 700 or more restrictive.
+    id: 'etcd-data-dir-permissions',
+    component: 'etcd',
+    cis: { '1.5.1': '1.1.11', '1.10': '1.1.11' },
+    title: "etcd's data directory is 700 or stricter",
+    multiMemberOnly: false,
+    scope: 'node',
+    check: etcdDataDir('mode'),
+    remediation: 'Run chmod 700 on the --data-dir named in {file}',
+    passes: '`--data-dir` is mode 700 or stricter',
+  },
+  {
+    // CIS 1.1.12: Ensure that the etcd data directory ownership is set to etcd:etcd.
+    id: 'etcd-data-dir-ownership',
+    component: 'etcd',
+    cis: { '1.5.1': '1.1.12', '1.10': '1.1.12' },
+    title: "etcd's data directory is owned by the user etcd runs as",
+    multiMemberOnly: false,
+    scope: 'node',
+    check: etcdDataDir('owner'),
+    remediation: 'Run chown to the user etcd runs as (etcd:etcd where etcd has its own account) on the --data-dir named in {file}',
+    passes: "`--data-dir` is owned by the uid the etcd process runs as (the benchmark's `etcd:etcd` where etcd has its own account)",
+  },
+  ...(['etcd', 'kube-apiserver'] as const).map(
+    (component): Rule => ({
+      id: `${component === 'etcd' ? 'etcd' : 'apiserver'}-running-matches-manifest`,
+      component,
+      cis: {},
+      title: `the running ${component} has its manifest's settings`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: runningMatchesManifest,
+      remediation: `Restart ${component} from its manifest (move {file} out of the static pod directory and back), or correct the manifest to what should run`,
+      passes: `the running ${component} process (\`/proc\`) has the TLS settings its static pod manifest gives`,
+    }),
+  ),
+  ...pkiRules('etcd', ['cert-file', 'peer-cert-file', 'trusted-ca-file', 'peer-trusted-ca-file'], ['key-file', 'peer-key-file']),
+  ...pkiRules('kube-apiserver', ['etcd-certfile', 'etcd-cafile', 'client-ca-file', 'tls-cert-file'], ['etcd-keyfile', 'tls-private-key-file']),
 ];
+
+/** CIS 1.1.1/1.1.2 (kube-apiserver) and 1.1.7/1.1.8 (etcd): the static pod manifest's mode and owner. */
+function fileRules(component: 'etcd' | 'kube-apiserver', cis: { permissions: string; ownership: string }): Rule[] {
+  const prefix = component === 'etcd' ? 'etcd' : 'apiserver';
+  return [
+    {
+      id: `${prefix}-manifest-permissions`,
+      component,
+      cis: { '1.5.1': cis.permissions, '1.10': cis.permissions },
+      title: `the ${component} static pod manifest is 600 or stricter`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: manifestFile(modeAtMost(0o600)),
+      remediation: 'Run chmod 600 {file}',
+      passes: `the ${component} manifest file is mode 600 or stricter (benchmark 1.5.1 allowed 644; later versions ask 600)`,
+    },
+    {
+      id: `${prefix}-manifest-ownership`,
+      component,
+      cis: { '1.5.1': cis.ownership, '1.10': cis.ownership },
+      title: `the ${component} static pod manifest is owned by root:root`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: manifestFile(ownedByRoot),
+      remediation: 'Run chown root:root {file}',
+      passes: `the ${component} manifest file is owned by root:root`,
+    },
+  ];
+}
+
+/** CIS 1.1.19–1.1.21: the certificate and key files a program's flags name. */
+function pkiRules(component: 'etcd' | 'kube-apiserver', certFlags: readonly string[], keyFlags: readonly string[]): Rule[] {
+  const prefix = component === 'etcd' ? 'etcd' : 'apiserver';
+  const flags = (list: readonly string[]): string => list.map((f) => `\`--${f}\``).join(', ');
+  return [
+    {
+      id: `${prefix}-pki-ownership`,
+      component,
+      cis: { '1.5.1': '1.1.19', '1.10': '1.1.19' },
+      title: `${component}'s certificate and key files are owned by root:root`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: pkiFiles(certFlags, keyFlags, 'owner'),
+      remediation: `Run chown root:root on the files named by the ${component} certificate and key flags, and their directories (see {file})`,
+      passes: `the files ${flags([...certFlags, ...keyFlags])} name, and their directories, are owned by root:root`,
+    },
+    {
+      id: `${prefix}-pki-cert-permissions`,
+      component,
+      cis: { '1.5.1': '1.1.20', '1.10': '1.1.20' },
+      title: `${component}'s certificate files are 644 or stricter`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: pkiFiles(certFlags, keyFlags, 'cert-mode'),
+      remediation: `Run chmod 644 (or 600) on the certificate files named in {file}`,
+      passes: `the certificate files ${flags(certFlags)} name are mode 644 or stricter`,
+    },
+    {
+      id: `${prefix}-pki-key-permissions`,
+      component,
+      cis: { '1.5.1': '1.1.21', '1.10': '1.1.21' },
+      title: `${component}'s key files are 600 or stricter`,
+      multiMemberOnly: false,
+      scope: 'node',
+      check: pkiFiles(certFlags, keyFlags, 'key-mode'),
+      remediation: `Run chmod 600 on the key files named in {file}`,
+      passes: `the key files ${flags(keyFlags)} name are mode 600 or stricter`,
+    },
+  ];
+}
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
 
@@ -398,11 +560,29 @@ function appliesTo(rule: Rule): string {
   return rule.multiMemberOnly ? `${rule.component} with more than one member` : rule.component;
 }
 
-/** The README's rules table (`etcd-tls-guard rules --format markdown`; `npm run generate` writes it). */
+function cisCell(r: Rule): string {
+  return r.cis['1.5.1'] !== undefined ? `${r.cis['1.5.1']} (${r.cis['1.10'] ?? '—'})` : '—';
+}
+
+/**
+ * The README's rules: the table of the rules the pod decides, then the node rules by id and CIS
+ * number (their table is docs/rules.md's, nodeRulesMarkdown). `etcd-tls-guard rules --format
+ * markdown`; `npm run generate` writes it.
+ */
 export function rulesMarkdown(rules: readonly Rule[] = RULES): string {
-  const rows = rules.map((r) => {
-    const cis = r.cis['1.5.1'] !== undefined ? `${r.cis['1.5.1']} (${r.cis['1.10'] ?? '—'})` : '—';
-    return `| \`${r.id}\` | ${cis} | ${r.passes} | ${appliesTo(r)} |`;
-  });
+  const rows = rules.filter((r) => r.scope !== 'node').map((r) => `| \`${r.id}\` | ${cisCell(r)} | ${r.passes} | ${appliesTo(r)} |`);
+  const node = rules.filter((r) => r.scope === 'node').map((r) => `\`${r.id}\`${r.cis['1.5.1'] !== undefined ? ` (${r.cis['1.5.1']})` : ''}`);
+  return [
+    '| id | CIS 1.5.1 (v1.10) | passes when | applies to |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `On the node only ([\`etcd-tls-guard node\`](#node-checks); what each checks: [docs/rules.md](docs/rules.md#node-rules)): ${node.join(', ')}.`,
+  ].join('\n') + '\n';
+}
+
+/** docs/rules.md's table of the node rules (`npm run generate` writes it). */
+export function nodeRulesMarkdown(rules: readonly Rule[] = RULES): string {
+  const rows = rules.filter((r) => r.scope === 'node').map((r) => `| \`${r.id}\` | ${cisCell(r)} | ${r.passes} | ${r.multiMemberOnly ? `${r.component} with more than one member` : r.component} |`);
   return ['| id | CIS 1.5.1 (v1.10) | passes when | applies to |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }

@@ -1,0 +1,133 @@
+/**
+ * The node agent (the chart's DaemonSet): the node check every interval, its findings and
+ * certificate expiry as Prometheus gauges, and optionally one ClusterPolicyReport for the node.
+ * Stops on SIGTERM/SIGINT, finishing nothing half-written (a write in flight completes first).
+ */
+import { createServer, type Server } from 'node:http';
+import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Gauge, Registry } from 'prom-client';
+import { CLUSTER_POLICY_REPORT_API, nodePolicyReport, type ClusterPolicyReport } from '../report/policy-report.js';
+import type { Report } from '../report/report.js';
+import { checkNode, nodeReport, type NodeCheckOptions } from './check.js';
+
+export interface NodeAgentSettings extends Omit<NodeCheckOptions, 'now'> {
+  readonly intervalMs: number;
+  /** 0: no metrics server. */
+  readonly metricsPort: number;
+  readonly policyReport: boolean;
+  readonly nodeName: string;
+  readonly log: Logger;
+  /** Tests: stop after this many checks instead of waiting for a signal. */
+  readonly checks?: number;
+  /** Tests: called with the port the metrics server listens on. */
+  readonly onListening?: (port: number) => void;
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly #findings = new Gauge({ name: 'etcd_tls_guard_node_findings', help: 'Findings of the last node check, by rule and status', labelNames: ['rule', 'status'], registers: [this.registry] });
+  readonly #expiry = new Gauge({ name: 'etcd_tls_guard_node_certificate_expiry_days', help: 'Days until a certificate named by etcd or kube-apiserver flags expires (negative: expired)', labelNames: ['rule', 'file'], registers: [this.registry] });
+  readonly #last = new Gauge({ name: 'etcd_tls_guard_node_last_check_timestamp_seconds', help: 'When the last node check finished', registers: [this.registry] });
+  readonly #failures = new Gauge({ name: 'etcd_tls_guard_node_check_errors', help: 'Input errors (unreadable manifests) and failed ClusterPolicyReport writes of the last check', registers: [this.registry] });
+
+  record(report: Report, at: Date, failures: number): void {
+    this.#findings.reset();
+    this.#expiry.reset();
+    const counts = new Map<string, number>();
+    for (const r of report.results) {
+      for (const f of r.findings) {
+        const key = `${f.rule}\0${f.status}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (f.notAfter !== undefined && f.file !== undefined) this.#expiry.set({ rule: f.rule, file: f.file }, Math.floor((Date.parse(f.notAfter) - at.getTime()) / 86_400_000));
+      }
+    }
+    for (const [key, n] of counts) {
+      const [rule, status] = key.split('\0') as [string, string];
+      this.#findings.set({ rule, status }, n);
+    }
+    this.#last.set(at.getTime() / 1000);
+    this.#failures.set(report.errors.length + failures);
+  }
+}
+
+async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyReport): Promise<void> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const at = { ...CLUSTER_POLICY_REPORT_API, name: report.metadata.name };
+  let existing: ClusterPolicyReport | undefined;
+  try {
+    existing = (await api.getClusterCustomObject(at)) as ClusterPolicyReport;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+  }
+  if (existing === undefined) await api.createClusterCustomObject({ ...CLUSTER_POLICY_REPORT_API, body: report });
+  else {
+    const rv = existing.metadata.resourceVersion;
+    await api.replaceClusterCustomObject({ ...at, body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } } });
+  }
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
+  const { log } = settings;
+  const metrics = new NodeMetrics();
+  let kc: KubeConfig | undefined;
+  if (settings.policyReport) {
+    kc = new KubeConfig();
+    kc.loadFromDefault();
+  }
+  let server: Server | undefined;
+  if (settings.metricsPort !== 0) {
+    server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/metrics') {
+        void metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        });
+      } else if (req.method === 'GET' && req.url === '/healthz') {
+        res.writeHead(200).end('ok');
+      } else res.writeHead(404).end();
+    });
+    const port = await listen(server, settings.metricsPort);
+    settings.onListening?.(port);
+    log.info({ port }, 'node agent metrics listening');
+  }
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = (): void => stop();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    for (let n = 0; settings.checks === undefined || n < settings.checks; n++) {
+      const at = new Date();
+      const report = nodeReport(checkNode({ ...settings, now: at.getTime() }));
+      let failures = 0;
+      if (kc !== undefined) {
+        try {
+          await writeClusterPolicyReport(kc, nodePolicyReport(report, settings.nodeName, at));
+        } catch (err) {
+          failures++;
+          log.error({ reason: (err as Error).message }, 'cannot write the ClusterPolicyReport (is the wgpolicyk8s.io CRD installed?)');
+        }
+      }
+      metrics.record(report, at, failures);
+      log.info({ ...report.summary, errors: report.errors.length }, 'node check done');
+      if (settings.checks !== undefined && n + 1 >= settings.checks) break;
+      let timer: NodeJS.Timeout | undefined;
+      const next = new Promise<'next'>((resolve) => (timer = setTimeout(() => resolve('next'), settings.intervalMs)));
+      const why = await Promise.race([next, stopped.then(() => 'stop' as const)]);
+      clearTimeout(timer);
+      if (why === 'stop') break;
+    }
+  } finally {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
+    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * `etcd-tls-guard node`: one node, read-only. What runs — the static pod manifests of the kubelet's
+ * staticPodPath and the live etcd and kube-apiserver processes in /proc — and the files they name,
+ * all read under the host root, go through the one judgement with the node rules; the report has
+ * the shape `scan` prints.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { isPod } from '../input/admission-review.js';
+import { parseManifestText, type InputError } from '../input/manifests.js';
+import { judgeNode, type NodeSource } from '../judgement/judge.js';
+import { processInvocations } from '../launch/invocation.js';
+import type { Pod } from '../launch/pod.js';
+import type { Policy } from '../policy/policy.js';
+import { reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
+import { HostNodeFiles, podPathMapping, processPathMapping } from './files.js';
+import { HostRoot } from './host.js';
+import { nodeProcesses, programOf, type NodeProcess } from './processes.js';
+
+export interface NodeCheckOptions {
+  /** Where the host's / is (default /; /host in a container). */
+  readonly root: string;
+  /** The host's /proc (default ROOT/proc). */
+  readonly procDir?: string;
+  /** Static pod directories, as host paths; default: the kubelet's staticPodPath. */
+  readonly manifestDirs?: readonly string[];
+  readonly policy: Policy;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+  readonly expiryWarningMs: number;
+  /** Only these processes (tests: the etcd they started). */
+  readonly pids?: ReadonlySet<number>;
+}
+
+export interface NodeCheck {
+  readonly rows: readonly ReportRow[];
+  readonly errors: readonly InputError[];
+  /** Manifests and processes read. */
+  readonly documents: number;
+  /** The static pod directories read, and how each was found. */
+  readonly manifestDirs: ReadonlyArray<{ readonly path: string; readonly from: string }>;
+}
+
+/** The kubelet's defaults where no kubelet tells otherwise: kubeadm's and RKE2's. */
+const DEFAULT_STATIC_POD_DIRS = ['/etc/kubernetes/manifests', '/var/lib/rancher/rke2/agent/pod-manifests'];
+/** Where kubeadm writes the kubelet's configuration (staticPodPath). */
+const KUBEADM_KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
+
+function flagValue(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === `--${flag}` || a === `-${flag}`) value = argv[i + 1];
+    else if (a.startsWith(`--${flag}=`) || a.startsWith(`-${flag}=`)) value = a.slice(a.indexOf('=') + 1);
+  }
+  return value;
+}
+
+function staticPodPathOf(host: HostRoot, configFile: string): string | undefined {
+  const r = host.read(configFile);
+  if (!r.ok) return undefined;
+  try {
+    const doc = parseYaml(r.bytes.toString('utf8'), { maxAliasCount: 100 }) as { staticPodPath?: unknown } | null;
+    return typeof doc?.staticPodPath === 'string' && doc.staticPodPath !== '' ? doc.staticPodPath : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kubelet's static pod directories: its --pod-manifest-path, or staticPodPath of its --config
+ * (kubelet flags win over the file, as the kubelet reads them), else kubeadm's kubelet config, else
+ * the defaults that exist.
+ */
+export function staticPodDirs(host: HostRoot, processes: readonly NodeProcess[]): Array<{ path: string; from: string }> {
+  const dirs: Array<{ path: string; from: string }> = [];
+  const add = (path: string, from: string): void => {
+    if (!dirs.some((d) => d.path === path)) dirs.push({ path, from });
+  };
+  for (const p of processes.filter((x) => programOf(x.argv) === 'kubelet')) {
+    const flag = flagValue(p.argv, 'pod-manifest-path');
+    const config = flagValue(p.argv, 'config');
+    const fromConfig = config !== undefined ? staticPodPathOf(host, config) : undefined;
+    if (flag !== undefined && flag !== '') add(flag, `kubelet (pid ${p.pid}) --pod-manifest-path`);
+    else if (fromConfig !== undefined) add(fromConfig, `kubelet (pid ${p.pid}) --config ${config ?? ''} staticPodPath`);
+  }
+  if (dirs.length > 0) return dirs;
+  const kubeadm = staticPodPathOf(host, KUBEADM_KUBELET_CONFIG);
+  if (kubeadm !== undefined) return [{ path: kubeadm, from: `${KUBEADM_KUBELET_CONFIG} staticPodPath` }];
+  for (const d of DEFAULT_STATIC_POD_DIRS) {
+    const at = host.locate(d);
+    if (at.ok && at.stats.isDirectory()) add(d, 'default');
+  }
+  return dirs;
+}
+
+/** A process as a one-container pod: what the report names; its runs come from /proc, not from a spec. */
+function processPod(p: NodeProcess): Pod {
+  return { kind: 'Process', metadata: { name: `${programOf(p.argv) ?? 'process'} (pid ${p.pid})` }, spec: { containers: [{ name: `pid-${p.pid}`, command: [...p.argv] }] } };
+}
+
+export function checkNode(options: NodeCheckOptions): NodeCheck {
+  const host = new HostRoot(options.root);
+  let accounts: ReturnType<HostRoot['accounts']> | undefined;
+  const accountsOf = (): ReturnType<HostRoot['accounts']> => (accounts ??= host.accounts());
+  const procDir = options.procDir ?? join(host.root, 'proc');
+  const processes = nodeProcesses(procDir, options.pids);
+  const dirs = options.manifestDirs !== undefined ? options.manifestDirs.map((path) => ({ path, from: '--manifests' })) : staticPodDirs(host, processes);
+  const errors: InputError[] = [];
+  const sources: Array<NodeSource & { subject: { source: string; document: number; kind: string | null; namespace: string | null; name: string | null } }> = [];
+
+  for (const dir of dirs) {
+    const at = host.locate(dir.path);
+    if (!at.ok || !at.stats.isDirectory()) {
+      if (options.manifestDirs !== undefined) errors.push({ source: dir.path, message: at.ok ? 'not a directory' : at.reason });
+      continue;
+    }
+    // The kubelet reads every file of the directory except hidden ones (pkg/kubelet/config/file.go).
+    const names = readdirSync(at.real).filter((n) => !n.startsWith('.')).sort();
+    for (const name of names) {
+      const path = `${dir.path.replace(/\/+$/, '')}/${name}`;
+      const read = host.read(path);
+      if (!read.ok) {
+        if (read.problem !== 'unreadable' || !/not a regular file/.test(read.reason)) errors.push({ source: path, message: read.reason });
+        continue;
+      }
+      const parsed = parseManifestText(read.bytes.toString('utf8'), path);
+      errors.push(...parsed.errors);
+      const files = new HostNodeFiles(host, () => ({ hostPath: path, via: path }), accountsOf);
+      const manifest = files.stat(path);
+      for (const doc of parsed.documents) {
+        if (!isPod(doc.object)) continue;
+        const pod = doc.object;
+        sources.push({
+          pod,
+          kind: 'manifest',
+          where: path,
+          manifest,
+          filesFor: (c) => new HostNodeFiles(host, podPathMapping(pod, c), accountsOf),
+          subject: { source: path, document: doc.document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null },
+        });
+      }
+    }
+  }
+  for (const p of processes) {
+    if (programOf(p.argv) === 'kubelet') continue;
+    const invocations = processInvocations(p.argv, p.env);
+    const processRoot = new HostRoot(join(procDir, String(p.pid), 'root'));
+    sources.push({
+      pod: processPod(p),
+      kind: 'process',
+      where: `pid ${p.pid}`,
+      filesFor: () => new HostNodeFiles(processRoot, processPathMapping(p.pid), accountsOf, p.uid),
+      invocations: () => invocations,
+      subject: { source: `/proc/${p.pid}`, document: 0, kind: 'Process', namespace: null, name: `${programOf(p.argv) ?? ''} (pid ${p.pid})` },
+    });
+  }
+  const verdicts = judgeNode(sources, options.policy, { now: options.now, expiryWarningMs: options.expiryWarningMs });
+  const rows = verdicts.flatMap((v, i) => rowsOf((sources[i] as (typeof sources)[number]).subject, v));
+  return { rows, errors, documents: sources.length, manifestDirs: dirs };
+}
+
+/** The report `scan` prints, from a node check. */
+export function nodeReport(check: NodeCheck): Report {
+  return reportOf(check.rows, check.errors, check.documents);
+}

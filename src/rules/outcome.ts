@@ -1,0 +1,50 @@
+/** What a rule's check answers, and what a node check knows besides a program's configuration. */
+import type { NodeFiles, FileFacts } from '../configuration/node-files.js';
+import type { ProgramConfig } from '../configuration/settings.js';
+
+export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
+
+/** Facts a node rule adds to a finding for reports: which file, which certificate, until when. */
+export interface FindingDetails {
+  /** A pass that will not last: a certificate expiring within the warning window (with its date). */
+  readonly warning?: string;
+  readonly file?: string;
+  readonly subject?: string;
+  /** ISO 8601. */
+  readonly notAfter?: string;
+  /** Whole days until notAfter (negative once expired): the node agent's gauge. */
+  readonly daysToExpiry?: number;
+}
+
+export interface CheckOutcome {
+  readonly status: Status;
+  readonly message: string;
+  /** The settings looked at, as found: `--client-cert-auth=false (argv)`, `--cert-file not set`. */
+  readonly evidence: readonly string[];
+  readonly details?: FindingDetails;
+}
+
+/** Another control-plane program on the same node, with its own view of the node's files. */
+export interface Neighbour {
+  readonly config: ProgramConfig;
+  readonly files: NodeFiles;
+}
+
+/** What only a node check knows: files, the clock, the node's other programs. */
+export interface NodeContext {
+  /** This run's files (through the pod's hostPath volumes, or the process's root). */
+  readonly files: NodeFiles;
+  /** Milliseconds since the epoch: the moment certificates are judged at. */
+  readonly now: number;
+  /** A certificate expiring sooner than this many milliseconds is a warning. */
+  readonly expiryWarningMs: number;
+  /** The static pod manifest the run comes from, when it comes from one. */
+  readonly manifest?: FileFacts;
+  /** The other etcd and kube-apiserver runs on the node. */
+  readonly neighbours: readonly Neighbour[];
+  /**
+   * For a running process: the configuration its static pod manifest gives the same program, to
+   * tell drift (`null`: the process has no manifest on this node). Absent for a manifest.
+   */
+  readonly manifestConfig?: { readonly config: ProgramConfig; readonly where: string } | null;
+}
