@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
 import { readEtcdConfig } from '../src/configuration/etcd.js';
 import { findInvocations } from '../src/launch/invocation.js';
+import { HostNodeFiles } from '../src/node/files.js';
+import { HostRoot } from '../src/node/host.js';
 import type { Container } from '../src/launch/pod.js';
 import { etcdPod, podWith } from './helpers.js';
 import { freePort } from './processes.js';
@@ -25,6 +27,8 @@ interface Case {
   /** `{C}`/`{P}`: free client/peer ports; `{CERT}`/`{KEY}`/`{CA}`: real files; `{CFG}`: a config file. */
   readonly args: string[];
   readonly env?: Record<string, string>;
+  /** YAML appended to the {CFG} file (whose base has http URLs on the free ports and a data dir). */
+  readonly config?: string;
   readonly expected: Outcome;
 }
 
@@ -61,6 +65,19 @@ const CASES: Case[] = [
   { name: '--help prints and exits', args: ['--help'], expected: 'exits' },
   { name: 'with --config-file, env and argv never conflict', args: ['--config-file={CFG}', '--client-cert-auth'], env: { ETCD_CLIENT_CERT_AUTH: 'yes' }, expected: 'starts' },
   { name: 'with ETCD_CONFIG_FILE, argv is still parsed', args: ['--client-cert-auth', 'true'], env: { ETCD_CONFIG_FILE: '{CFG}' }, expected: 'refuses' },
+  // The configuration file, read with etcd's semantics (src/configuration/etcd-config-file.ts).
+  { name: 'config: client-cert-auth: yes (YAML 1.1) starts', args: ['--config-file={CFG}'], config: 'client-transport-security:\n  client-cert-auth: yes\n', expected: 'starts' },
+  { name: 'config: client-cert-auth: "true" (a string) refuses', args: ['--config-file={CFG}'], config: 'client-transport-security:\n  client-cert-auth: "true"\n', expected: 'refuses' },
+  { name: 'config: client-cert-auth: 1 (a number) refuses', args: ['--config-file={CFG}'], config: 'peer-transport-security:\n  client-cert-auth: 1\n', expected: 'refuses' },
+  { name: 'config: a list where the section goes refuses', args: ['--config-file={CFG}'], config: 'client-transport-security: [a]\n', expected: 'refuses' },
+  { name: 'config: TLS names at the top level are ignored', args: ['--config-file={CFG}'], config: 'client-cert-auth: "not even a bool"\nauto-tls: 7\n', expected: 'starts' },
+  { name: 'config: keys match case-insensitively', args: ['--config-file={CFG}'], config: 'CLIENT-TRANSPORT-SECURITY:\n  Client-Cert-Auth: "x"\n', expected: 'refuses' },
+  { name: 'config: invalid YAML refuses', args: ['--config-file={CFG}'], config: 'foo: [\n', expected: 'refuses' },
+  { name: 'config: unknown keys are ignored', args: ['--config-file={CFG}'], config: 'no-such-key: 1\n', expected: 'starts' },
+  { name: 'config: an https URL without cert and key refuses', args: ['--config-file={CFG}'], config: 'listen-client-urls: https://127.0.0.1:{C}\nadvertise-client-urls: https://127.0.0.1:{C}\n', expected: 'refuses' },
+  { name: 'config: https with auto-tls starts', args: ['--config-file={CFG}'], config: 'listen-client-urls: https://127.0.0.1:{C}\nadvertise-client-urls: https://127.0.0.1:{C}\nclient-transport-security:\n  auto-tls: true\n', expected: 'starts' },
+  { name: 'config: https with certificates starts', args: ['--config-file={CFG}'], config: 'listen-client-urls: https://127.0.0.1:{C}\nadvertise-client-urls: https://127.0.0.1:{C}\nclient-transport-security:\n  cert-file: {CERT}\n  key-file: {KEY}\n  client-cert-auth: true\n', expected: 'starts' },
+  { name: 'config: a URL with a path refuses', args: ['--config-file={CFG}'], config: 'listen-client-urls: http://127.0.0.1:{C}/x\n', expected: 'refuses' },
 ];
 
 /**
@@ -133,7 +150,8 @@ function modelOutcome(release: string, args: string[], env: Record<string, strin
   if (c === undefined) throw new Error('no container');
   const [inv] = findInvocations(pod, c);
   if (inv === undefined) throw new Error('etcd not found');
-  const cfg = readEtcdConfig(inv);
+  // The node's files as a node check reads them: here the real filesystem.
+  const cfg = readEtcdConfig(inv, new HostNodeFiles(new HostRoot('/'), (path) => ({ hostPath: path, via: path }), () => ({ users: new Map(), groups: new Map() })));
   return cfg.refusal !== undefined ? 'refuses' : cfg.exits !== undefined ? 'exits' : 'starts';
 }
 
@@ -173,7 +191,8 @@ for (const { release, bin } of etcdBinaries().length > 0 ? etcdBinaries() : [{ r
       const cfg = join(dir, `config-${index}.yaml`);
       const fill = (s: string): string =>
         s.replaceAll('{C}', String(client)).replaceAll('{P}', String(peer)).replaceAll('{CERT}', files.CERT ?? '').replaceAll('{KEY}', files.KEY ?? '').replaceAll('{CA}', files.CA ?? '').replaceAll('{CFG}', cfg);
-      await writeFile(cfg, `data-dir: ${join(dir, `cfgdata-${index}`)}\nlisten-client-urls: http://127.0.0.1:${client}\nadvertise-client-urls: http://127.0.0.1:${client}\nlisten-peer-urls: http://127.0.0.1:${peer}\ninitial-advertise-peer-urls: http://127.0.0.1:${peer}\ninitial-cluster: default=http://127.0.0.1:${peer}\n`);
+      // A later key wins (measured: etcd reads duplicate keys, the last one counts), so c.config may override the base.
+      await writeFile(cfg, `data-dir: ${join(dir, `cfgdata-${index}`)}\nlisten-client-urls: http://127.0.0.1:${client}\nadvertise-client-urls: http://127.0.0.1:${client}\nlisten-peer-urls: http://127.0.0.1:${peer}\ninitial-advertise-peer-urls: http://127.0.0.1:${peer}\ninitial-cluster: default=http://127.0.0.1:${peer}\n${fill(c.config ?? '')}`);
       const args = c.args.map(fill);
       const env = Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, fill(v)]));
       const real = await runEtcd(bin, args, env, join(dir, `data-${index}`), client, LIMIT_MS);
