@@ -59,6 +59,8 @@ export interface NodeFiles {
   keyMatches(certPath: string, keyPath: string): Answer;
   /** The first certificate at certPath is signed by a certificate of the CA file (possibly another program's view). */
   signedBy(certPath: string, ca: { readonly files: NodeFiles; readonly path: string }): Answer;
+  /** The node has a user account of this name (its /etc/passwd). */
+  hasAccount(name: string): boolean;
   /** Owner uid of the running program, when known (a process read from /proc). */
   readonly runsAsUid?: number;
 }

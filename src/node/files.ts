@@ -63,6 +63,11 @@ export class HostNodeFiles implements NodeFiles {
     if (runsAsUid !== undefined) this.runsAsUid = runsAsUid;
   }
 
+  hasAccount(name: string): boolean {
+    for (const n of this.#accounts().users.values()) if (n === name) return true;
+    return false;
+  }
+
   stat(path: string): FileFacts {
     const m = this.#map(path);
     if ('reason' in m) return { path, state: 'not-on-node', reason: m.reason };

@@ -142,7 +142,8 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
-  return new RuleFinding(rule.id, outcome.status, message, rule.remediation, site, evidence, outcome.details);
+  const template = node === undefined ? rule.remediation : rule.remediation.replace('{manifest}', node.manifest?.path ?? node.manifestConfig?.where ?? 'the process');
+  return new RuleFinding(rule.id, outcome.status, message, template, site, evidence, outcome.details);
 }
 
 /** Each component's rules, in the table's order: those the pod spec decides, and all (a node check). */

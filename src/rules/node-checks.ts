@@ -300,6 +300,9 @@ export function etcdDataDir(kind: 'mode' | 'owner'): (config: ProgramConfig, nod
     const facts = node.files.stat(dir);
     if (kind === 'mode') return filesOutcome([facts], modeAtMost(0o700), 'data directory');
     const uid = node.files.runsAsUid;
+    if (uid === undefined && facts.state === 'present' && facts.owner !== 'etcd' && !node.files.hasAccount('etcd')) {
+      return { status: 'unknown', message: `${facts.where} is owned by ${facts.owner}:${facts.group}; etcd's process is not visible and the node has no etcd account, so which user etcd runs as is not known`, evidence: [`${facts.where} ${octal(facts.mode)} ${facts.owner}:${facts.group}`] };
+    }
     return filesOutcome(
       [facts],
       (f) =>

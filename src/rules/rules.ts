@@ -25,7 +25,11 @@ export interface Rule {
    */
   readonly scope?: 'node';
   readonly check: (config: ProgramConfig, node?: NodeContext) => CheckOutcome;
-  /** One line; `{file}` is replaced by where the fix goes (the static pod manifest, or the pod spec). */
+  /**
+   * One line; `{file}` is replaced by where a flag is fixed (the static pod manifest and the
+   * distribution's own configuration, or the pod spec); `{manifest}` by the file or process a node
+   * rule found on the node.
+   */
   readonly remediation: string;
   /** When it passes, in Markdown: the README's rules table is generated from it (`rules --format markdown`). */
   readonly passes: string;
@@ -388,7 +392,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     scope: 'node',
     check: certificateValid({ what: "etcd's serving certificate", certFlag: 'cert-file', keyFlag: 'key-file', caFlag: 'trusted-ca-file', usages: [SERVER_AUTH], sanFlags: ['advertise-client-urls'] }),
-    remediation: 'Renew or reissue the certificate named by --cert-file (kubeadm: kubeadm certs renew etcd-server) so that it parses, is within its validity, matches --key-file, is signed by --trusted-ca-file, allows serverAuth and names every --advertise-client-urls host; see {file}',
+    remediation: 'Renew or reissue the certificate named by --cert-file (kubeadm: kubeadm certs renew etcd-server) so that it parses, is within its validity, matches --key-file, is signed by --trusted-ca-file, allows serverAuth and names every --advertise-client-urls host (flags in {file})',
     passes: '`--cert-file`/`--key-file` read and parse, the certificate is within its validity (a warning within `--expiry-warning`), matches its key, is signed by `--trusted-ca-file`, allows serverAuth, and its SANs cover every `--advertise-client-urls` host',
   },
   {
@@ -399,7 +403,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: true,
     scope: 'node',
     check: certificateValid({ what: "etcd's peer certificate", certFlag: 'peer-cert-file', keyFlag: 'peer-key-file', caFlag: 'peer-trusted-ca-file', usages: [SERVER_AUTH, CLIENT_AUTH], sanFlags: ['initial-advertise-peer-urls'] }),
-    remediation: 'Renew or reissue the certificate named by --peer-cert-file (kubeadm: kubeadm certs renew etcd-peer) with serverAuth and clientAuth and every --initial-advertise-peer-urls host; see {file}',
+    remediation: 'Renew or reissue the certificate named by --peer-cert-file (kubeadm: kubeadm certs renew etcd-peer) with serverAuth and clientAuth and every --initial-advertise-peer-urls host (flags in {file})',
     passes: 'the same for `--peer-cert-file`/`--peer-key-file`/`--peer-trusted-ca-file`, with serverAuth and clientAuth, SANs covering `--initial-advertise-peer-urls`',
   },
   {
@@ -437,7 +441,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     scope: 'node',
     check: etcdDataDir('mode'),
-    remediation: 'Run chmod 700 on the --data-dir named in {file}',
+    remediation: 'Run chmod 700 on the --data-dir of {manifest}',
     passes: '`--data-dir` is mode 700 or stricter',
   },
   {
@@ -449,7 +453,7 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     scope: 'node',
     check: etcdDataDir('owner'),
-    remediation: 'Run chown to the user etcd runs as (etcd:etcd where etcd has its own account) on the --data-dir named in {file}',
+    remediation: 'Run chown to the user etcd runs as (etcd:etcd where etcd has its own account) on the --data-dir of {manifest}',
     passes: "`--data-dir` is owned by the uid the etcd process runs as (the benchmark's `etcd:etcd` where etcd has its own account)",
   },
   ...(['etcd', 'kube-apiserver'] as const).map(
@@ -461,7 +465,7 @@ export const RULES: readonly Rule[] = [
       multiMemberOnly: false,
       scope: 'node',
       check: runningMatchesManifest,
-      remediation: `Restart ${component} from its manifest (move {file} out of the static pod directory and back), or correct the manifest to what should run`,
+      remediation: `Restart ${component} from its manifest (move {manifest} out of the static pod directory and back), or correct the manifest to what should run`,
       passes: `the running ${component} process (\`/proc\`) has the TLS settings its static pod manifest gives`,
     }),
   ),
@@ -481,7 +485,7 @@ function fileRules(component: 'etcd' | 'kube-apiserver', cis: { permissions: str
       multiMemberOnly: false,
       scope: 'node',
       check: manifestFile(modeAtMost(0o600)),
-      remediation: 'Run chmod 600 {file}',
+      remediation: 'Run chmod 600 {manifest}',
       passes: `the ${component} manifest file is mode 600 or stricter (benchmark 1.5.1 allowed 644; later versions ask 600)`,
     },
     {
@@ -492,7 +496,7 @@ function fileRules(component: 'etcd' | 'kube-apiserver', cis: { permissions: str
       multiMemberOnly: false,
       scope: 'node',
       check: manifestFile(ownedByRoot),
-      remediation: 'Run chown root:root {file}',
+      remediation: 'Run chown root:root {manifest}',
       passes: `the ${component} manifest file is owned by root:root`,
     },
   ];
@@ -511,7 +515,7 @@ function pkiRules(component: 'etcd' | 'kube-apiserver', certFlags: readonly stri
       multiMemberOnly: false,
       scope: 'node',
       check: pkiFiles(certFlags, keyFlags, 'owner'),
-      remediation: `Run chown root:root on the files named by the ${component} certificate and key flags, and their directories (see {file})`,
+      remediation: `Run chown root:root on the files named by the ${component} certificate and key flags, and their directories, of {manifest}`,
       passes: `the files ${flags([...certFlags, ...keyFlags])} name, and their directories, are owned by root:root`,
     },
     {
@@ -522,7 +526,7 @@ function pkiRules(component: 'etcd' | 'kube-apiserver', certFlags: readonly stri
       multiMemberOnly: false,
       scope: 'node',
       check: pkiFiles(certFlags, keyFlags, 'cert-mode'),
-      remediation: `Run chmod 644 (or 600) on the certificate files named in {file}`,
+      remediation: `Run chmod 644 (or 600) on the certificate files named by the flags of {manifest}`,
       passes: `the certificate files ${flags(certFlags)} name are mode 644 or stricter`,
     },
     {
@@ -533,7 +537,7 @@ function pkiRules(component: 'etcd' | 'kube-apiserver', certFlags: readonly stri
       multiMemberOnly: false,
       scope: 'node',
       check: pkiFiles(certFlags, keyFlags, 'key-mode'),
-      remediation: `Run chmod 600 on the key files named in {file}`,
+      remediation: `Run chmod 600 on the key files named by the flags of {manifest}`,
       passes: `the key files ${flags(keyFlags)} name are mode 600 or stricter`,
     },
   ];
