@@ -290,12 +290,65 @@ describe('Helm chart charts/etcd-tls-guard', function () {
 
   it('audit.namespaces=["*"]: a ClusterRole, which may also list PolicyReports to empty stale ones', () => {
     const objects = render(['-f', EVERYTHING]);
-    const role = one(objects, 'ClusterRole') as K8sObject & { rules: { resources: string[]; verbs: string[] }[] };
+    const role = one(objects, 'ClusterRole', 'cp-guard-audit') as K8sObject & { rules: { resources: string[]; verbs: string[] }[] };
     expect(role.rules).to.deep.equal([
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
       { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update'] },
     ]);
     expect(objects.filter((o) => o.kind === 'Role')).to.have.length(0);
+  });
+
+  describe('the node agent (nodeAgent.enabled)', () => {
+    interface DaemonSet {
+      spec: { selector: { matchLabels: Record<string, string> }; template: PodTemplateSpec };
+    }
+    const agent = (objects: K8sObject[]): PodTemplateSpec => (one(objects, 'DaemonSet') as K8sObject & DaemonSet).spec.template;
+
+    it('is off by default', () => {
+      expect(render().map((o) => o.kind)).to.not.include('DaemonSet');
+    });
+
+    it('a DaemonSet on control-plane nodes: hostPID, read-only host paths, root with only DAC_READ_SEARCH and SYS_PTRACE, seccomp RuntimeDefault', () => {
+      const objects = render(['--set', 'nodeAgent.enabled=true']);
+      const pod = agent(objects);
+      const spec = pod.spec as unknown as Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes: Array<{ name: string; hostPath?: { path: string; type: string } }> };
+      expect(spec.hostPID).to.equal(true);
+      expect(spec.hostNetwork).to.equal(undefined);
+      expect(spec.securityContext).to.deep.equal({ runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } });
+      const c = spec.containers[0] as { args: string[]; securityContext: unknown; volumeMounts: Array<{ mountPath: string; readOnly: boolean }>; env: Array<{ name: string }> };
+      expect(c.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', 'SYS_PTRACE'] } });
+      expect(c.args).to.deep.equal(['node', '--root=/host', '--proc=/proc', '--interval=300', '--expiry-warning=30d', '--metrics-port=9091', '--policy-report']);
+      expect(c.volumeMounts.every((m) => m.readOnly)).to.equal(true);
+      expect(spec.volumes.flatMap((v) => (v.hostPath !== undefined ? [`${v.hostPath.path} ${v.hostPath.type}`] : []))).to.deep.equal([
+        '/etc/kubernetes Directory',
+        '/var/lib/etcd Directory',
+        '/var/lib/kubelet/config.yaml File',
+        '/etc/passwd File',
+        '/etc/group File',
+      ]);
+      expect(c.env.map((e) => e.name)).to.include('NODE_NAME');
+      const terms = (spec.affinity as { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string }> }> } } }).nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+      expect(terms.map((t) => t.matchExpressions[0]?.key)).to.deep.equal(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master', 'node-role.kubernetes.io/etcd']);
+      expect((spec.tolerations as Array<{ key?: string }>).map((t) => t.key)).to.include.members(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
+    });
+
+    it('RBAC: only get/create/update of clusterpolicyreports; its pods are never selected by the webhook Service', () => {
+      const objects = render(['--set', 'nodeAgent.enabled=true']);
+      const role = one(objects, 'ClusterRole', 'guard-etcd-tls-guard-node-agent') as K8sObject & { rules: unknown[] };
+      expect(role.rules).to.deep.equal([{ apiGroups: ['wgpolicyk8s.io'], resources: ['clusterpolicyreports'], verbs: ['get', 'create', 'update'] }]);
+      const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string> } };
+      const labels = agent(objects).metadata.labels;
+      expect(Object.entries(service.spec.selector).every(([k, v]) => labels[k] === v)).to.equal(false);
+      const noReport = render(['--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.policyReport=false']);
+      expect(noReport.filter((o) => o.kind === 'ClusterRole')).to.have.length(0);
+      expect(agent(noReport).spec.automountServiceAccountToken).to.equal(false);
+    });
+
+    it('the schema refuses a host path that is neither a Directory nor a File (it would be created on the node)', () => {
+      const r = helm(['template', 'guard', CHART, '--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.hostPaths[0].path=/etc', '--set', 'nodeAgent.hostPaths[0].type=DirectoryOrCreate']);
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.match(/hostPaths/);
+    });
   });
 
   it('the policy ConfigMap is a valid policy; --set policy.defaultAction=warn switches to warnings', () => {
