@@ -136,6 +136,7 @@ Options:
                          --pod-manifest-path or staticPodPath (its --config, else
                          /var/lib/kubelet/config.yaml), else /etc/kubernetes/manifests and
                          /var/lib/rancher/rke2/agent/pod-manifests where they exist
+  --pid PID              Only this etcd or kube-apiserver process, repeatable (default: every one)
   --expiry-warning DUR   Warn about certificates expiring within DUR: 30d, 720h, 90m (default 30d)
   --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
   --format text|json     Output format (default text); json prints exactly one JSON document
@@ -266,6 +267,7 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     'metrics-port': { type: 'string', default: '9090' },
     'policy-report': { type: 'boolean', default: false },
     'node-name': { type: 'string' },
+    pid: { type: 'string', multiple: true },
   });
   if (values.help === true) {
     io.out(HELP.node as string);
@@ -277,7 +279,10 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
   if (expiryWarningMs === undefined) throw new UsageError(`--expiry-warning must be a duration such as 30d or 720h, got ${JSON.stringify(values['expiry-warning'])}`);
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
   const manifestDirs = values.manifests as string[] | undefined;
+  const pidList = (values.pid as string[] | undefined) ?? [];
+  for (const p of pidList) if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(p)}`);
   const base = {
+    ...(pidList.length > 0 ? { pids: new Set(pidList.map(Number)) } : {}),
     root: values.root as string,
     ...(values.proc !== undefined ? { procDir: values.proc as string } : {}),
     ...(manifestDirs !== undefined ? { manifestDirs } : {}),

@@ -80,6 +80,8 @@ export interface ControlPlane {
   readonly apiserverUrl: string;
   readonly auditLog: string;
   readonly pki: { ca: CertificatePair; webhookCa: CertificatePair; webhook: CertificatePair };
+  /** The control plane's own processes: what `etcd-tls-guard node` checks in the e2e. */
+  readonly pids: { readonly etcd: number; readonly apiserver: number };
   kubectl(args: readonly string[], opts?: { context?: 'admin' | 'node'; input?: string }): KubectlResult;
   /** Events of the API server's audit log (JSON lines). */
   auditEvents(): AuditEvent[];
@@ -219,7 +221,8 @@ export async function startControlPlane(): Promise<ControlPlane> {
       '--anonymous-auth=false',
       '--profiling=false',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // argv[0] as a node shows it (the cached binary's file name carries its release).
+    { stdio: ['ignore', 'pipe', 'pipe'], argv0: 'kube-apiserver' },
   );
   processes.push(apiserver);
   logTo(apiserver, 'kube-apiserver');
@@ -273,6 +276,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     apiserverUrl,
     auditLog,
     pki: { ca: pki.ca, webhookCa: pki.webhookCa, webhook: pki.webhook },
+    pids: { etcd: etcd.pid as number, apiserver: apiserver.pid as number },
     kubectl,
     auditEvents: () =>
       existsSync(auditLog)

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import type { Pod } from '../../src/launch/pod.js';
@@ -193,6 +194,62 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     expect(pr2.metadata.uid).to.equal(pr1.metadata.uid);
     expect(pr2.metadata.resourceVersion).to.not.equal(pr1.metadata.resourceVersion);
     expect(pr2.summary.fail).to.equal(0);
+  });
+
+  it('etcd-tls-guard node checks the control plane’s own etcd and kube-apiserver processes and files', async () => {
+    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', '--root', '/', '--proc', '/proc', '--manifests', manifests, '--pid', String(cp.pids.etcd), '--pid', String(cp.pids.apiserver), '--format', 'json'], { encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as { results: { source: string; component: string; findings: { rule: string; status: string; message: string }[] }[] };
+    const statuses = (component: string): Record<string, string> =>
+      Object.fromEntries((report.results.find((x) => x.component === component)?.findings ?? []).map((f) => [f.rule, f.status]));
+    expect(report.results.map((x) => x.source)).to.deep.equal([`/proc/${cp.pids.etcd}`, `/proc/${cp.pids.apiserver}`]);
+    expect(statuses('etcd')).to.deep.include({
+      'etcd-client-cert-auth': 'pass',
+      'etcd-server-cert': 'pass',
+      'etcd-unique-ca': 'pass',
+      'etcd-data-dir-permissions': 'pass',
+      'etcd-data-dir-ownership': 'pass',
+      'etcd-pki-key-permissions': 'pass',
+      'etcd-manifest-permissions': 'not-applicable',
+      'etcd-running-matches-manifest': 'unknown',
+    });
+    expect(statuses('kube-apiserver')).to.deep.include({ 'apiserver-etcd-cafile': 'pass', 'apiserver-etcd-client-cert-valid': 'pass', 'apiserver-pki-key-permissions': 'pass' });
+  });
+
+  it('the node agent writes its node’s ClusterPolicyReport to the API server and updates it in place', async () => {
+    ok(cp.kubectl(['apply', '-f', join(FIXTURES, 'e2e', 'policyreport-crd.yaml')]));
+    await waitFor('the ClusterPolicyReport CRD', 15_000, () => Promise.resolve(cp.kubectl(['get', 'clusterpolicyreports']).status === 0));
+    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
+    const agent = spawn(
+      process.execPath,
+      [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', '--root', '/', '--proc', '/proc', '--manifests', manifests, '--pid', String(cp.pids.etcd), '--pid', String(cp.pids.apiserver), '--interval', '10', '--metrics-port', '0', '--policy-report'],
+      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    try {
+      const checks = (): number => log.split('\n').filter((l) => l.includes('node check done')).length;
+      await waitFor('the first node check', 60_000, () => Promise.resolve(checks() >= 1));
+      const get = (): { metadata: { uid: string; resourceVersion: string }; scope: { kind: string; name: string }; summary: { fail: number; pass: number }; results: { rule: string; result: string; properties: Record<string, string> }[] } =>
+        JSON.parse(ok(cp.kubectl(['get', 'clusterpolicyreport', `etcd-tls-guard-node-${NODE_NAME}`, '-o', 'json'])).stdout) as ReturnType<typeof get>;
+      const first = get();
+      expect(log).to.not.contain('cannot write the ClusterPolicyReport');
+      expect(first.scope).to.deep.include({ kind: 'Node', name: NODE_NAME });
+      expect(first.summary.fail).to.equal(0);
+      expect(first.results.some((x) => x.rule === 'etcd-server-cert' && x.result === 'pass' && x.properties.source === `/proc/${cp.pids.etcd}`)).to.equal(true);
+      // The next check (10 s later) rewrites the same object.
+      await waitFor('the second node check', 60_000, () => Promise.resolve(checks() >= 2));
+      const second = get();
+      expect(second.metadata.uid).to.equal(first.metadata.uid);
+      expect(second.metadata.resourceVersion).to.not.equal(first.metadata.resourceVersion);
+      agent.kill('SIGTERM');
+      expect(await exited).to.equal(0);
+    } finally {
+      agent.kill('SIGKILL');
+    }
   });
 
   it('the chart’s audit RBAC is enough for the audit and for PolicyReports, and grants nothing else', async () => {
