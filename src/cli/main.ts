@@ -2,7 +2,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ensureDevCertificates, writeDevCertificates } from '../certs/dev.js';
 import { ClusterError } from '../audit/errors.js';
 import { CertificateError } from '../certs/serving.js';
 import { RULES, rulesMarkdown } from '../rules/rules.js';
@@ -11,7 +10,9 @@ import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../pol
 import { formatJson, formatText, jsonSink, textSink } from '../report/format.js';
 import { exitCodeOf } from '../report/report.js';
 import { scanInputs } from '../scan/scan.js';
-import { startWebhook, type Companion } from '../webhook/runtime.js';
+// Loaded by the commands that use them: express, pino's transport and node-forge cost every other
+// command's start-up (etcd-tls-guard node as a one-off Job: ~0.3 s).
+import type { Companion } from '../webhook/runtime.js';
 import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
 
 /**
@@ -315,6 +316,7 @@ async function certsCommand(args: string[], io: Io): Promise<number> {
   }
   const dir = values.out as string;
   const sans = resolveDevSans(values.san as string[] | undefined, io.env);
+  const { ensureDevCertificates, writeDevCertificates } = await import('../certs/dev.js');
   if (values.force === true) await writeDevCertificates(dir, sans);
   else if (!(await ensureDevCertificates(dir, sans))) {
     io.out(`${dir}/tls.crt already exists; use --force to replace it\n`);
@@ -368,6 +370,7 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   const settings = resolveServeSettings(values as Record<string, string | undefined>, io.env);
   const logger = createLogger(settings.logLevel);
+  const [{ ensureDevCertificates }, { startWebhook }] = await Promise.all([import('../certs/dev.js'), import('../webhook/runtime.js')]);
   if (settings.devCertDir !== undefined && (await ensureDevCertificates(settings.devCertDir))) {
     logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
   }

@@ -200,4 +200,14 @@ const audit = JSON.parse(execFileSync(process.execPath, [auditChild, '10000'], {
 if (audit.checked !== 7500) throw new Error(`audit checked ${audit.checked} of 7,500 control-plane pods: the benchmark input is wrong`);
 row('audit of 10,000 pods from a fake API (own process)', `${audit.podsPerSecond} pods/s, ${audit.seconds} s (peak RSS ${audit.peakRssMiB} MiB, the fake server's pods included)`);
 
-console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, secondsPerRun: SECONDS, rounds: ROUNDS, http, burst, core, scan, audit }));
+// --- 5. one node checked (etcd-tls-guard node), in a process of its own ---
+const { kubeadmNode } = await import('../node-host.js');
+const { host } = kubeadmNode();
+const nodeChild = fileURLToPath(new URL('./node-child.js', import.meta.url));
+const nodeRuns = Array.from({ length: 5 }, () => JSON.parse(execFileSync(process.execPath, [nodeChild, host.root], { encoding: 'utf8' })) as Record<string, number>);
+host.remove();
+if (nodeRuns.some((r) => r.checked !== 2)) throw new Error('the node check did not check the two manifests: the benchmark input is wrong');
+const nodeCheck = { checkSeconds: median(nodeRuns.map((r) => r.checkSeconds as number)), processSeconds: median(nodeRuns.map((r) => r.processSeconds as number)), peakRssMiB: Math.max(...nodeRuns.map((r) => r.peakRssMiB as number)) };
+row('one node checked: kubeadm layout, the real /proc (5 runs)', `check ${nodeCheck.checkSeconds} s, process ${nodeCheck.processSeconds} s (medians), peak RSS ${nodeCheck.peakRssMiB} MiB (max)`);
+
+console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, secondsPerRun: SECONDS, rounds: ROUNDS, http, burst, core, scan, audit, nodeCheck }));
