@@ -272,6 +272,44 @@ describe('etcd-tls-guard node: configuration that lives on the node', function (
     }
   });
 
+  it("OpenShift 3.11: the script's sourced /etc/etcd/etcd.conf is read through its hostPath volume", () => {
+    const host = new HostDir();
+    try {
+      const ca = generateCa();
+      host.write('etc/kubernetes/manifests/etcd.yaml', host.fixture('node/openshift3-master-etcd.yaml'));
+      host.write('etc/etcd/etcd.conf', host.fixture('node/openshift3-etcd.conf'), 0o644);
+      host.write('etc/etcd/ca.crt', ca.certPem, 0o644);
+      host.pair('etc/etcd/server', issueCertificate(ca, { sans: ['master-1.example.test', '10.0.0.41'], usage: 'both' }));
+      host.pair('etc/etcd/peer', issueCertificate(ca, { sans: ['master-1.example.test', '10.0.0.41'], usage: 'both' }));
+      host.dir('var/lib/etcd', 0o700);
+      const result = check(host);
+      const auth = findingOf(result.rows, 'etcd', 'etcd-client-cert-auth');
+      expect(auth.status).to.equal('pass');
+      expect(auth.evidence).to.deep.equal(['ETCD_CLIENT_CERT_AUTH=true (env)']);
+      // Three members in ETCD_INITIAL_CLUSTER: the peer rules apply, and the file turns peer auth off.
+      const peer = findingOf(result.rows, 'etcd', 'etcd-peer-client-cert-auth');
+      expect(peer.status).to.equal('fail');
+      expect(peer.message).to.match(/^--peer-client-cert-auth is false \(env ETCD_PEER_CLIENT_CERT_AUTH\)/);
+      expect(findingOf(result.rows, 'etcd', 'etcd-peer-cert').status).to.equal('pass');
+      // What scan could only call unknown ("a file the webhook cannot see") is decided here.
+      expect(result.rows[0]?.findings.filter((f) => /cannot see/.test(f.message))).to.deep.equal([]);
+    } finally {
+      host.remove();
+    }
+  });
+
+  it('a sourced file that is not on the node leaves its settings unknown, with the reason', () => {
+    const host = new HostDir();
+    try {
+      host.write('etc/kubernetes/manifests/etcd.yaml', host.fixture('node/openshift3-master-etcd.yaml'));
+      const f = findingOf(check(host).rows, 'etcd', 'etcd-client-cert-auth');
+      expect(f.status).to.equal('unknown');
+      expect(f.message).to.match(/source \/etc\/etcd\/etcd.conf`: \/etc\/etcd\/etcd.conf cannot be read on the node: \/etc\/etcd\/etcd.conf: no such file on the node/);
+    } finally {
+      host.remove();
+    }
+  });
+
   it('the webhook and scan never report node rules', async () => {
     const { scanDocuments } = await import('../src/scan/scan.js');
     const { parseManifestText } = await import('../src/input/manifests.js');

@@ -1,7 +1,7 @@
 import { containerEnvironment, overlayEnvironment, processEnvironment, unreadableEnvironment, type Environment } from './env.js';
 import { expandKubernetesReferences } from './expand.js';
 import type { Container, Pod } from './pod.js';
-import { parseShellScript, ShellLimitError, ShellSyntaxError } from './shell.js';
+import { parseShellScript, ShellLimitError, ShellSyntaxError, type SourcedFiles } from './shell.js';
 import { WRAPPERS, wrappedCommand } from './wrappers.js';
 import { knownPrefix, type EnvValue, type Word } from './word.js';
 
@@ -75,6 +75,8 @@ interface Walk {
   readonly found: Invocation[];
   /** The container's image: which release of a program it runs. */
   readonly image: string | undefined;
+  /** Files a script sources, when a node check can read them. */
+  readonly sourced?: SourcedFiles;
   /** Set when some program in the chain could not be identified (unknown word, script file). */
   unresolved?: string;
   /**
@@ -236,7 +238,7 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
   const origin = `${basename(shell)} -c script`;
   let commands;
   try {
-    commands = parseShellScript(script.text, env, scriptName, [...positional]);
+    commands = parseShellScript(script.text, env, scriptName, [...positional], walk.sourced);
   } catch (err) {
     if (!(err instanceof ShellSyntaxError) && !(err instanceof ShellLimitError)) throw err;
     // The script mentions a program it may run: say what stops us (or the shell) from following it.
@@ -251,7 +253,7 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
     }
     return;
   }
-  const inner: Walk = { found: [], image: walk.image };
+  const inner: Walk = { found: [], image: walk.image, ...(walk.sourced !== undefined ? { sourced: walk.sourced } : {}) };
   for (const cmd of commands) resolve(cmd.argv, cmd.env, origin, depth + 1, inner);
   if (inner.proxy !== undefined) walk.proxy ??= inner.proxy;
   // The script itself is unknown where it was built from unknown values: say so on what it runs.
@@ -271,13 +273,13 @@ function lazyEnvironment(build: () => Environment): Environment {
  * Every etcd and kube-apiserver run in a container, with its argv and environment as Kubernetes and
  * any wrapper would build them. Empty when the container runs neither.
  */
-export function findInvocations(pod: Pod, container: Container): Invocation[] {
+export function findInvocations(pod: Pod, container: Container, options: { readonly sourced?: SourcedFiles } = {}): Invocation[] {
   // Built only when something reads it: most containers of most pods never need it.
   const env = lazyEnvironment(() => containerEnvironment(pod, container));
   const expand = (s: string): Word => (s.includes('$') ? expandKubernetesReferences(s, (name) => env.get(name)) : { text: s });
   const command = (container.command ?? []).map(expand);
   const args = (container.args ?? []).map(expand);
-  const walk: Walk = { found: [], image: container.image };
+  const walk: Walk = { found: [], image: container.image, ...(options.sourced !== undefined ? { sourced: options.sourced } : {}) };
   const repository = imageRepository(container.image ?? '');
   const known = command.length === 0 ? WELL_KNOWN_IMAGES.find((img) => img.repository.test(repository)) : undefined;
 

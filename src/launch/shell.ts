@@ -886,10 +886,17 @@ function dropIoNumbers(tokens: Token[]): Token[] {
 /** A `for` over at most this many known words is run once per word. */
 const FOR_UNROLL = 16;
 
+/**
+ * Files a script may source (`. FILE`, `source FILE`), read on the node by a node check: the text,
+ * or why it cannot be read. Without it (the webhook, scan), a sourced file makes the environment unknown.
+ */
+export type SourcedFiles = (path: string) => { readonly text: string } | { readonly reason: string };
+
 class Interpreter {
   readonly commands: ShellCommand[] = [];
   private callDepth = 0;
   private recording = true;
+  constructor(private readonly sourced?: SourcedFiles) {}
 
   run(node: Node, state: ShellState): ShellState {
     if (state.terminated) return state;
@@ -1009,6 +1016,12 @@ class Interpreter {
     for (const w of argv) state.charge(w.text.length);
     const program = argv[0];
     if (program === undefined) return state;
+    if (program.unknown === undefined && (program.text === '.' || program.text === 'source') && this.sourced !== undefined) {
+      const read = this.readSourced(argv);
+      if ('tree' in read) return this.call(read.tree, state.positional, state);
+      state.makeOpaque(`may be set by \`${argv.map((w) => w.text).join(' ').slice(0, 200)}\`: ${read.reason}`);
+      return state;
+    }
     if (program.unknown === undefined) {
       const handled = this.builtin(program.text, words.slice(k + 1), argv, state);
       if (handled) return state;
@@ -1019,6 +1032,21 @@ class Interpreter {
     // `exec PROGRAM` replaces the shell; if it cannot, a non-interactive shell exits (XCU exec).
     if (program.text === 'exec' && argv.length > 1) state.terminated = true;
     return state;
+  }
+
+  /** A sourced file, parsed: it runs in the current shell (XCU dot), its depth counted like a call's. */
+  private readSourced(argv: readonly Word[]): { tree: Node } | { reason: string } {
+    const file = argv[1];
+    if (file === undefined) return { reason: 'no file is named' };
+    if (file.unknown !== undefined) return { reason: `the file's name ${file.unknown.reason}` };
+    if (argv.length > 2) return { reason: 'a sourced file with arguments is not followed' };
+    const read = (this.sourced as SourcedFiles)(file.text);
+    if ('reason' in read) return { reason: `${file.text} cannot be read on the node: ${read.reason}` };
+    try {
+      return { tree: new Parser(dropIoNumbers(new Lexer(read.text).lex())).parseScript() };
+    } catch (e) {
+      return { reason: `${file.text} is not a shell script the shell can run (${(e as Error).message})` };
+    }
   }
 
   private call(body: Node, args: Word[], state: ShellState): ShellState {
@@ -1119,10 +1147,10 @@ class Interpreter {
  * Throws ShellSyntaxError when the shell would reject the script, ShellLimitError when following it
  * needs more than SHELL_LIMITS.
  */
-export function parseShellScript(script: string, env: Environment, scriptName: Word, positional: Word[]): ShellCommand[] {
+export function parseShellScript(script: string, env: Environment, scriptName: Word, positional: Word[], sourced?: SourcedFiles): ShellCommand[] {
   const tokens = dropIoNumbers(new Lexer(script).lex());
   const tree = new Parser(tokens).parseScript();
-  const interpreter = new Interpreter();
+  const interpreter = new Interpreter(sourced);
   interpreter.run(tree, new ShellState(env, positional, scriptName, { steps: 0, chars: 0 }));
   return interpreter.commands;
 }

@@ -10,8 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { isPod } from '../input/admission-review.js';
 import { parseManifestText, type InputError } from '../input/manifests.js';
 import { judgeNode, type NodeSource } from '../judgement/judge.js';
-import { processInvocations } from '../launch/invocation.js';
-import type { Pod } from '../launch/pod.js';
+import { findInvocations, processInvocations } from '../launch/invocation.js';
+import type { Container, Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
 import { reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
 import { HostNodeFiles, podPathMapping, processPathMapping } from './files.js';
@@ -132,12 +132,23 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       for (const doc of parsed.documents) {
         if (!isPod(doc.object)) continue;
         const pod = doc.object;
+        // A script's sourced files (`. /etc/etcd/etcd.conf`) are read through the container's volumes.
+        const filesOf = new Map<Container, HostNodeFiles>();
+        const filesFor = (c: Container): HostNodeFiles => {
+          let f = filesOf.get(c);
+          if (f === undefined) filesOf.set(c, (f = new HostNodeFiles(host, podPathMapping(pod, c), accountsOf)));
+          return f;
+        };
         sources.push({
           pod,
           kind: 'manifest',
           where: path,
           manifest,
-          filesFor: (c) => new HostNodeFiles(host, podPathMapping(pod, c), accountsOf),
+          filesFor,
+          invocations: (c) => {
+            const files = filesFor(c);
+            return findInvocations(pod, c, { sourced: (p) => { const t = files.text(p); return t.state === 'read' ? { text: t.text } : { reason: t.reason }; } });
+          },
           subject: { source: path, document: doc.document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null },
         });
       }
