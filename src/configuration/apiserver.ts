@@ -63,7 +63,7 @@ function asValue(v: unknown): string | undefined {
 export function readOpenShiftConfig(text: string, file: string): ReadonlyMap<string, Setting> | string {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
+    doc = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
   } catch (e) {
     return `${file} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0] ?? ''}`;
   }

@@ -105,7 +105,7 @@ export function readEtcdConfigFile(text: string, file: string): EtcdConfigFile {
   const refuse = (refusal: string): EtcdConfigFile => ({ settings, refusal, notes });
   let docs;
   try {
-    docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: false, merge: true });
+    docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: false, merge: true, logLevel: 'error' });
   } catch (e) {
     return refuse(`error converting YAML to JSON: ${(e as Error).message}`);
   }

@@ -61,7 +61,7 @@ function staticPodPathOf(host: HostRoot, configFile: string): string | undefined
   const r = host.read(configFile);
   if (!r.ok) return undefined;
   try {
-    const doc = parseYaml(r.bytes.toString('utf8'), { maxAliasCount: 100 }) as { staticPodPath?: unknown } | null;
+    const doc = parseYaml(r.bytes.toString('utf8'), { maxAliasCount: 100, logLevel: 'error' }) as { staticPodPath?: unknown } | null;
     return typeof doc?.staticPodPath === 'string' && doc.staticPodPath !== '' ? doc.staticPodPath : undefined;
   } catch {
     return undefined;
