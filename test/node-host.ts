@@ -58,12 +58,39 @@ export interface KubeadmPki {
 
 export const NODE_IP = '10.0.0.11';
 
+interface KubeadmFiles {
+  readonly clusterCa: CertificatePair;
+  readonly etcdCa: CertificatePair;
+  readonly pairs: ReadonlyArray<readonly [string, CertificatePair]>;
+}
+
+/** The PKI is made once per process (eight RSA keys): each test gets a fresh copy of the files. */
+let made: KubeadmFiles | undefined;
+function kubeadmFiles(): KubeadmFiles {
+  if (made !== undefined) return made;
+  const clusterCa = generateCa();
+  const etcdCa = generateCa();
+  const sans = ['cp-1', 'localhost', NODE_IP, '127.0.0.1'];
+  made = {
+    clusterCa,
+    etcdCa,
+    pairs: [
+      ['etc/kubernetes/pki/ca', clusterCa],
+      ['etc/kubernetes/pki/etcd/ca', etcdCa],
+      ['etc/kubernetes/pki/etcd/server', issueCertificate(etcdCa, { sans, usage: 'both' })],
+      ['etc/kubernetes/pki/etcd/peer', issueCertificate(etcdCa, { sans, usage: 'both' })],
+      ['etc/kubernetes/pki/apiserver-etcd-client', issueCertificate(etcdCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' })],
+      ['etc/kubernetes/pki/apiserver', issueCertificate(clusterCa, { sans: ['kubernetes', NODE_IP], usage: 'server' })],
+    ],
+  };
+  return made;
+}
+
 /** kubeadm's first control-plane node (stacked etcd): the kubeadm fixtures, a matching PKI. */
 export function kubeadmNode(): { host: HostDir; pki: KubeadmPki } {
   const host = new HostDir();
-  const clusterCa = generateCa();
-  const etcdCa = generateCa();
-  const pki: KubeadmPki = { clusterCa, etcdCa, issue: issueCertificate };
+  const files = kubeadmFiles();
+  const pki: KubeadmPki = { clusterCa: files.clusterCa, etcdCa: files.etcdCa, issue: issueCertificate };
   host.write('etc/passwd', 'root:x:0:0:root:/root:/bin/bash\netcd:x:998:998::/var/lib/etcd:/usr/sbin/nologin\n', 0o644);
   host.write('etc/group', 'root:x:0:\netcd:x:998:\n', 0o644);
   host.write('etc/kubernetes/manifests/etcd.yaml', host.fixture('kubeadm/etcd.yaml'));
@@ -71,11 +98,6 @@ export function kubeadmNode(): { host: HostDir; pki: KubeadmPki } {
   host.dir('etc/kubernetes/pki', 0o755);
   host.dir('etc/kubernetes/pki/etcd', 0o755);
   host.dir('var/lib/etcd', 0o700);
-  host.pair('etc/kubernetes/pki/ca', clusterCa);
-  host.pair('etc/kubernetes/pki/etcd/ca', etcdCa);
-  host.pair('etc/kubernetes/pki/etcd/server', issueCertificate(etcdCa, { sans: ['cp-1', 'localhost', NODE_IP, '127.0.0.1'], usage: 'both' }));
-  host.pair('etc/kubernetes/pki/etcd/peer', issueCertificate(etcdCa, { sans: ['cp-1', 'localhost', NODE_IP, '127.0.0.1'], usage: 'both' }));
-  host.pair('etc/kubernetes/pki/apiserver-etcd-client', issueCertificate(etcdCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' }));
-  host.pair('etc/kubernetes/pki/apiserver', issueCertificate(clusterCa, { sans: ['kubernetes', NODE_IP], usage: 'server' }));
+  for (const [path, pair] of files.pairs) host.pair(path, pair);
   return { host, pki };
 }
