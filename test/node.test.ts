@@ -250,6 +250,24 @@ describe('etcd-tls-guard node: configuration that lives on the node', function (
     }
   });
 
+  it('RKE2 issues ECDSA certificates: read, matched to their key and verified against their CA', () => {
+    const host = new HostDir();
+    try {
+      host.write('var/lib/rancher/rke2/agent/pod-manifests/etcd.yaml', host.fixture('node/rke2-etcd.yaml'));
+      host.write('var/lib/rancher/rke2/server/db/etcd/config', host.fixture('node/rke2-etcd-config.yaml'));
+      const tls = 'var/lib/rancher/rke2/server/tls/etcd';
+      host.write(`${tls}/server-client.crt`, host.fixture('node/ecdsa/server-client.crt'), 0o644);
+      host.write(`${tls}/server-client.key`, host.fixture('node/ecdsa/server-client.key'), 0o600);
+      host.write(`${tls}/server-ca.crt`, host.fixture('node/ecdsa/ca.crt'), 0o644);
+      const f = findingOf(check(host).rows, 'etcd', 'etcd-server-cert');
+      expect(f.status, f.message).to.equal('pass');
+      expect(f.subject).to.equal('CN=etcd-server');
+      expect(f.notAfter).to.match(/^2126-/);
+    } finally {
+      host.remove();
+    }
+  });
+
   it("OpenShift 4: kube-apiserver's etcd connection from the KubeAPIServerConfig, through the revisioned resource directory", () => {
     const host = new HostDir();
     try {
