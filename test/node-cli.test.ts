@@ -40,6 +40,13 @@ describe('etcd-tls-guard node (the command)', function () {
     expect(r.out).to.match(/--root DIR/).and.match(/CAP_SYS_PTRACE/).and.match(/Exit codes/);
   });
 
+  it('rules lists the node rules with scope node (json and text)', async () => {
+    const json = JSON.parse((await cli(['rules', '--format', 'json'])).out) as Array<{ id: string; scope: string }>;
+    expect(json.filter((r) => r.scope === 'node').map((r) => r.id)).to.include.members(['etcd-server-cert', 'etcd-peer-cert', 'apiserver-etcd-client-cert-valid', 'etcd-unique-ca']);
+    expect(json.find((r) => r.id === 'etcd-client-cert-auth')?.scope).to.equal('pod');
+    expect((await cli(['rules'])).out).to.match(/^etcd-unique-ca +etcd +node +CIS 2\.7 \(v1\.10 2\.7\)/m);
+  });
+
   it('a malformed --expiry-warning is a usage error (exit 2)', async () => {
     const r = await cli(['node', '--expiry-warning', '3 weeks']);
     expect(r.code).to.equal(2);

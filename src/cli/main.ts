@@ -169,7 +169,8 @@ Options:
 `,
   rules: `Usage: etcd-tls-guard rules [--format text|json|markdown]
 
-Lists every rule: its id, CIS Kubernetes Benchmark numbers (1.5.1 and v1.10), component and title.
+Lists every rule: its id, component, scope (pod: decided from the pod spec, by every command; node:
+only by 'etcd-tls-guard node'), CIS Kubernetes Benchmark numbers (1.5.1 and v1.10) and title.
 --format markdown prints the README's rules table (npm run generate writes it there).
 `,
   version: `Usage: etcd-tls-guard version\n\nPrints the version.\n`,
@@ -335,13 +336,15 @@ function rulesCommand(args: string[], io: Io): number {
   if (values.format !== 'text' && values.format !== 'json' && values.format !== 'markdown') {
     throw new UsageError(`--format must be text, json or markdown, got ${JSON.stringify(values.format)}`);
   }
-  const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, title: r.title }));
+  // scope: `pod` rules decide from the pod spec (every command); `node` rules only in `etcd-tls-guard node`.
+  const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, scope: r.scope ?? 'pod', title: r.title }));
   if (values.format === 'markdown') io.out(rulesMarkdown());
   else if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
   else {
+    const width = Math.max(...rows.map((r) => r.id.length)) + 1;
     for (const r of rows) {
       const cis = r.cis['1.5.1'] !== undefined ? `CIS ${r.cis['1.5.1']} (v1.10 ${r.cis['1.10'] ?? '-'})` : 'not in CIS';
-      io.out(`${r.id.padEnd(28)} ${r.component.padEnd(15)} ${cis.padEnd(26)} ${r.title}\n`);
+      io.out(`${r.id.padEnd(width)} ${r.component.padEnd(15)} ${r.scope.padEnd(5)} ${cis.padEnd(26)} ${r.title}\n`);
     }
   }
   return EXIT.ok;
