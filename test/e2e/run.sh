@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm run test:e2e — the end-to-end tests against a real kube-apiserver, then the container image.
-# Installs what they need
-# when it is missing: Debian's etcd-server (apt-get, as root), kube-apiserver built from the
-# k8s.io/kubernetes Go module (cached after the first build), then runs them (dist/ must be built).
+# Installs what they need when it is missing: Debian's etcd-server (apt-get, as root), kube-apiserver
+# built from the k8s.io/kubernetes Go module (cached after the first build); test/image/build.sh
+# installs buildah, podman, runc and debootstrap. Runs them (dist/ must be built).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v etcd >/dev/null 2>&1; then
