@@ -63,7 +63,7 @@ describe('end to end: real cert-manager issues the webhook’s certificate (cert
   before(async () => {
     cp = await startControlPlane();
     const bin = await timed('cert-manager controllers (build or cache)', () => execFileSync('bash', [join(ROOT, 'test', 'e2e', 'cert-manager', 'build.sh')], { encoding: 'utf8' }).trim());
-    await timed("cert-manager's CRDs", async () => {
+    await timed("cert-manager's CRDs", () => {
       // create, not apply: the CRDs are larger than apply's last-applied annotation allows.
       ok(cp.kubectl(['create', '-f', `${bin}-crds`]));
       ok(cp.kubectl(['wait', '--for', 'condition=established', '--timeout', '60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io', 'crd/certificaterequests.cert-manager.io']));
