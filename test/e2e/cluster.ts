@@ -12,7 +12,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
+import { helmBinary } from '../helm.js';
 import { generateCa, issueCertificate, type CertificatePair } from '../../src/certs/dev.js';
 import { freePort } from '../processes.js';
 
@@ -93,6 +94,7 @@ export interface AuditEvent {
   readonly stage: string;
   readonly objectRef?: { resource?: string; namespace?: string; name?: string };
   readonly user?: { username?: string };
+  readonly userAgent?: string;
   readonly annotations?: Record<string, string>;
   readonly responseStatus?: { code?: number };
 }
@@ -122,6 +124,31 @@ function kubeApiserverBinary(): string {
 }
 
 export const NODE_NAME = 'cp-1';
+export const WEBHOOK_NAME = 'pods.etcd-tls-guard.io';
+const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
+const HELM = helmBinary();
+const KUBE_VERSION = '1.33.13';
+
+/** The chart's ValidatingWebhookConfiguration, pointed at the local webhook by URL. */
+export function webhookConfiguration(webhookUrl: string, caPem: string, failurePolicy: 'Fail' | 'Ignore', extra: readonly string[] = []): string {
+  const r = spawnSync(HELM, ['template', 'guard', CHART, '--namespace', 'etcd-tls-guard', '--kube-version', KUBE_VERSION, '--set', `failurePolicy=${failurePolicy}`, ...extra], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`helm template: ${r.stderr}`);
+  const vwc = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as { kind?: string; webhooks?: Record<string, unknown>[] } | null)
+    .find((o) => o?.kind === 'ValidatingWebhookConfiguration');
+  if (vwc?.webhooks?.[0] === undefined) throw new Error('the chart rendered no ValidatingWebhookConfiguration');
+  vwc.webhooks[0].clientConfig = { url: `${webhookUrl}/validate`, caBundle: Buffer.from(caPem).toString('base64') };
+  return stringify(vwc);
+}
+
+export function requestsServed(metrics: string): number {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith('etcd_tls_guard_admission_requests_total{'))
+    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+
 
 export async function startControlPlane(): Promise<ControlPlane> {
   const dir = await mkdtemp(join(tmpdir(), 'etg-e2e-'));

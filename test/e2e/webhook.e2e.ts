@@ -4,15 +4,14 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
 import type { Pod } from '../../src/launch/pod.js';
 import { helmBinary } from '../helm.js';
-import { httpGetText, NODE_NAME, ROOT, startControlPlane, startWebhook, timed, timings, waitFor, type ControlPlane, type KubectlResult, type WebhookProcess } from './cluster.js';
+import { httpGetText, NODE_NAME, requestsServed, ROOT, startControlPlane, webhookConfiguration, WEBHOOK_NAME, startWebhook, timed, timings, waitFor, type ControlPlane, type KubectlResult, type WebhookProcess } from './cluster.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
 const HELM = helmBinary();
-const WEBHOOK_NAME = 'pods.etcd-tls-guard.io';
 /** The API server release the e2e builds (test/e2e/apiserver/go.mod). */
 const KUBE_VERSION = '1.33.13';
 
@@ -23,25 +22,6 @@ function fixture(rel: string): Pod {
 /** A fixture pod renamed, so that every scenario creates its own object. */
 function named(pod: Pod, name: string, change: (p: Pod) => Pod = (p) => p): string {
   return JSON.stringify(change({ ...pod, metadata: { ...pod.metadata, name } }));
-}
-
-/** The chart's ValidatingWebhookConfiguration, pointed at the local webhook by URL. */
-function webhookConfiguration(webhookUrl: string, caPem: string, failurePolicy: 'Fail' | 'Ignore', extra: readonly string[] = []): string {
-  const r = spawnSync(HELM, ['template', 'guard', CHART, '--namespace', 'etcd-tls-guard', '--kube-version', KUBE_VERSION, '--set', `failurePolicy=${failurePolicy}`, ...extra], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`helm template: ${r.stderr}`);
-  const vwc = parseAllDocuments(r.stdout)
-    .map((d) => d.toJS() as { kind?: string; webhooks?: Record<string, unknown>[] } | null)
-    .find((o) => o?.kind === 'ValidatingWebhookConfiguration');
-  if (vwc?.webhooks?.[0] === undefined) throw new Error('the chart rendered no ValidatingWebhookConfiguration');
-  vwc.webhooks[0].clientConfig = { url: `${webhookUrl}/validate`, caBundle: Buffer.from(caPem).toString('base64') };
-  return stringify(vwc);
-}
-
-function requestsServed(metrics: string): number {
-  return metrics
-    .split('\n')
-    .filter((l) => l.startsWith('etcd_tls_guard_admission_requests_total{'))
-    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
 
 function ok(r: KubectlResult): KubectlResult {
