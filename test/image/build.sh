@@ -14,7 +14,8 @@ missing=()
 for tool in buildah podman runc debootstrap; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends buildah podman runc debootstrap >/dev/null
+  # The set this was tested with (the last three are podman's rootless helpers, harmless as root).
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends buildah podman runc debootstrap uidmap fuse-overlayfs slirp4netns >/dev/null
 fi
 node_version=$(node -p "require('./test/runtime-node/package.json').dependencies.node")
 npm_version=11.21.2
