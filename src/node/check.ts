@@ -44,6 +44,8 @@ export interface NodeCheck {
 
 /** The kubelet's defaults where no kubelet tells otherwise: kubeadm's and RKE2's. */
 const DEFAULT_STATIC_POD_DIRS = ['/etc/kubernetes/manifests', '/var/lib/rancher/rke2/agent/pod-manifests'];
+/** Files read from one static pod directory at most (memory stays bounded whatever is there). */
+const MAX_MANIFESTS = 1_000;
 /** Where kubeadm writes the kubelet's configuration (staticPodPath). */
 const KUBEADM_KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 
@@ -117,7 +119,10 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       continue;
     }
     // The kubelet reads every file of the directory except hidden ones (pkg/kubelet/config/file.go).
-    const names = readdirSync(at.real).filter((n) => !n.startsWith('.')).sort();
+    const all = readdirSync(at.real).filter((n) => !n.startsWith('.')).sort();
+    // A node runs a handful of static pods; a directory of thousands is not one to judge whole.
+    if (all.length > MAX_MANIFESTS) errors.push({ source: dir.path, message: `${all.length} files: only the first ${MAX_MANIFESTS} are read` });
+    const names = all.slice(0, MAX_MANIFESTS);
     for (const name of names) {
       const path = `${dir.path.replace(/\/+$/, '')}/${name}`;
       const read = host.read(path);
