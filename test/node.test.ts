@@ -204,6 +204,17 @@ describe('etcd-tls-guard node: the node rules on a kubeadm-like node', function 
     }
   });
 
+  it('a static pod directory of thousands of files is read only up to 1,000, and says so', () => {
+    const host = new HostDir();
+    try {
+      for (let i = 0; i < 1_001; i++) host.write(`etc/kubernetes/manifests/f${String(i).padStart(4, '0')}.yaml`, '# nothing\n');
+      const result = check(host);
+      expect(result.errors.map((e) => e.message)).to.deep.equal(['1001 files: only the first 1000 are read']);
+    } finally {
+      host.remove();
+    }
+  });
+
   it('the report has scan’s shape, with file, subject and notAfter on certificate findings', () => {
     const { host } = kubeadmNode();
     try {
