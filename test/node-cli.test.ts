@@ -92,6 +92,40 @@ describe('etcd-tls-guard node (the command)', function () {
     }
   });
 
+  it('the agent reads the policy again before each check, and keeps the one in force when the new one is refused', async () => {
+    const { runNodeAgent } = await import('../src/node/agent.js');
+    const { DEFAULT_POLICY } = await import('../src/policy/policy.js');
+    const { createLogger } = await import('../src/log.js');
+    const { Writable } = await import('node:stream');
+    const { host } = kubeadmNode();
+    let logged = '';
+    const log = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => ((logged += chunk.toString()), done()) }));
+    let reloads = 0;
+    try {
+      await runNodeAgent({
+        root: host.root,
+        procDir: host.path('proc'),
+        policy: DEFAULT_POLICY,
+        expiryWarningMs: 30 * 86_400_000,
+        intervalMs: 10,
+        metricsPort: 0,
+        policyReport: false,
+        nodeName: 'cp-1',
+        log,
+        checks: 3,
+        reloadPolicy: () => {
+          reloads++;
+          return reloads === 1 ? Promise.resolve(DEFAULT_POLICY) : Promise.reject(new Error('policy.yaml: defaultAction must be one of enforce, warn, audit'));
+        },
+      });
+      expect(reloads).to.equal(2);
+      expect(logged.match(/"msg":"node check done"/g)).to.have.length(3);
+      expect(logged).to.contain('refused the changed policy; the one in force stays');
+    } finally {
+      host.remove();
+    }
+  });
+
   it('the agent: gauges by rule and status, days to expiry per certificate, and SIGTERM → exit 0', async () => {
     const { host } = kubeadmNode();
     const port = await freePort();

@@ -279,7 +279,8 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
   const expiryWarningMs = parseDuration(values['expiry-warning'] as string);
   if (expiryWarningMs === undefined) throw new UsageError(`--expiry-warning must be a duration such as 30d or 720h, got ${JSON.stringify(values['expiry-warning'])}`);
-  const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
+  const policyPath = resolveConfigPath(values.config as string | undefined, io.env);
+  const policy = await loadPolicy(policyPath);
   const manifestDirs = values.manifests as string[] | undefined;
   const pidList = (values.pid as string[] | undefined) ?? [];
   for (const p of pidList) if (!/^[1-9]\d*$/.test(p)) throw new UsageError(`--pid must be a process id, got ${JSON.stringify(p)}`);
@@ -299,7 +300,15 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     const nodeName = (values['node-name'] as string | undefined) ?? io.env.NODE_NAME;
     if (values['policy-report'] === true && (nodeName === undefined || nodeName === '')) throw new UsageError('--policy-report needs --node-name (or NODE_NAME, from the downward API)');
     const { runNodeAgent } = await import('../node/agent.js');
-    await runNodeAgent({ ...base, intervalMs: interval * 1000, metricsPort, policyReport: values['policy-report'] === true, nodeName: nodeName ?? '', log: createLogger(io.env.ETCD_TLS_GUARD_LOG_LEVEL ?? 'info') });
+    await runNodeAgent({
+      ...base,
+      intervalMs: interval * 1000,
+      metricsPort,
+      policyReport: values['policy-report'] === true,
+      nodeName: nodeName ?? '',
+      log: createLogger(io.env.ETCD_TLS_GUARD_LOG_LEVEL ?? 'info'),
+      ...(policyPath !== undefined ? { reloadPolicy: () => loadPolicy(policyPath) } : {}),
+    });
     return EXIT.ok;
   }
   const { checkNode, nodeReport } = await import('../node/check.js');

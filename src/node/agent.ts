@@ -22,6 +22,11 @@ export interface NodeAgentSettings extends Omit<NodeCheckOptions, 'now'> {
   readonly checks?: number;
   /** Tests: called with the port the metrics server listens on. */
   readonly onListening?: (port: number) => void;
+  /**
+   * Reads the policy again before each check (the chart's ConfigMap volume changes under a running
+   * agent); a policy that fails to load keeps the one in force, logged.
+   */
+  readonly reloadPolicy?: () => Promise<NodeCheckOptions['policy']>;
 }
 
 export class NodeMetrics {
@@ -104,9 +109,17 @@ export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
+    let policy = settings.policy;
     for (let n = 0; settings.checks === undefined || n < settings.checks; n++) {
+      if (settings.reloadPolicy !== undefined && n > 0) {
+        try {
+          policy = await settings.reloadPolicy();
+        } catch (err) {
+          log.error({ reason: (err as Error).message }, 'refused the changed policy; the one in force stays');
+        }
+      }
       const at = new Date();
-      const report = nodeReport(checkNode({ ...settings, now: at.getTime() }));
+      const report = nodeReport(checkNode({ ...settings, policy, now: at.getTime() }));
       let failures = 0;
       if (kc !== undefined) {
         try {
