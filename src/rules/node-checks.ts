@@ -205,9 +205,9 @@ export function apiserverEtcdClientCertificate(config: ProgramConfig, node?: Nod
 }
 
 /** SHA-256 fingerprints of every certificate in a CA file, or why they cannot be known. */
-function fingerprints(files: NodeFiles, path: string): Set<string> | string {
+function fingerprints(files: NodeFiles, path: string): Set<string> | { readonly state: string; readonly reason: string } {
   const read = files.certificates(path);
-  return read.state === 'read' ? new Set(read.certificates.map((c) => c.fingerprint)) : read.reason;
+  return read.state === 'read' ? new Set(read.certificates.map((c) => c.fingerprint)) : read;
 }
 
 /**
@@ -221,7 +221,8 @@ export function etcdUniqueCa(config: ProgramConfig, node?: NodeContext): CheckOu
   const evidence = [describeSetting(config.get('trusted-ca-file'))];
   if (ca === '') return { status: 'fail', message: '--trusted-ca-file is not set: etcd has no CA of its own for client certificates', evidence };
   const ours = fingerprints(node.files, ca);
-  if (typeof ours === 'string') return { status: ours.includes('no such') ? 'fail' : 'unknown', message: `--trusted-ca-file ${ca}: ${ours}`, evidence, details: { file: ca } };
+  // A CA file missing or not a certificate breaks client authentication outright; unreadable is unknown.
+  if (!(ours instanceof Set)) return { status: ours.state === 'absent' || ours.state === 'invalid' ? 'fail' : 'unknown', message: `--trusted-ca-file ${ca}: ${ours.reason}`, evidence, details: { file: ca } };
   const apiservers = node.neighbours.filter((n) => n.config.component === 'kube-apiserver' && n.config.opaque === undefined);
   if (apiservers.length === 0) return { status: 'unknown', message: 'kube-apiserver does not run on this node: its --client-ca-file cannot be compared', evidence, details: { file: ca } };
   for (const api of apiservers) {
@@ -230,7 +231,7 @@ export function etcdUniqueCa(config: ProgramConfig, node?: NodeContext): CheckOu
     evidence.push(`kube-apiserver ${describeSetting(api.config.get('client-ca-file'))}`);
     if (clientCa === '') continue;
     const theirs = fingerprints(api.files, clientCa);
-    if (typeof theirs === 'string') return { status: 'unknown', message: `kube-apiserver --client-ca-file ${clientCa}: ${theirs}`, evidence, details: { file: ca } };
+    if (!(theirs instanceof Set)) return { status: 'unknown', message: `kube-apiserver --client-ca-file ${clientCa}: ${theirs.reason}`, evidence, details: { file: ca } };
     if ([...ours].some((f) => theirs.has(f))) {
       return { status: 'fail', message: `etcd's --trusted-ca-file ${ca} holds the same CA certificate as kube-apiserver's --client-ca-file ${clientCa}: any client certificate of the cluster CA can read and write etcd`, evidence, details: { file: ca } };
     }
