@@ -5,12 +5,11 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { chownSync } from 'node:fs';
-import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { issueCertificate } from '../src/certs/dev.js';
 import { main } from '../src/cli/main.js';
 import { kubeadmNode, NODE_IP } from './node-host.js';
-import { freePort, until } from './processes.js';
+import { freePort, httpGet, until } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -21,15 +20,6 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 describe('etcd-tls-guard node (the command)', function () {
   this.timeout(60_000);
@@ -135,7 +125,7 @@ describe('etcd-tls-guard node (the command)', function () {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       await until('the first node check', () => log.includes('node check done'));
-      const metrics = await httpGet(`http://127.0.0.1:${port}/metrics`);
+      const metrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
       expect(metrics).to.contain('etcd_tls_guard_node_findings{rule="etcd-server-cert",status="pass"} 1');
       expect(metrics).to.match(/etcd_tls_guard_node_certificate_expiry_days\{rule="etcd-server-cert",file="\/etc\/kubernetes\/pki\/etcd\/server.crt"\} 36[45]/);
       child.kill('SIGTERM');

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { get as httpGet } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { watchFiles } from '../src/webhook/watch.js';
 import { admissionReviewJson, httpsRequest, type HttpsReply } from './admission.js';
 import { fixturePath } from './helpers.js';
 import { atomicWrite } from './kubelet-volume.js';
-import { until } from './processes.js';
+import { httpGet, until } from './processes.js';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -21,14 +20,8 @@ type Reply = HttpsReply;
 
 const call = (url: string, opts: RequestOptions & { body?: string }): Promise<Reply> => httpsRequest(url, opts);
 
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
+async function scrape(url: string): Promise<string> {
+  return (await httpGet(url)).body;
 }
 
 /** Lines of the Prometheus text exposition format (version 0.0.4), each checked against its grammar. */

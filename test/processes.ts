@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { get as plainHttpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { httpsRequest } from './admission.js';
 
@@ -73,4 +74,15 @@ export async function until(what: string, seen: () => boolean, limitMs = 30_000)
     if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** GET over plain HTTP (metrics endpoints): status and body. */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    plainHttpGet(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
 }

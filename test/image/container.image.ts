@@ -8,13 +8,12 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../../src/certs/dev.js';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { etcdPod } from '../helpers.js';
-import { freePort, httpsGet, until } from '../processes.js';
+import { freePort, httpGet, httpsGet, until } from '../processes.js';
 
 const IMAGE = process.env.ETCD_TLS_GUARD_IMAGE ?? 'localhost/etcd-tls-guard:test';
 /** crun and the default ulimits fail on this host; runc with explicit ulimits works (issue 12). */
@@ -25,15 +24,6 @@ function podman(args: readonly string[]): string {
   return execFileSync('podman', [...PODMAN, ...args], { encoding: 'utf8' }).trim();
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
 
 describe(`the container image (${IMAGE})`, function () {
   this.timeout(120_000);
