@@ -73,6 +73,7 @@ const CASES: Case[] = [
   { name: 'config: TLS names at the top level are ignored', args: ['--config-file={CFG}'], config: 'client-cert-auth: "not even a bool"\nauto-tls: 7\n', expected: 'starts' },
   { name: 'config: keys match case-insensitively', args: ['--config-file={CFG}'], config: 'CLIENT-TRANSPORT-SECURITY:\n  Client-Cert-Auth: "x"\n', expected: 'refuses' },
   { name: 'config: invalid YAML refuses', args: ['--config-file={CFG}'], config: 'foo: [\n', expected: 'refuses' },
+  { name: 'config: a date where a string goes is that string (go-yaml v2)', args: ['--config-file={CFG}'], config: 'initial-cluster-token: 2001-12-14\n', expected: 'starts' },
   { name: 'config: unknown keys are ignored', args: ['--config-file={CFG}'], config: 'no-such-key: 1\n', expected: 'starts' },
   { name: 'config: an https URL without cert and key refuses', args: ['--config-file={CFG}'], config: 'listen-client-urls: https://127.0.0.1:{C}\nadvertise-client-urls: https://127.0.0.1:{C}\n', expected: 'refuses' },
   { name: 'config: https with auto-tls starts', args: ['--config-file={CFG}'], config: 'listen-client-urls: https://127.0.0.1:{C}\nadvertise-client-urls: https://127.0.0.1:{C}\nclient-transport-security:\n  auto-tls: true\n', expected: 'starts' },

@@ -105,7 +105,15 @@ export function readEtcdConfigFile(text: string, file: string): EtcdConfigFile {
   const refuse = (refusal: string): EtcdConfigFile => ({ settings, refusal, notes });
   let docs;
   try {
-    docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: false, merge: true, logLevel: 'error' });
+    // go-yaml v2 decodes a timestamp into interface{} as its text ("for backward compatibility"), so
+    // `initial-cluster-token: 2001-12-14` is a string to etcd, not a refused type: no timestamp tag here.
+    docs = parseAllDocuments(text, {
+      version: '1.1',
+      uniqueKeys: false,
+      merge: true,
+      logLevel: 'error',
+      customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+    });
   } catch (e) {
     return refuse(`error converting YAML to JSON: ${(e as Error).message}`);
   }
