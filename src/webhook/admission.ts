@@ -1,5 +1,5 @@
 import { allowed, checkPod, denied, isKubeletMirrorRequest, isPod, type AdmissionRequest, type AdmissionResponse } from '../input/admission-review.js';
-import { judgePod, type Verdict } from '../judgement/judge.js';
+import { judgePod, type PodFacts, type Verdict } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
 
@@ -38,12 +38,15 @@ function withRequestIdentity(pod: Pod, request: AdmissionRequest): Pod {
   };
 }
 
+/** judgePod or a memo of it (VerdictCache.judge): the same verdict for the same pod, policy and facts. */
+export type Judge = (pod: Pod, policy: Policy, facts: PodFacts) => Verdict;
+
 /**
  * Judges one admission request. Pure apart from the policy passed in: CREATE and UPDATE of a Pod
  * are evaluated (dry-run or not: the verdict is the same and there are no side effects); anything
  * else is allowed untouched. Throws BadAdmissionRequest for a request it cannot judge.
  */
-export function admit(request: AdmissionRequest, policy: Policy): AdmissionOutcome {
+export function admit(request: AdmissionRequest, policy: Policy, judge: Judge = judgePod): AdmissionOutcome {
   const isPodResource = request.kind.kind === 'Pod' && (request.kind.group ?? '') === '';
   if (!isPodResource || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
     return { response: allowed(request.uid), kubeletMirror: false, skipped: 'not a Pod CREATE or UPDATE' };
@@ -58,7 +61,7 @@ export function admit(request: AdmissionRequest, policy: Policy): AdmissionOutco
   const pod = withRequestIdentity(request.object as Pod, request);
   const kubeletMirror = isKubeletMirrorRequest(request, pod);
   const previous = request.operation === 'UPDATE' && isPod(request.oldObject) ? withRequestIdentity(request.oldObject, request) : undefined;
-  const verdict = judgePod(pod, policy, { kubeletMirror, ...(previous !== undefined ? { previous } : {}) });
+  const verdict = judge(pod, policy, { kubeletMirror, ...(previous !== undefined ? { previous } : {}) });
   const extra = { warnings: verdict.warnings, auditAnnotations: verdict.auditAnnotations };
   const response = verdict.allowed ? allowed(request.uid, extra) : denied(request.uid, verdict.denialMessage ?? 'denied', extra);
   return { response, verdict, kubeletMirror };

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { admit, BadAdmissionRequest } from './admission.js';
+import { admit, BadAdmissionRequest, type Judge } from './admission.js';
 import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionResponse, type AdmissionReview } from '../input/admission-review.js';
 import type { Policy } from '../policy/policy.js';
 import { BodyError, ByteBudget, defaultBudgetBytes, readBody } from './body.js';
@@ -32,6 +32,8 @@ export interface AppDependencies {
   readonly budget?: ByteBudget;
   /** How long an admitted review's body may take to arrive (body.ts); 10 s when absent. */
   readonly bodyTimeoutMs?: number;
+  /** How pods are judged: judgePod when absent, or a VerdictCache's memo of it (runtime.ts). */
+  readonly judge?: Judge;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -74,15 +76,6 @@ export function createApp(deps: AppDependencies): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok');
-  });
-  app.get('/readyz', (_req, res) => {
-    const reason = deps.notReady();
-    if (reason === undefined) res.type('text/plain').send('ok');
-    else res.status(503).type('text/plain').send(reason);
-  });
-
   const observer = deps.observer ?? NO_OBSERVER;
   const seconds = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
   const record = (event: Omit<ReviewEvent, 'findings'> & Partial<Pick<ReviewEvent, 'findings'>>): void => {
@@ -103,6 +96,7 @@ export function createApp(deps: AppDependencies): express.Express {
     });
   }
 
+  const judge = deps.judge;
   const budget = deps.budget ?? new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
   app.post('/validate', readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000 }, budget), (req, res) => {
     const started = process.hrtime.bigint();
@@ -118,7 +112,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const about = { uid: request.uid, namespace: request.namespace ?? '', name: request.name ?? '', operation: request.operation, dryRun: request.dryRun === true };
     const facts = { operation: request.operation, dryRun: request.dryRun === true };
     try {
-      const outcome = admit(request, deps.policy());
+      const outcome = admit(request, deps.policy(), judge);
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       const verdict = outcome.verdict;
       if (verdict === undefined) {
@@ -164,6 +158,16 @@ export function createApp(deps: AppDependencies): express.Express {
   app.all('/validate', (_req, res) => {
     res.set('Allow', 'POST');
     send(res, 405, errored('', 405, 'only POST is accepted on /validate'));
+  });
+
+  // After /validate: express tries routes in order, and every review passes the ones before it.
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    const reason = deps.notReady();
+    if (reason === undefined) res.type('text/plain').send('ok');
+    else res.status(503).type('text/plain').send(reason);
   });
 
   app.use((req, res) => {

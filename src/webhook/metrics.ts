@@ -1,4 +1,5 @@
 import type { BudgetStats } from './body.js';
+import type { VerdictCacheStats } from '../judgement/verdict-cache.js';
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -39,8 +40,32 @@ export interface Metrics extends Observer {
  * Prometheus metrics, prefixed etcd_tls_guard_. Labels take values from small fixed sets (operation,
  * decision, rule id, status, action), never from pod names or namespaces, so cardinality is bounded.
  */
-export function createMetrics(budget?: () => BudgetStats): Metrics {
+export function createMetrics(sources: { readonly budget?: () => BudgetStats; readonly verdictCache?: () => VerdictCacheStats } = {}): Metrics {
+  const { budget, verdictCache } = sources;
   const registry = new Registry();
+  if (verdictCache !== undefined) {
+    new Counter({
+      name: 'etcd_tls_guard_verdict_cache_requests_total',
+      help: 'Pods judged, by whether the verdict came from the cache (hit), was judged and kept (miss), or was judged without being kept (uncacheable: too large).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+      collect() {
+        const s = verdictCache();
+        this.reset();
+        this.inc({ result: 'hit' }, s.hits);
+        this.inc({ result: 'miss' }, s.misses);
+        this.inc({ result: 'uncacheable' }, s.uncacheable);
+      },
+    });
+    new Gauge({
+      name: 'etcd_tls_guard_verdict_cache_entries',
+      help: 'Verdicts kept in the cache now.',
+      registers: [registry],
+      collect() {
+        this.set(verdictCache().entries);
+      },
+    });
+  }
   if (budget !== undefined) {
     new Gauge({
       name: 'etcd_tls_guard_review_bytes_in_flight',

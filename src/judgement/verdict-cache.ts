@@ -1,0 +1,152 @@
+/**
+ * A bounded memo of judgePod for the webhook: the same pod under the same policy and facts is
+ * judged once. Where the same pod comes back (measured in npm run bench and bench:apiserver; see
+ * docs/performance.md): every UPDATE of a pod (containers are immutable, so object and oldObject
+ * judge alike, and a label or finalizer change re-sends the pod), the kubelet retrying a denied
+ * mirror pod on each sync, `kubectl apply --dry-run=server` of the same manifest in CI, and the
+ * API server retrying a webhook call. A hit skips the whole judgement (launch → configuration →
+ * rules → decision), which is most of the webhook's own work per request.
+ *
+ * The key is everything judgePod reads (judge.ts is pure: pod, policy and facts in, verdict out):
+ * - the policy, by identity: a reloaded policy is a new frozen object, and the first request under it
+ *   empties the cache, so no verdict outlives the policy it was decided under;
+ * - the facts kubeletMirror and observedEtcdMembers, and the previous pod of an UPDATE (ratcheting);
+ * - every field of the pod the judgement reads (KEYED_FIELDS, checked against what judgePod really
+ *   reads on every fixture), and nothing else: a dry-run create of the same manifest gets a new
+ *   uid, creationTimestamp and resourceVersion each time, and hits.
+ * Facts with functions (a node check's files, a process's runs) are not keyed: judged uncached.
+ *
+ * Bounded: at most `maxEntries` verdicts and `maxBytes` of keys plus an estimate per verdict; least
+ * recently used first out; a pod whose key alone exceeds `maxKeyBytes` is judged and not kept (a
+ * pod that large costs as much to key as to judge).
+ */
+import type { Container, Pod } from '../launch/pod.js';
+import type { Policy } from '../policy/policy.js';
+import { judgePod, type PodFacts, type Verdict } from './judge.js';
+
+export interface VerdictCacheLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly maxKeyBytes: number;
+}
+
+/** 1,000 verdicts, 8 MiB: a few hundred control-plane pods with room; a sixteenth of the chart's heap at most. */
+export const DEFAULT_VERDICT_CACHE_LIMITS: VerdictCacheLimits = { maxEntries: 1000, maxBytes: 8 * 1024 * 1024, maxKeyBytes: 64 * 1024 };
+
+/**
+ * What one kept verdict costs besides its key, as charged against maxBytes: measured with
+ * `npm run bench` (1,000 distinct kubeadm etcd verdicts kept: heap used grows by about 3.5 KiB each
+ * beyond their keys), rounded up.
+ */
+export const VERDICT_BYTES_ESTIMATE = 4096;
+
+export interface VerdictCacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly hits: number;
+  readonly misses: number;
+  /** Pods judged without being kept (key too large, or facts that cannot be keyed). */
+  readonly uncacheable: number;
+}
+
+/**
+ * The fields of a pod the judgement reads (launch, configuration, rules, decision, remediation), and
+ * so the key. test/verdict-cache.test.ts records every field judgePod reads, on every fixture of
+ * every distribution, and fails when one is not covered here: a rule that starts reading another
+ * field must add it. Everything else (status, the API server's uid, timestamps and resourceVersion,
+ * managedFields, volumes, probes, resources) does not change a verdict; leaving it out keeps the key
+ * small (a hit costs a JSON.stringify of the key and a hash of it) and lets a re-sent pod hit.
+ */
+export const KEYED_FIELDS = [
+  'metadata.name',
+  'metadata.generateName',
+  'metadata.namespace',
+  'metadata.labels',
+  'metadata.annotations',
+  'metadata.ownerReferences',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'spec.hostNetwork',
+  ...['initContainers', 'containers'].flatMap((list) => ['name', 'image', 'command', 'args', 'env', 'envFrom'].map((field) => `spec.${list}.*.${field}`)),
+] as const;
+
+const containerKey = (c: Container): unknown[] => [c.name, c.image, c.command, c.args, c.env, c.envFrom];
+
+/** The key of one pod: KEYED_FIELDS, in that order. */
+export function podKey(pod: Pod): string {
+  const m = pod.metadata;
+  const s = pod.spec;
+  return JSON.stringify([m?.name, m?.generateName, m?.namespace, m?.labels, m?.annotations, m?.ownerReferences, s.nodeName, s.serviceAccountName, s.hostNetwork, s.initContainers?.map(containerKey), s.containers.map(containerKey)]);
+}
+
+/** Whether the containers' own text already exceeds `max` characters: such a pod is not keyed at all. */
+function obviouslyLarger(pod: Pod, max: number): boolean {
+  let size = 0;
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    for (const word of c.command ?? []) size += word.length;
+    for (const word of c.args ?? []) size += word.length;
+    for (const e of c.env ?? []) size += e.name.length + (e.value?.length ?? 0);
+    if (size > max) return true;
+  }
+  return false;
+}
+
+export class VerdictCache {
+  readonly #entries = new Map<string, { readonly verdict: Verdict; readonly bytes: number }>();
+  #policy: Policy | undefined;
+  #bytes = 0;
+  #hits = 0;
+  #misses = 0;
+  #uncacheable = 0;
+
+  constructor(readonly limits: VerdictCacheLimits = DEFAULT_VERDICT_CACHE_LIMITS) {}
+
+  /** judgePod, answered from the cache when the same pod, policy and facts were judged before. */
+  judge(pod: Pod, policy: Policy, facts: PodFacts = {}): Verdict {
+    if (this.limits.maxEntries <= 0 || facts.node !== undefined || facts.invocations !== undefined) {
+      this.#uncacheable++;
+      return judgePod(pod, policy, facts);
+    }
+    if (obviouslyLarger(pod, this.limits.maxKeyBytes) || (facts.previous !== undefined && obviouslyLarger(facts.previous, this.limits.maxKeyBytes))) {
+      this.#uncacheable++;
+      return judgePod(pod, policy, facts);
+    }
+    if (policy !== this.#policy) {
+      this.clear();
+      this.#policy = policy;
+    }
+    const key = `${facts.kubeletMirror === true ? 'm' : '-'}${facts.observedEtcdMembers ?? ''}|${podKey(pod)}${facts.previous !== undefined ? `|${podKey(facts.previous)}` : ''}`;
+    if (key.length > this.limits.maxKeyBytes) {
+      this.#uncacheable++;
+      return judgePod(pod, policy, facts);
+    }
+    const found = this.#entries.get(key);
+    if (found !== undefined) {
+      this.#hits++;
+      // Most recently used goes last: Map keeps insertion order, so the first entry is the oldest.
+      this.#entries.delete(key);
+      this.#entries.set(key, found);
+      return found.verdict;
+    }
+    this.#misses++;
+    const verdict = judgePod(pod, policy, facts);
+    const bytes = key.length + VERDICT_BYTES_ESTIMATE;
+    this.#entries.set(key, { verdict, bytes });
+    this.#bytes += bytes;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= entry.bytes;
+    }
+    return verdict;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  stats(): VerdictCacheStats {
+    return { entries: this.#entries.size, bytes: this.#bytes, hits: this.#hits, misses: this.#misses, uncacheable: this.#uncacheable };
+  }
+}
