@@ -102,7 +102,8 @@ describe('verdict cache', () => {
             ...(s.members !== undefined ? { observedEtcdMembers: s.members } : {}),
           };
           expect(verdictText(pod, policy, facts, cache)).to.equal(verdictText(pod, policy, facts));
-          // Asked again at once: now from the cache, still the same.
+          // Asked again at once (now kept) and a third time (now from the cache): still the same.
+          expect(verdictText(pod, policy, facts, cache)).to.equal(verdictText(pod, policy, facts));
           expect(verdictText(pod, policy, facts, cache)).to.equal(verdictText(pod, policy, facts));
           expect(cache.stats().entries).to.be.at.most(4);
         }
@@ -200,34 +201,54 @@ describe('verdict cache', () => {
         expect(expectedB, 'the twins are judged differently').to.not.equal(verdictText(a, policy, factsA));
         const cache = new VerdictCache();
         cache.judge(a, policy, factsA);
+        cache.judge(a, policy, factsA); // seen twice: kept
         expect(verdictText(b, policy, factsB, cache)).to.equal(expectedB);
-        expect(cache.stats()).to.deep.include({ hits: 0, misses: 2 });
+        expect(cache.stats()).to.deep.include({ hits: 0, misses: 3 });
       });
     }
   });
 
-  it('the same pod sent again with the API server’s new uid, timestamp and resourceVersion is a hit', () => {
+  it('keeps a verdict on the pod’s second sighting and answers the third from the cache, whatever uid, timestamp and resourceVersion the API server gave it', () => {
     const cache = new VerdictCache();
-    const first = cache.judge(resent(compliant, 1), DEFAULT_POLICY);
-    const again = cache.judge(resent(compliant, 2), DEFAULT_POLICY);
-    expect(again).to.equal(first);
-    expect(cache.stats()).to.deep.include({ hits: 1, misses: 1, entries: 1 });
+    cache.judge(resent(compliant, 1), DEFAULT_POLICY);
+    expect(cache.stats()).to.deep.include({ hits: 0, misses: 1, entries: 0 });
+    const kept = cache.judge(resent(compliant, 2), DEFAULT_POLICY);
+    expect(cache.stats()).to.deep.include({ hits: 0, misses: 2, entries: 1 });
+    expect(cache.judge(resent(compliant, 3), DEFAULT_POLICY)).to.equal(kept);
+    expect(cache.stats()).to.deep.include({ hits: 1, misses: 2, entries: 1 });
   });
+
+  it('keeps nothing for pods judged once, however many', () => {
+    const cache = new VerdictCache({ maxEntries: 10, maxBytes: 1024 * 1024, maxKeyBytes: 64 * 1024 });
+    for (let i = 0; i < 100; i++) cache.judge(etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'snapshot-count': String(i) })), DEFAULT_POLICY);
+    expect(cache.stats()).to.deep.include({ entries: 0, bytes: 0, misses: 100 });
+  });
+
+  /** Judged twice: kept. */
+  const keep = (cache: VerdictCache, pod: Pod, policy: Policy, facts: PodFacts = {}): void => {
+    cache.judge(pod, policy, facts);
+    cache.judge(pod, policy, facts);
+  };
 
   it('is never stale: a reloaded policy, a changed flag, the kubelet’s identity or the previous pod change the verdict', () => {
     const cache = new VerdictCache();
+    keep(cache, noClientAuth, DEFAULT_POLICY);
     expect(cache.judge(noClientAuth, DEFAULT_POLICY).allowed).to.equal(false);
-    // A reload: a new policy object, the cache emptied, the pod judged under it.
+    expect(cache.stats().hits).to.equal(1);
+    // A reload: a new policy object; the cache is emptied and the pod judged under it.
     const warnOnly = policyFromObject({ defaultAction: 'warn' });
     expect(cache.judge(noClientAuth, warnOnly).allowed).to.equal(true);
-    expect(cache.stats().entries).to.equal(1);
+    expect(cache.stats().entries).to.equal(0);
+    keep(cache, noClientAuth, DEFAULT_POLICY);
     expect(cache.judge(noClientAuth, DEFAULT_POLICY).allowed).to.equal(false);
     // The flag fixed: a different pod.
     expect(cache.judge(compliant, DEFAULT_POLICY).allowed).to.equal(true);
     // The kubelet writing its own mirror pod: audited by default, not denied.
+    keep(cache, noClientAuth, DEFAULT_POLICY, { kubeletMirror: true });
     expect(cache.judge(noClientAuth, DEFAULT_POLICY, { kubeletMirror: true }).allowed).to.equal(true);
     expect(cache.judge(noClientAuth, DEFAULT_POLICY, { kubeletMirror: false }).allowed).to.equal(false);
     // An UPDATE of a pod that already failed the rule: warned (ratcheting), not denied.
+    keep(cache, noClientAuth, DEFAULT_POLICY, { previous: noClientAuth });
     expect(cache.judge(noClientAuth, DEFAULT_POLICY, { previous: noClientAuth }).allowed).to.equal(true);
     expect(cache.judge(noClientAuth, DEFAULT_POLICY, { previous: compliant }).allowed).to.equal(false);
   });
@@ -235,18 +256,18 @@ describe('verdict cache', () => {
   it('keeps at most maxEntries verdicts and maxBytes, least recently used out first', () => {
     const pods = Array.from({ length: 6 }, (_, i) => etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: `cp-${i}` })));
     const cache = new VerdictCache({ maxEntries: 3, maxBytes: 1024 * 1024, maxKeyBytes: 64 * 1024 });
-    for (const p of pods.slice(0, 3)) cache.judge(p, DEFAULT_POLICY);
+    for (const p of pods.slice(0, 3)) keep(cache, p, DEFAULT_POLICY);
     cache.judge(pods[0] as Pod, DEFAULT_POLICY); // used: now the most recent
-    cache.judge(pods[3] as Pod, DEFAULT_POLICY); // evicts pods[1], the least recently used
-    expect(cache.stats()).to.deep.include({ entries: 3, hits: 1, misses: 4 });
+    keep(cache, pods[3] as Pod, DEFAULT_POLICY); // evicts pods[1], the least recently used
+    expect(cache.stats()).to.deep.include({ entries: 3, hits: 1, misses: 8 });
     cache.judge(pods[0] as Pod, DEFAULT_POLICY);
     expect(cache.stats().hits).to.equal(2);
     cache.judge(pods[1] as Pod, DEFAULT_POLICY);
-    expect(cache.stats().misses).to.equal(5);
+    expect(cache.stats().misses).to.equal(9);
 
     const key = JSON.stringify(compliant).length;
     const byBytes = new VerdictCache({ maxEntries: 100, maxBytes: 2 * (key + VERDICT_BYTES_ESTIMATE) + 100, maxKeyBytes: 64 * 1024 });
-    for (const p of pods) byBytes.judge(p, DEFAULT_POLICY);
+    for (const p of pods) keep(byBytes, p, DEFAULT_POLICY);
     expect(byBytes.stats().entries).to.equal(2);
     expect(byBytes.stats().bytes).to.be.at.most(byBytes.limits.maxBytes);
   });
@@ -280,9 +301,10 @@ describe('verdict cache', () => {
       };
       expect(await answer('uid-1')).to.deep.include({ uid: 'uid-1', allowed: false });
       expect(await answer('uid-2')).to.deep.include({ uid: 'uid-2', allowed: false });
+      expect(await answer('uid-3')).to.deep.include({ uid: 'uid-3', allowed: false });
       expect(cache.stats().hits).to.equal(1);
       // The same pod from its kubelet: another fact, another verdict (audited, allowed).
-      expect(await answer('uid-3', KUBELET_USER)).to.deep.include({ uid: 'uid-3', allowed: true });
+      expect(await answer('uid-4', KUBELET_USER)).to.deep.include({ uid: 'uid-4', allowed: true });
     } finally {
       await server.close(1000);
     }

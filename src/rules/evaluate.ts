@@ -82,12 +82,18 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
  */
 class FixSite {
   #at: string | undefined;
-  readonly #context: () => FixContext;
+  // Dropped once the location is known: the context holds the pod and its configuration, which a
+  // kept verdict (judgement/verdict-cache.ts) must not hold on to.
+  #context: (() => FixContext) | undefined;
   constructor(context: () => FixContext) {
     this.#context = context;
   }
   get location(): string {
-    return (this.#at ??= fixLocation(this.#context()));
+    if (this.#at === undefined) {
+      this.#at = fixLocation((this.#context as () => FixContext)());
+      this.#context = undefined;
+    }
+    return this.#at;
   }
 }
 

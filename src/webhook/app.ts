@@ -39,7 +39,9 @@ export interface AppDependencies {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function send(res: Response, httpStatus: number, response: AdmissionResponse): void {
-  res.writeHead(httpStatus, { 'content-type': 'application/json' }).end(JSON.stringify(reviewOf(response)));
+  const body = JSON.stringify(reviewOf(response));
+  // With its length known, the answer goes out in one piece, without chunked framing.
+  res.writeHead(httpStatus, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 /** Decodes the body in the order the contract fixes: content type → UTF-8 → JSON → schema. */
@@ -111,37 +113,9 @@ export function createApp(deps: AppDependencies): express.Express {
     // The request's identity on every line about it (one object, not a child logger per request).
     const about = { uid: request.uid, namespace: request.namespace ?? '', name: request.name ?? '', operation: request.operation, dryRun: request.dryRun === true };
     const facts = { operation: request.operation, dryRun: request.dryRun === true };
+    let outcome: ReturnType<typeof admit>;
     try {
-      const outcome = admit(request, deps.policy(), judge);
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const verdict = outcome.verdict;
-      if (verdict === undefined) {
-        deps.logger.info({ ...about, decision: 'allowed', skipped: outcome.skipped, elapsedMs }, 'admission decision');
-      } else {
-        const failing = verdict.results.flatMap((r) =>
-          r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown').map((f) => ({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction })),
-        );
-        deps.logger.info(
-          {
-            ...about,
-            decision: outcome.response.allowed ? 'allowed' : 'denied',
-            components: [...new Set(verdict.results.map((r) => r.component))],
-            kubeletMirror: outcome.kubeletMirror,
-            rules: failing,
-            elapsedMs,
-          },
-          'admission decision',
-        );
-      }
-      send(res, 200, outcome.response);
-      record({
-        ...facts,
-        decision: outcome.response.allowed ? 'allowed' : 'denied',
-        seconds: seconds(started),
-        // Built only for a real observer: with metrics off, nothing on the request path pays for it.
-        findings:
-          observer === NO_OBSERVER || verdict === undefined ? [] : verdict.results.flatMap((r) => r.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction }))),
-      });
+      outcome = admit(request, deps.policy(), judge);
     } catch (err) {
       if (err instanceof BadAdmissionRequest) {
         deps.logger.warn({ ...about, httpStatus: err.httpStatus, reason: err.message }, 'rejected malformed admission request');
@@ -152,7 +126,32 @@ export function createApp(deps: AppDependencies): express.Express {
         send(res, 500, errored(request.uid, 500, `internal error: ${(err as Error).message}`));
       }
       record({ ...facts, decision: 'error', seconds: seconds(started) });
+      return;
     }
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // The answer first: the log line and the metrics below are not part of the API server's wait.
+    send(res, 200, outcome.response);
+    const verdict = outcome.verdict;
+    const decision = outcome.response.allowed ? 'allowed' : 'denied';
+    if (verdict === undefined) {
+      deps.logger.info({ ...about, decision, skipped: outcome.skipped, elapsedMs }, 'admission decision');
+    } else {
+      const failing = verdict.results.flatMap((r) =>
+        r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown').map((f) => ({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction })),
+      );
+      deps.logger.info(
+        { ...about, decision, components: [...new Set(verdict.results.map((r) => r.component))], kubeletMirror: outcome.kubeletMirror, rules: failing, elapsedMs },
+        'admission decision',
+      );
+    }
+    record({
+      ...facts,
+      decision,
+      seconds: seconds(started),
+      // Built only for a real observer: with metrics off, nothing on the request path pays for it.
+      findings:
+        observer === NO_OBSERVER || verdict === undefined ? [] : verdict.results.flatMap((r) => r.findings.map((f) => ({ rule: f.rule, status: f.status, action: f.effectiveAction }))),
+    });
   });
 
   app.all('/validate', (_req, res) => {

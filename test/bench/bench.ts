@@ -6,9 +6,11 @@
  *     node:https baseline, express with its body parser ("express defaults"), express as the webhook
  *     configures it ("express floor": its own body reader), and the webhook. Requests/s at full speed
  *     (autocannon, 16 connections) and latency at a steady 1,000 requests/s (open loop), for a passing
- *     and a failing kubeadm etcd mirror pod; then a 200-container pod and a 1 MiB pod.
- *  2. A burst of 32 concurrent 6.1 MiB UPDATE reviews against the webhook with the heap the chart gives
- *     it (256 Mi limit → --max-old-space-size=192): all answered, peak RSS against the limit.
+ *     and a failing kubeadm etcd mirror pod sent again and again (the webhook's verdict cache answers)
+ *     and for 5,000 distinct passing pods in turn (every one judged); then a 200-container pod and a
+ *     1 MiB pod. Every server runs with the Node.js options the chart gives the webhook.
+ *  2. A burst of 32 concurrent 6.1 MiB UPDATE reviews against the webhook with the chart's Node.js
+ *     options (256 Mi limit → a 192 MiB heap): all answered, peak RSS against the limit.
  *  3. The core in-process: judgements/s (median of rounds).
  *  4. scan of 10,000 manifest files, and audit of 10,000 pods from a fake API server, each in a
  *     process of its own.
@@ -29,8 +31,9 @@ import type { Pod } from '../../src/launch/pod.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { loadFixture } from '../helpers.js';
-import { load, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type LoadResult, type Target } from './http.js';
-import { bigUnrelatedPod, failingEtcd, oneMiBEtcd, passingEtcd, reviewOf } from './pods.js';
+import { CHART_NODE_OPTIONS, load, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type Bodies, type LoadResult, type Target } from './http.js';
+import { VerdictCache } from '../../src/judgement/verdict-cache.js';
+import { bigUnrelatedPod, distinctPassingEtcd, failingEtcd, oneMiBEtcd, passingEtcd, reviewOf } from './pods.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -64,18 +67,21 @@ interface Measured {
   readonly at1000: { readonly p50Ms: number; readonly p99Ms: number; readonly p999Ms: number };
   readonly peakRssMiB: number;
   readonly rounds: readonly number[];
+  /** The webhook's verdict cache over the run (its metrics): hits, misses. */
+  readonly verdictCache?: Record<string, number>;
 }
 
 /** Each server, one at a time, in ROUNDS interleaved rounds; medians of the rounds. */
-async function measureEach(body: string): Promise<Record<ServerName, Measured>> {
-  const runs = new Map<ServerName, Array<{ max: LoadResult; at1000: LoadResult; rss: number }>>();
+async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> {
+  const runs = new Map<ServerName, Array<{ max: LoadResult; at1000: LoadResult; rss: number; cache?: Record<string, number> }>>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, start] of SERVERS) {
       const target = await start();
       await load(target, body, { connections: CONNECTIONS, seconds: Math.min(2, SECONDS) }); // warm-up (JIT, TLS sessions)
       const max = refuseErrors(name, await load(target, body, { connections: CONNECTIONS, seconds: SECONDS }));
       const at1000 = refuseErrors(name, await paced(target, body, { rate: 1000, seconds: SECONDS, connections: CONNECTIONS, ca: certs.ca.certPem }));
-      runs.set(name, [...(runs.get(name) ?? []), { max, at1000, rss: target.peakRssMiB() }]);
+      const cache = 'verdictCache' in target ? await (target as Awaited<ReturnType<typeof startWebhookProcess>>).verdictCache() : undefined;
+      runs.set(name, [...(runs.get(name) ?? []), { max, at1000, rss: target.peakRssMiB(), ...(cache !== undefined ? { cache } : {}) }]);
       await target.stop();
     }
   }
@@ -87,12 +93,19 @@ async function measureEach(body: string): Promise<Record<ServerName, Measured>> 
       at1000: { p50Ms: median(rs.map((r) => r.at1000.p50Ms)), p99Ms: median(rs.map((r) => r.at1000.p99Ms)), p999Ms: median(rs.map((r) => r.at1000.p999Ms)) },
       peakRssMiB: Math.max(...rs.map((r) => r.rss)),
       rounds: rs.map((r) => r.max.requestsPerSecond),
+      ...(rs[0]?.cache !== undefined ? { verdictCache: rs[0].cache } : {}),
     };
   }
   return out as Record<ServerName, Measured>;
 }
 
-const bodies = { passing: reviewOf(passingEtcd), failing: reviewOf(failingEtcd) };
+// The same pod again and again (after the first, every verdict comes from the cache), and 5,000
+// distinct pods in turn (more than the cache keeps: every verdict is judged afresh).
+const bodies: Record<string, Bodies> = {
+  passing: reviewOf(passingEtcd),
+  failing: reviewOf(failingEtcd),
+  'passing, a new pod each time,': distinctPassingEtcd(5000).map((p, i) => reviewOf(p, `uid-${i}`)),
+};
 const http: Record<string, unknown> = {};
 const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
 for (const [kind, body] of Object.entries(bodies)) {
@@ -101,13 +114,16 @@ for (const [kind, body] of Object.entries(bodies)) {
   const toFloor = ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond);
   const floorToBaseline = ratio(m.expressFloor.requestsPerSecond, m.baseline.requestsPerSecond);
   http[kind] = { ...m, ratioToBaseline: toBaseline, ratioToExpressFloor: toFloor, expressFloorToBaseline: floorToBaseline };
+  const first = typeof body === 'string' ? body : (body[0] as string);
+  const cache = m.webhook.verdictCache ?? {};
+  const judged = (cache.hit ?? 0) + (cache.miss ?? 0) + (cache.uncacheable ?? 0);
   row(
-    `HTTP ${kind} kubeadm etcd review (${(body.length / 1024).toFixed(1)} KiB), req/s`,
+    `HTTP ${kind} kubeadm etcd review (${(first.length / 1024).toFixed(1)} KiB), req/s`,
     `webhook ${m.webhook.requestsPerSecond} = ${toBaseline} × baseline ${m.baseline.requestsPerSecond}, ${toFloor} × express floor ${m.expressFloor.requestsPerSecond} (express defaults ${m.expressDefaults.requestsPerSecond}; floor = ${floorToBaseline} × baseline)`,
   );
   row('  p50/p99/p99.9 at a steady 1,000 req/s', `webhook ${Object.values(m.webhook.at1000).join('/')} ms, floor ${Object.values(m.expressFloor.at1000).join('/')} ms, baseline ${Object.values(m.baseline.at1000).join('/')} ms`);
   row('  p99 at full speed; webhook peak RSS', `webhook ${m.webhook.p99FullSpeedMs} ms, floor ${m.expressFloor.p99FullSpeedMs} ms, baseline ${m.baseline.p99FullSpeedMs} ms; ${m.webhook.peakRssMiB} MiB`);
-  row('  webhook req/s per round', m.webhook.rounds.join(', '));
+  row('  webhook req/s per round; verdicts from the cache', `${m.webhook.rounds.join(', ')}; ${judged === 0 ? 'none judged' : `${((100 * (cache.hit ?? 0)) / judged).toFixed(1)} % of ${judged} (first round)`}`);
 }
 for (const [kind, pod] of [
   ['200-container unrelated pod', bigUnrelatedPod],
@@ -135,8 +151,7 @@ const burstPod: Pod = (() => {
   return pod;
 })();
 const burstBody = admissionReviewJson(burstPod, { operation: 'UPDATE', oldObject: burstPod });
-const CHART_HEAP = ['--max-old-space-size=192'];
-const burstTarget = await startWebhookProcess(certFile, keyFile, certs.ca.certPem, CHART_HEAP);
+const burstTarget = await startWebhookProcess(certFile, keyFile, certs.ca.certPem, CHART_NODE_OPTIONS);
 const burstStart = performance.now();
 const burstReplies = await Promise.all(Array.from({ length: 32 }, () => postReview(burstTarget.url, burstBody, { ca: certs.ca.certPem })));
 const burstSeconds = Number(((performance.now() - burstStart) / 1000).toFixed(2));
@@ -177,6 +192,15 @@ const core = [
   rate('judgePod kubeadm kube-apiserver', 20_000, evaluateAndDecide(loadFixture('kubeadm/kube-apiserver.yaml'))),
   rate('judgePod sh -c etcd script', 20_000, evaluateAndDecide(loadFixture('other/etcd-shell-wrapper.yaml'))),
   rate('admit() kubeadm etcd incl. schema check', 20_000, () => admit(request(passingEtcd), DEFAULT_POLICY)),
+  (() => {
+    // A hit: the key of a freshly parsed pod (as each review is) and the look-up; the parse itself subtracted.
+    const cache = new VerdictCache();
+    const text = JSON.stringify(passingEtcd);
+    const parseOnly = rate('', 20_000, (): unknown => JSON.parse(text));
+    const hit = rate('', 20_000, () => cache.judge(JSON.parse(text) as Pod, DEFAULT_POLICY, {}));
+    const micros = Math.max(0.1, hit.microsPerOp - parseOnly.microsPerOp);
+    return { name: 'verdict cache hit, kubeadm etcd (key + look-up)', perSecond: Math.round(1e6 / micros), microsPerOp: Number(micros.toFixed(1)) };
+  })(),
   rate('admit() unrelated 200-container pod', 500, () => admit(request(bigUnrelatedPod), DEFAULT_POLICY)),
   rate('admit() 1 MiB etcd pod', 200, () => admit(request(oneMiBEtcd), DEFAULT_POLICY)),
 ];

@@ -7,9 +7,10 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { request } from 'node:https';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../processes.js';
+import { freePort, httpGet } from '../processes.js';
 
 export interface LoadResult {
   readonly requests: number;
@@ -72,66 +73,164 @@ async function startProcess(name: string, args: string[], ca: string, port: numb
   };
 }
 
-/** `nodeOptions`: as the chart sets them (`--max-old-space-size` from the memory limit). */
-export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = []): Promise<Target> {
+/**
+ * The Node.js options the chart gives the webhook (charts/etcd-tls-guard/templates/deployment.yaml,
+ * for its default 256 Mi limit): every server of the benchmark runs with them, so that the servers
+ * differ only in what they do per request.
+ */
+export const CHART_NODE_OPTIONS = ['--max-old-space-size=192', '--max-semi-space-size=4'];
+
+/** The webhook as deployed: its metrics on (a free port), so the benchmark can read its verdict cache's counts. */
+export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target & { verdictCache(): Promise<Record<string, number>> }> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const cli = `${DIST}src/cli/main.js`;
-  return startProcess('webhook', [...nodeOptions, cli, 'serve', '--port', String(port), '--metrics-port', '0', '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
+  const target = await startProcess('webhook', [...nodeOptions, cli, 'serve', '--port', String(port), '--metrics-port', String(metricsPort), '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
+  return {
+    ...target,
+    async verdictCache() {
+      const { body } = await httpGet(`http://127.0.0.1:${metricsPort}/metrics`);
+      const counts: Record<string, number> = {};
+      for (const m of body.matchAll(/^etcd_tls_guard_verdict_cache_requests_total\{result="([a-z]+)"\} ([0-9]+)$/gm)) counts[m[1] as string] = Number(m[2]);
+      return counts;
+    },
+  };
 }
 
-export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'raw' = 'lean'): Promise<Target> {
+export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'raw' = 'lean', nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
   const port = await freePort();
-  return startProcess(mode === 'lean' ? 'express floor' : 'express defaults', [`${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode], ca, port);
+  return startProcess(mode === 'lean' ? 'express floor' : 'express defaults', [...nodeOptions, `${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode], ca, port);
 }
 
-export async function startBaselineProcess(certFile: string, keyFile: string, ca: string): Promise<Target> {
+export async function startBaselineProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
   const port = await freePort();
-  return startProcess('baseline', [`${DIST}test/bench/baseline.js`, String(port), certFile, keyFile], ca, port);
+  return startProcess('baseline', [...nodeOptions, `${DIST}test/bench/baseline.js`, String(port), certFile, keyFile], ca, port);
 }
+
+/** One body, or several sent in turn (a ring): distinct pods, so that no verdict is cached. */
+export type Bodies = string | readonly string[];
+const ring = (bodies: Bodies): readonly string[] => (typeof bodies === 'string' ? [bodies] : bodies);
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   return Number((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number).toFixed(3));
 }
 
+/** One keep-alive TLS connection that sends prepared requests and reads one HTTP/1.1 response at a time. */
+interface RawConnection {
+  send(onDone: (status: number | undefined) => void): void;
+  close(): void;
+}
+
+/** Where a complete HTTP/1.1 response ends in `buf`, or -1 (Content-Length or chunked framing). */
+function responseEnd(buf: Buffer): number {
+  const headersEnd = buf.indexOf('\r\n\r\n');
+  if (headersEnd === -1) return -1;
+  const head = buf.subarray(0, headersEnd).toString('latin1').toLowerCase();
+  const length = /\r\ncontent-length: *([0-9]+)/.exec(head);
+  if (length !== null) {
+    const end = headersEnd + 4 + Number(length[1]);
+    return buf.length >= end ? end : -1;
+  }
+  if (head.includes('\r\ntransfer-encoding: chunked')) {
+    const last = buf.indexOf('\r\n0\r\n\r\n', headersEnd);
+    return last === -1 ? -1 : last + 7;
+  }
+  return headersEnd + 4;
+}
+
+async function rawConnection(url: URL, ca: string, request: () => Buffer): Promise<RawConnection> {
+  const socket = await new Promise<TLSSocket>((resolve, reject) => {
+    const s = tlsConnect({ host: url.hostname, port: Number(url.port), ca, servername: 'localhost' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.setNoDelay(true);
+  let pending: ((status: number | undefined) => void) | undefined;
+  let buf: Buffer = Buffer.alloc(0);
+  const fail = (): void => {
+    const done = pending;
+    pending = undefined;
+    done?.(undefined);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    const end = responseEnd(buf);
+    if (end === -1) return;
+    const status = Number(buf.subarray(9, 12).toString('latin1'));
+    buf = buf.subarray(end);
+    const done = pending;
+    pending = undefined;
+    done?.(status);
+  });
+  socket.on('error', fail);
+  socket.on('close', fail);
+  return {
+    send(onDone) {
+      pending = onDone;
+      socket.write(request());
+    },
+    close: () => socket.destroy(),
+  };
+}
+
 /**
- * Latency at a fixed request rate, open loop: requests are sent on a 1 ms schedule whatever the
- * responses do (over keep-alive connections, at most `connections`), and each latency counts from the
- * request's scheduled time, so queueing is not hidden (no coordinated omission). autocannon's own
+ * Latency at a fixed request rate, open loop: each millisecond's requests are due at their scheduled
+ * times whatever the responses do, sent on the first idle one of `connections` keep-alive TLS
+ * connections; a request that finds every connection busy waits for one, and that wait counts (no
+ * coordinated omission). Each latency counts from when the request was due or, if the client's 1 ms
+ * timer fired later than that, from the timer: the client's own lateness is not the server's.
+ * The client writes a prepared request and reads the status line and framing only, so that its own
+ * cost (node:https's client takes ~0.1 ms a request here) stays out of the figures. autocannon's own
  * rate limit sends each second's quota in a burst, which measures the burst, not the rate.
  */
-export async function paced(target: Target, body: string, opts: { rate: number; seconds: number; connections: number; ca: string }): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections, ca: opts.ca, servername: 'localhost' });
-  const url = new URL(`${target.url}/validate`);
+export async function paced(target: Target, bodies: Bodies, opts: { rate: number; seconds: number; connections: number; ca: string }): Promise<LoadResult> {
+  const url = new URL(target.url);
+  const requests = ring(bodies).map((body) => Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+  let nextRequest = 0;
+  const requestBytes = (): Buffer => requests[nextRequest++ % requests.length] as Buffer;
+  const connections = await Promise.all(Array.from({ length: opts.connections }, () => rawConnection(url, opts.ca, requestBytes)));
+  const idle = [...connections];
+  const waiting: bigint[] = [];
   const latencies: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  let answered = 0;
+  let live = connections.length;
   const total = opts.rate * opts.seconds;
+  let finished: () => void = () => {};
+  const allAnswered = new Promise<void>((resolve) => (finished = resolve));
+  const count = (status: number | undefined, from: bigint): void => {
+    if (status === undefined) errors++;
+    else if (status === 200) latencies.push(Number(process.hrtime.bigint() - from) / 1e6);
+    else non2xx++;
+    if (++answered === total) finished();
+  };
+  const dispatch = (connection: RawConnection, from: bigint): void => {
+    connection.send((status) => {
+      count(status, from);
+      if (status === undefined) {
+        // A broken connection is not reused; with none left, what waits fails too.
+        if (--live === 0) for (const w of waiting.splice(0)) count(undefined, w);
+        return;
+      }
+      const next = waiting.shift();
+      if (next !== undefined) dispatch(connection, next);
+      else idle.push(connection);
+    });
+  };
   const start = process.hrtime.bigint();
-  const inFlight: Promise<void>[] = [];
   let sent = 0;
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * opts.rate));
+      const now = process.hrtime.bigint();
+      const due = Math.min(total, Math.floor((Number(now - start) / 1e9) * opts.rate));
       for (; sent < due; sent++) {
         const scheduled = start + BigInt(Math.round((sent / opts.rate) * 1e9));
-        inFlight.push(
-          new Promise<void>((done) => {
-            const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-              res.resume();
-              res.on('end', () => {
-                if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - scheduled) / 1e6);
-                else non2xx++;
-                done();
-              });
-            });
-            req.on('error', () => {
-              errors++;
-              done();
-            });
-            req.end(body);
-          }),
-        );
+        const from = scheduled > now ? scheduled : now;
+        const connection = idle.pop();
+        if (connection !== undefined) dispatch(connection, from);
+        else if (live === 0) count(undefined, from);
+        else waiting.push(from);
       }
       if (sent >= total) {
         clearInterval(tick);
@@ -139,20 +238,22 @@ export async function paced(target: Target, body: string, opts: { rate: number; 
       }
     }, 1);
   });
-  await Promise.all(inFlight);
-  agent.destroy();
+  await allAnswered;
+  for (const c of connections) c.close();
   const sorted = Float64Array.from(latencies).sort();
   return { requests: total, requestsPerSecond: opts.rate, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), errors, non2xx };
 }
 
 /** One autocannon run: `rate` undefined = as fast as the connections allow. */
-export async function load(target: Target, body: string, opts: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
+export async function load(target: Target, bodies: Bodies, opts: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
   const latencies: number[] = [];
+  const all = ring(bodies);
+  let next = 0;
   const options: autocannon.Options = {
     url: `${target.url}/validate`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body,
+    ...(all.length === 1 ? { body: all[0] } : { requests: [{ setupRequest: (req) => ({ ...req, body: all[next++ % all.length] }) }] }),
     connections: opts.connections,
     duration: opts.seconds,
     ...(opts.rate !== undefined ? { overallRate: opts.rate } : {}),

@@ -43,3 +43,16 @@ export const oneMiBEtcd: Pod = (() => {
 export function reviewOf(pod: Pod, uid = '8c3a8e6a-2f4b-4c1d-9a5e-6b7c8d9e0f10'): string {
   return admissionReviewJson(pod, { uid });
 }
+
+/**
+ * `n` passing kubeadm etcd pods that differ from each other (and from passingEtcd) in one flag that
+ * changes no verdict (--snapshot-count): each is judged afresh, as when every review is a new pod.
+ */
+export function distinctPassingEtcd(n: number): Pod[] {
+  return Array.from({ length: n }, (_, i) => {
+    const pod = loadFixture('kubeadm/etcd.yaml');
+    const c = pod.spec.containers[0];
+    if (c?.command !== undefined) c.command = [...c.command.filter((a) => !a.startsWith('--snapshot-count')), `--snapshot-count=${20_000 + i}`];
+    return pod;
+  });
+}
