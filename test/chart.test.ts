@@ -231,13 +231,13 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(c.resources).to.have.keys('requests', 'limits');
     });
 
-    it("Node's heap is three quarters of the memory limit (the review byte budget is sized from it), none without a limit", () => {
+    it("Node's heap is three quarters of the memory limit (the review byte budget is sized from it), none without a limit; 4 MiB semi-spaces always", () => {
       const envOf = (args: string[]): Record<string, string> =>
         Object.fromEntries((podTemplate(render(args)).spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env.map((e) => [e.name, e.value]));
-      expect(envOf([]).NODE_OPTIONS).to.equal('--max-old-space-size=192');
-      expect(envOf(['--set', 'resources.limits.memory=1Gi']).NODE_OPTIONS).to.equal('--max-old-space-size=768');
-      expect(envOf(['--set', 'resources.limits.memory=512M']).NODE_OPTIONS).to.equal('--max-old-space-size=366');
-      expect(envOf(['--set', 'resources.limits=null']).NODE_OPTIONS).to.equal(undefined);
+      expect(envOf([]).NODE_OPTIONS).to.equal('--max-old-space-size=192 --max-semi-space-size=4');
+      expect(envOf(['--set', 'resources.limits.memory=1Gi']).NODE_OPTIONS).to.equal('--max-old-space-size=768 --max-semi-space-size=4');
+      expect(envOf(['--set', 'resources.limits.memory=512M']).NODE_OPTIONS).to.equal('--max-old-space-size=366 --max-semi-space-size=4');
+      expect(envOf(['--set', 'resources.limits=null']).NODE_OPTIONS).to.equal('--max-semi-space-size=4');
     });
 
     it('podAntiAffinity=hard requires different nodes; priorityClassName is passed on', () => {
