@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { listen } from './listen.js';
 import { secureContextOptions, type ServingMaterial } from '../certs/serving.js';
 import type { Policy } from '../policy/policy.js';
-import { createApp } from './app.js';
+import { createApp, expressClasses } from './app.js';
 import type { ByteBudget } from './body.js';
 import type { Judge } from './admission.js';
 import type { Observer } from './metrics.js';
@@ -95,6 +95,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
   const server = createServer(
     {
+      ...expressClasses(app),
       ...secureContextOptions(opts.material),
       handshakeTimeout: timeouts.handshakeMs,
       connectionsCheckingInterval: timeouts.checkIntervalMs,

@@ -56,7 +56,7 @@ const keyFile = join(certDir, 'tls.key');
 type ServerName = 'baseline' | 'expressDefaults' | 'expressFloor' | 'webhook';
 const SERVERS: ReadonlyArray<readonly [ServerName, () => Promise<Target>]> = [
   ['baseline', () => startBaselineProcess(certFile, keyFile, certs.ca.certPem)],
-  ['expressDefaults', () => startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'raw')],
+  ['expressDefaults', () => startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'defaults')],
   ['expressFloor', () => startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'lean')],
   ['webhook', () => startWebhookProcess(certFile, keyFile, certs.ca.certPem)],
 ];

@@ -1,26 +1,30 @@
 /**
- * The express floor of the HTTP benchmark: the baseline's work (read the body, JSON.parse it, echo
- * the uid) behind express 5, configured as the webhook is (no x-powered-by, no ETag, the webhook's
- * own body reader: `lean`), or with express's body parser (`raw`: express.raw, as the webhook read
- * bodies before). The webhook cannot beat the lean floor; the gap between it and the bare baseline
- * is what the framework costs. Own process:
- *   node dist/test/bench/express-floor.js PORT CERT KEY lean|raw
+ * The express servers of the HTTP benchmark, doing the baseline's work (read the body, JSON.parse it,
+ * echo the uid) behind express 5:
+ * - `lean`, the express floor: express configured as the webhook configures it (src/webhook/app.ts):
+ *   requests and responses built with express's prototypes (expressClasses), no x-powered-by, no
+ *   ETag, the webhook's own body reader, the answer written with writeHead/end. The webhook cannot
+ *   beat it; the gap between it and the bare baseline is what the framework costs.
+ * - `defaults`: express as it comes, as an application would first write it: express.raw, res.send
+ *   (ETag hashing of every answer, x-powered-by), Node's own request classes (express swaps their
+ *   prototypes on every request).
+ * Own process:  node dist/test/bench/express-floor.js PORT CERT KEY lean|defaults
  */
 import express from 'express';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
+import { expressClasses, MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
 import { ByteBudget, defaultBudgetBytes, readBody } from '../../src/webhook/body.js';
 
 const [port, certFile, keyFile, mode = 'lean'] = process.argv.slice(2);
+const lean = mode === 'lean';
 const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-const body = mode === 'raw' ? express.raw({ type: () => true, limit: MAX_REVIEW_BYTES }) : readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: 10_000 }, budget);
+const body = lean ? readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: 10_000 }, budget) : express.raw({ type: () => true, limit: MAX_REVIEW_BYTES });
 const app = express();
-app.disable('x-powered-by');
-app.set('etag', false);
-app.get('/healthz', (_req, res) => {
-  res.type('text/plain').send('ok');
-});
+if (lean) {
+  app.disable('x-powered-by');
+  app.set('etag', false);
+}
 app.post('/validate', body, (req, res) => {
   let uid = '';
   try {
@@ -29,9 +33,15 @@ app.post('/validate', body, (req, res) => {
     res.writeHead(400).end();
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }));
+  const answer = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
+  if (lean) res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
+  else res.type('json').send(answer);
 });
-const server = createServer({ cert: readFileSync(certFile as string), key: readFileSync(keyFile as string), minVersion: 'TLSv1.2' }, app);
+app.get('/healthz', (_req, res) => {
+  res.type('text/plain').send('ok');
+});
+const tls = { cert: readFileSync(certFile as string), key: readFileSync(keyFile as string), minVersion: 'TLSv1.2' as const };
+const server = createServer(lean ? { ...expressClasses(app), ...tls } : tls, app);
 server.keepAliveTimeout = 120_000;
 server.listen(Number(port), '127.0.0.1', () => console.log('listening'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

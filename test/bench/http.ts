@@ -97,7 +97,7 @@ export async function startWebhookProcess(certFile: string, keyFile: string, ca:
   };
 }
 
-export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'raw' = 'lean', nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
+export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'defaults' = 'lean', nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
   const port = await freePort();
   return startProcess(mode === 'lean' ? 'express floor' : 'express defaults', [...nodeOptions, `${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode], ca, port);
 }
