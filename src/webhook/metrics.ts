@@ -37,6 +37,27 @@ export interface Metrics extends Observer {
 }
 
 /**
+ * Counts by label set in a plain Map, published to a prom-client Counter when scraped. A review
+ * increments about ten series, and prom-client validates and hashes a labels object on every inc
+ * (its labels() children too): 5 % of the webhook's CPU under load, measured with --cpu-prof. The
+ * label sets are small and fixed (operations × decisions, rules × statuses × actions).
+ */
+class Tally<L extends string> {
+  readonly #counts = new Map<string, { readonly labels: Record<L, string>; n: number }>();
+
+  add(key: string, labels: () => Record<L, string>): void {
+    const entry = this.#counts.get(key);
+    if (entry !== undefined) entry.n++;
+    else this.#counts.set(key, { labels: labels(), n: 1 });
+  }
+
+  publish(counter: Counter<L>): void {
+    counter.reset();
+    for (const { labels, n } of this.#counts.values()) counter.inc(labels, n);
+  }
+}
+
+/**
  * Prometheus metrics, prefixed etcd_tls_guard_. Labels take values from small fixed sets (operation,
  * decision, rule id, status, action), never from pod names or namespaces, so cardinality is bounded.
  */
@@ -94,11 +115,15 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
     });
   }
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
+  const requestTally = new Tally<'operation' | 'decision' | 'dry_run'>();
+  new Counter({
     name: 'etcd_tls_guard_admission_requests_total',
     help: 'Admission requests answered, by operation, decision (allowed, denied, error) and dry run.',
     labelNames: ['operation', 'decision', 'dry_run'] as const,
     registers: [registry],
+    collect() {
+      requestTally.publish(this);
+    },
   });
   const duration = new Histogram({
     name: 'etcd_tls_guard_admission_request_duration_seconds',
@@ -108,11 +133,15 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const findings = new Counter({
+  const findingTally = new Tally<'rule' | 'status' | 'action'>();
+  new Counter({
     name: 'etcd_tls_guard_findings_total',
     help: 'Rule findings on evaluated pods, by rule, status (pass, fail, unknown, not-applicable) and the action taken.',
     labelNames: ['rule', 'status', 'action'] as const,
     registers: [registry],
+    collect() {
+      findingTally.publish(this);
+    },
   });
   const reloads = new Counter({
     name: 'etcd_tls_guard_config_reloads_total',
@@ -154,9 +183,9 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
   return {
     registry,
     reviewed(e) {
-      requests.inc({ operation: e.operation, decision: e.decision, dry_run: String(e.dryRun) });
+      requestTally.add(`${e.operation} ${e.decision} ${e.dryRun}`, () => ({ operation: e.operation, decision: e.decision, dry_run: String(e.dryRun) }));
       duration.observe({ operation: e.operation }, e.seconds);
-      for (const f of e.findings) findings.inc({ rule: f.rule, status: f.status, action: f.action });
+      for (const f of e.findings) findingTally.add(`${f.rule} ${f.status} ${f.action}`, () => ({ rule: f.rule, status: f.status, action: f.action }));
     },
     reloaded(config, ok) {
       reloads.inc({ config, result: ok ? 'success' : 'failure' });

@@ -8,7 +8,9 @@
  *   bench-none   no webhook, no policy (the floor)
  *   bench-noop   a no-op webhook answering `allowed` (same TLS and process model: its own Node
  *                process with the same certificate; test/bench/baseline.ts)
- *   bench-guard  etcd-tls-guard (the CLI's `serve`, the chart's webhook settings)
+ *   bench-guard  etcd-tls-guard (the CLI's `serve`, the chart's webhook settings and Node.js options):
+ *                the same pod each time, so from the third on its verdict comes from the cache
+ *   bench-guard-fresh  the same with `--verdict-cache 0`: every pod judged
  *   bench-vap    a ValidatingAdmissionPolicy whose CEL expression is the literal CIS 2.2 check
  * Each round sends, one at a time over a keep-alive connection, `create --dry-run=server` of a
  * kubeadm etcd pod into each namespace in turn; p50/p99 per way, and what each adds over the floor.
@@ -24,12 +26,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startControlPlane, startWebhook, waitFor } from '../e2e/cluster.js';
 import { freePort } from '../processes.js';
+import { CHART_NODE_OPTIONS } from './http.js';
 import { loadFixture } from '../helpers.js';
 import type { Pod } from '../../src/launch/pod.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const REQUESTS = Number(process.env.REQUESTS ?? 50);
-const WAYS = ['none', 'noop', 'guard', 'vap'] as const;
+const WAYS = ['none', 'noop', 'guard', 'guard-fresh', 'vap'] as const;
 type Way = (typeof WAYS)[number];
 
 const cp = await startControlPlane();
@@ -61,11 +64,14 @@ try {
   const noopPort = await freePort();
   await writeFile(join(cp.dir, 'noop.crt'), cp.pki.webhook.certPem);
   await writeFile(join(cp.dir, 'noop.key'), cp.pki.webhook.keyPem);
-  const noop = spawn(process.execPath, [process.env.NOOP_SCRIPT ?? fileURLToPath(new URL('./baseline.js', import.meta.url)), String(noopPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(process.env.NOOP_MODE !== undefined ? [process.env.NOOP_MODE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const noop = spawn(process.execPath, [...CHART_NODE_OPTIONS, process.env.NOOP_SCRIPT ?? fileURLToPath(new URL('./baseline.js', import.meta.url)), String(noopPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(process.env.NOOP_MODE !== undefined ? [process.env.NOOP_MODE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   stops.push(() => new Promise((r) => (noop.exitCode !== null ? r() : (noop.once('exit', () => r()), noop.kill('SIGTERM')))));
   await new Promise<void>((resolve) => noop.stdout.once('data', () => resolve()));
-  const guard = await startWebhook(cp);
+  const asDeployed = { NODE_OPTIONS: CHART_NODE_OPTIONS.join(' ') };
+  const guard = await startWebhook(cp, [], asDeployed);
   stops.push(() => guard.stop());
+  const guardFresh = await startWebhook(cp, ['--verdict-cache', '0'], asDeployed);
+  stops.push(() => guardFresh.stop());
 
   const caBundle = Buffer.from(cp.pki.webhookCa.certPem).toString('base64');
   const hook = (name: string, url: string, namespace: string): object => ({
@@ -91,6 +97,7 @@ try {
     ...WAYS.map((w) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${w}` } })),
     hook('noop', `https://127.0.0.1:${noopPort}`, 'bench-noop'),
     hook('guard', guard.url, 'bench-guard'),
+    hook('guard-fresh', guardFresh.url, 'bench-guard-fresh'),
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingAdmissionPolicy',
@@ -115,12 +122,12 @@ try {
   const failing = loadFixture('insecure/etcd-plaintext.yaml');
   // Wait until every way is in force: a failing pod is denied where it should be.
   await waitFor('the webhooks and the policy in force', 60_000, async () => {
-    const [g, v] = await Promise.all([dryRun('bench-guard', failing), dryRun('bench-vap', failing)]);
-    return g.status === 403 && v.status !== 201 && v.status !== 200;
+    const [g, f, v] = await Promise.all([dryRun('bench-guard', failing), dryRun('bench-guard-fresh', failing), dryRun('bench-vap', failing)]);
+    return g.status === 403 && f.status === 403 && v.status !== 201 && v.status !== 200;
   });
 
   // --- Latency, interleaved rounds ---
-  const samples: Record<Way, number[]> = { none: [], noop: [], guard: [], vap: [] };
+  const samples: Record<Way, number[]> = { none: [], noop: [], guard: [], 'guard-fresh': [], vap: [] };
   for (let i = 0; i < 20; i++) for (const w of WAYS) await dryRun(`bench-${w}`, compliant); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
     for (const w of WAYS) {
@@ -138,9 +145,10 @@ try {
   const latency = Object.fromEntries(WAYS.map((w) => [w, { p50Ms: pct(samples[w], 50), p99Ms: pct(samples[w], 99), requests: samples[w].length }])) as Record<Way, { p50Ms: number; p99Ms: number; requests: number }>;
   const added = (w: Way): number => Number((latency[w].p50Ms - latency.none.p50Ms).toFixed(2));
   console.log(`create --dry-run=server of a kubeadm etcd pod, ${ROUNDS} interleaved rounds × ${REQUESTS} requests per way`);
-  for (const w of WAYS) console.log(`  ${w.padEnd(6)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`);
-  const ratio = added('noop') > 0 ? Number((added('guard') / added('noop')).toFixed(2)) : null;
-  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds`);
+  for (const w of WAYS) console.log(`  ${w.padEnd(11)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`);
+  const toNoop = (w: Way): number | null => (added('noop') > 0 ? Number((added(w) / added('noop')).toFixed(2)) : null);
+  const ratio = toNoop('guard');
+  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (every pod judged: ${toNoop('guard-fresh') ?? 'n/a'} ×)`);
 
   // --- Where the literal CEL check and etcd-tls-guard disagree, answered by the API server ---
   const withArgs = (changes: (args: string[]) => string[], env?: Array<{ name: string; value: string }>): Pod => {
@@ -170,7 +178,7 @@ try {
     verdicts.push({ input: c.input, etcd: c.truth, cel: `${word(v.status)} (${right(v.status)})`, guard: `${word(g.status)} (${right(g.status)})` });
     console.log(`${c.input} | ${c.truth} | ${word(v.status)} (${right(v.status)}) | ${word(g.status)} (${right(g.status)})`);
   }
-  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), guard: added('guard'), vap: added('vap') }, guardToNoop: ratio, verdicts }));
+  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), guard: added('guard'), guardFresh: added('guard-fresh'), vap: added('vap') }, guardToNoop: ratio, guardFreshToNoop: toNoop('guard-fresh'), verdicts }));
 } finally {
   for (const stop of stops.reverse()) await stop();
 }

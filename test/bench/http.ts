@@ -107,9 +107,14 @@ export async function startBaselineProcess(certFile: string, keyFile: string, ca
   return startProcess('baseline', [...nodeOptions, `${DIST}test/bench/baseline.js`, String(port), certFile, keyFile], ca, port);
 }
 
-/** One body, or several sent in turn (a ring): distinct pods, so that no verdict is cached. */
-export type Bodies = string | readonly string[];
-const ring = (bodies: Bodies): readonly string[] => (typeof bodies === 'string' ? [bodies] : bodies);
+/** One body, several sent in turn (a ring), or one made for each request (distinct pods: nothing cached). */
+export type Bodies = string | readonly string[] | (() => string);
+const nextBody = (bodies: Bodies): (() => string) => {
+  if (typeof bodies === 'function') return bodies;
+  if (typeof bodies === 'string') return () => bodies;
+  let i = 0;
+  return () => bodies[i++ % bodies.length] as string;
+};
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -185,9 +190,10 @@ async function rawConnection(url: URL, ca: string, request: () => Buffer): Promi
  */
 export async function paced(target: Target, bodies: Bodies, opts: { rate: number; seconds: number; connections: number; ca: string }): Promise<LoadResult> {
   const url = new URL(target.url);
-  const requests = ring(bodies).map((body) => Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
-  let nextRequest = 0;
-  const requestBytes = (): Buffer => requests[nextRequest++ % requests.length] as Buffer;
+  const bytesOf = (body: string): Buffer => Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const fixed = typeof bodies === 'string' ? bytesOf(bodies) : undefined;
+  const next = nextBody(bodies);
+  const requestBytes = (): Buffer => fixed ?? bytesOf(next());
   const connections = await Promise.all(Array.from({ length: opts.connections }, () => rawConnection(url, opts.ca, requestBytes)));
   const idle = [...connections];
   const waiting: bigint[] = [];
@@ -247,13 +253,12 @@ export async function paced(target: Target, bodies: Bodies, opts: { rate: number
 /** One autocannon run: `rate` undefined = as fast as the connections allow. */
 export async function load(target: Target, bodies: Bodies, opts: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
   const latencies: number[] = [];
-  const all = ring(bodies);
-  let next = 0;
+  const next = nextBody(bodies);
   const options: autocannon.Options = {
     url: `${target.url}/validate`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    ...(all.length === 1 ? { body: all[0] } : { requests: [{ setupRequest: (req) => ({ ...req, body: all[next++ % all.length] }) }] }),
+    ...(typeof bodies === 'string' ? { body: bodies } : { requests: [{ setupRequest: (req) => ({ ...req, body: next() }) }] }),
     connections: opts.connections,
     duration: opts.seconds,
     ...(opts.rate !== undefined ? { overallRate: opts.rate } : {}),
