@@ -1,11 +1,10 @@
 /**
  * A bounded memo of judgePod for the webhook: the same pod under the same policy and facts is
- * judged once. Where the same pod comes back (measured in npm run bench and bench:apiserver; see
- * docs/performance.md): every UPDATE of a pod (containers are immutable, so object and oldObject
- * judge alike, and a label or finalizer change re-sends the pod), the kubelet retrying a denied
- * mirror pod on each sync, `kubectl apply --dry-run=server` of the same manifest in CI, and the
- * API server retrying a webhook call. A hit skips the whole judgement (launch → configuration →
- * rules → decision), which is most of the webhook's own work per request.
+ * judged once. Where the same pod comes back: the kubelet retrying a denied mirror pod on each sync,
+ * `kubectl apply --dry-run=server` of the same manifest in CI, the API server retrying a failed
+ * webhook call, an UPDATE that changes only what the judgement does not read (finalizers, status,
+ * the API server's bookkeeping). A hit skips the whole judgement (launch → configuration → rules →
+ * decision); what that saves is measured in npm run bench and bench:apiserver (docs/performance.md).
  *
  * The key is everything judgePod reads (judge.ts is pure: pod, policy and facts in, verdict out):
  * - the policy, by identity: a reloaded policy is a new frozen object, and the first request under it
@@ -37,7 +36,7 @@ export interface VerdictCacheLimits {
   readonly maxKeyBytes: number;
 }
 
-/** 1,000 verdicts, 8 MiB: a few hundred control-plane pods with room; a sixteenth of the chart's heap at most. */
+/** 1,000 verdicts, 8 MiB: a few hundred control-plane pods with room; a twenty-fourth of the chart's 192 MiB heap at most. */
 export const DEFAULT_VERDICT_CACHE_LIMITS: VerdictCacheLimits = { maxEntries: 1000, maxBytes: 8 * 1024 * 1024, maxKeyBytes: 64 * 1024 };
 
 /**
