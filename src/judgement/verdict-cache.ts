@@ -94,12 +94,15 @@ export function podKey(pod: Pod): string {
 
 /** Whether the containers' own text already exceeds `max` characters: such a pod is not keyed at all. */
 function obviouslyLarger(pod: Pod, max: number): boolean {
+  // On every request: the two lists are walked where they are, not copied into one.
   let size = 0;
-  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
-    for (const word of c.command ?? []) size += word.length;
-    for (const word of c.args ?? []) size += word.length;
-    for (const e of c.env ?? []) size += e.name.length + (e.value?.length ?? 0);
-    if (size > max) return true;
+  for (const list of [pod.spec.initContainers, pod.spec.containers]) {
+    for (const c of list ?? []) {
+      for (const word of c.command ?? []) size += word.length;
+      for (const word of c.args ?? []) size += word.length;
+      for (const e of c.env ?? []) size += e.name.length + (e.value?.length ?? 0);
+      if (size > max) return true;
+    }
   }
   return false;
 }
