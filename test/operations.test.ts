@@ -299,15 +299,16 @@ describe('etcd-tls-guard webhook operations', function () {
     await atomicWrite(join(dir, 'certs'), { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem });
     const wh = await start({ metrics: true });
     await post(wh, ca);
+    await post(wh, ca);
     await post(wh, ca, { body: '{"not":"a review"}' });
 
     const { samples, types } = parseExposition(await scrape(wh.metricsUrl as string));
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'CREATE', decision: 'denied', dry_run: 'true' })).to.equal(1);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'CREATE', decision: 'denied', dry_run: 'true' })).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'unknown', decision: 'error' })).to.equal(1);
     expect(types.get('etcd_tls_guard_admission_request_duration_seconds')).to.equal('histogram');
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_count', { operation: 'CREATE' })).to.equal(1);
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation: 'CREATE', le: '+Inf' })).to.equal(1);
-    expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(1);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_count', { operation: 'CREATE' })).to.equal(2);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation: 'CREATE', le: '+Inf' })).to.equal(2);
+    expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_certificate_expiry_timestamp_seconds')).to.equal(Date.parse('2027-11-22T00:00:00Z') / 1000);
     expect(sampleValue(samples, 'process_resident_memory_bytes')).to.be.greaterThan(0);
   });
