@@ -62,7 +62,7 @@ function sampleValue(samples: readonly Sample[], name: string, labels: Readonly<
 }
 
 /** Log lines as parsed JSON objects, captured in memory. */
-function captureLogs(): { logger: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
+function captureLogs(level = 'info'): { logger: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -71,7 +71,7 @@ function captureLogs(): { logger: ReturnType<typeof createLogger>; lines: () => 
     },
   });
   return {
-    logger: createLogger('info', sink),
+    logger: createLogger(level, sink),
     lines: () =>
       chunks
         .join('')
@@ -89,6 +89,7 @@ function post(wh: Webhook, ca: CertificatePair, extra: RequestOptions & { body?:
 }
 
 const plaintextEtcd = JSON.stringify(parseYaml(readFileSync(fixturePath('insecure/etcd-plaintext.yaml'), 'utf8')));
+const kubeadmEtcd = JSON.stringify(parseYaml(readFileSync(fixturePath('kubeadm/etcd.yaml'), 'utf8')));
 
 describe('serving certificate', () => {
   let ca: CertificatePair;
@@ -311,6 +312,32 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_certificate_expiry_timestamp_seconds')).to.equal(Date.parse('2027-11-22T00:00:00Z') / 1000);
     expect(sampleValue(samples, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+  });
+
+  it('a decision to act on is logged at info (a denial, a failing rule allowed by warn); a pod that passes every rule, at debug only', async () => {
+    const cert = issueCertificate(ca, { sans: ['localhost'] });
+    await atomicWrite(join(dir, 'certs'), { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem });
+    const decisions = async (level: string, defaultAction: string): Promise<unknown[][]> => {
+      await atomicWrite(join(dir, 'config'), { 'policy.yaml': `defaultAction: ${defaultAction}\n` });
+      const logs = captureLogs(level);
+      const wh = await start({ configPath: join(dir, 'config', 'policy.yaml'), logger: logs.logger });
+      await post(wh, ca, { body: review(JSON.parse(kubeadmEtcd), 'c0ffee00-0000-4000-8000-00000000000a') });
+      await post(wh, ca, { body: review(JSON.parse(plaintextEtcd), 'c0ffee00-0000-4000-8000-00000000000b') });
+      await wh.shutdown();
+      return logs
+        .lines()
+        .filter((l) => l.msg === 'admission decision')
+        .map((l) => [l.uid, l.level, l.decision, (l.rules as { rule: string; action: string }[]).find((r) => r.rule === 'etcd-client-cert-auth')?.action]);
+    };
+    const passing = 'c0ffee00-0000-4000-8000-00000000000a';
+    const plaintext = 'c0ffee00-0000-4000-8000-00000000000b';
+
+    expect(await decisions('info', 'enforce')).to.deep.equal([[plaintext, 'info', 'denied', 'enforce']]);
+    expect(await decisions('info', 'warn')).to.deep.equal([[plaintext, 'info', 'allowed', 'warn']]);
+    expect(await decisions('debug', 'enforce')).to.deep.equal([
+      [passing, 'debug', 'allowed', undefined],
+      [plaintext, 'info', 'denied', 'enforce'],
+    ]);
   });
 
   it('logs carry the request uid and never environment values', async () => {
