@@ -254,7 +254,8 @@ describe('verdict cache', () => {
   });
 
   it('keeps at most maxEntries verdicts and maxBytes, least recently used out first', () => {
-    const pods = Array.from({ length: 6 }, (_, i) => etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: `cp-${i}` })));
+    // One pod per control-plane node, each its own name, as the kubelets create them.
+    const pods = Array.from({ length: 6 }, (_, i) => etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: `cp-${i}` }), { name: `etcd-cp-${i}` }));
     const cache = new VerdictCache({ maxEntries: 3, maxBytes: 1024 * 1024, maxKeyBytes: 64 * 1024 });
     for (const p of pods.slice(0, 3)) keep(cache, p, DEFAULT_POLICY);
     cache.judge(pods[0] as Pod, DEFAULT_POLICY); // used: now the most recent
@@ -270,6 +271,23 @@ describe('verdict cache', () => {
     for (const p of pods) keep(byBytes, p, DEFAULT_POLICY);
     expect(byBytes.stats().entries).to.equal(2);
     expect(byBytes.stats().bytes).to.be.at.most(byBytes.limits.maxBytes);
+  });
+
+  it('one verdict per pod name: a pod changed under its name replaces its kept verdict, and is never answered with it', () => {
+    // Same name, same key length (cp-1 → cp-2), another verdict input changed in the command.
+    const before = etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: 'cp-1' }));
+    const after = etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: 'cp-2', 'client-cert-auth': 'fals' }));
+    const cache = new VerdictCache();
+    keep(cache, before, DEFAULT_POLICY);
+    expect(cache.stats()).to.deep.include({ entries: 1 });
+    keep(cache, after, DEFAULT_POLICY);
+    expect(cache.stats()).to.deep.include({ entries: 1, hits: 0 });
+    expect(JSON.stringify(cache.judge(after, DEFAULT_POLICY))).to.equal(JSON.stringify(judgePod(after, DEFAULT_POLICY)));
+    expect(cache.stats().hits).to.equal(1);
+    // The first again: judged anew (its verdict was replaced), not answered with the other's.
+    expect(JSON.stringify(cache.judge(before, DEFAULT_POLICY))).to.equal(JSON.stringify(judgePod(before, DEFAULT_POLICY)));
+    expect(cache.stats().hits).to.equal(1);
+    expect(cache.stats().bytes).to.equal(cache.stats().entries * (podKey(before).length + 2 + VERDICT_BYTES_ESTIMATE));
   });
 
   it('judges a pod larger than maxKeyBytes without keeping it, and keeps nothing when switched off', () => {

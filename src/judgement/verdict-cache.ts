@@ -107,8 +107,20 @@ function obviouslyLarger(pod: Pod, max: number): boolean {
   return false;
 }
 
+/**
+ * Where a pod's verdict is kept: one slot per pod name and key length, the full key checked on every
+ * hit. The Map is not keyed on the full key because V8 hashes a new string of 1.4 KiB (a kubeadm
+ * etcd pod's key) in about 2.5 µs, as long as building the key; a slot is a few dozen characters,
+ * and comparing two keys of a length is a memory compare. A pod that changes under its name keeps
+ * its key length only by chance; then its new verdict replaces the old one in the slot.
+ */
+function slotOf(pod: Pod, key: string): string {
+  const m = pod.metadata;
+  return `${m?.namespace ?? ''}/${m?.name ?? ''}/${m?.generateName ?? ''}/${key.length}`;
+}
+
 export class VerdictCache {
-  readonly #entries = new Map<string, { readonly verdict: Verdict; readonly bytes: number }>();
+  readonly #entries = new Map<string, { readonly key: string; readonly verdict: Verdict; readonly bytes: number }>();
   /** Fingerprints of keys judged once and not kept, oldest first. */
   readonly #seenOnce = new Set<number>();
   #policy: Policy | undefined;
@@ -138,12 +150,13 @@ export class VerdictCache {
       this.#uncacheable++;
       return judgePod(pod, policy, facts);
     }
-    const found = this.#entries.get(key);
-    if (found !== undefined) {
+    const slot = slotOf(pod, key);
+    const found = this.#entries.get(slot);
+    if (found?.key === key) {
       this.#hits++;
       // Most recently used goes last: Map keeps insertion order, so the first entry is the oldest.
-      this.#entries.delete(key);
-      this.#entries.set(key, found);
+      this.#entries.delete(slot);
+      this.#entries.set(slot, found);
       return found.verdict;
     }
     this.#misses++;
@@ -158,7 +171,11 @@ export class VerdictCache {
     // that the kept verdict holds its text and not the pod it was computed from.
     for (const result of verdict.results) for (const finding of result.findings) void finding.remediation;
     const bytes = key.length + VERDICT_BYTES_ESTIMATE;
-    this.#entries.set(key, { verdict, bytes });
+    if (found !== undefined) {
+      this.#entries.delete(slot);
+      this.#bytes -= found.bytes;
+    }
+    this.#entries.set(slot, { key, verdict, bytes });
     this.#bytes += bytes;
     for (const [oldest, entry] of this.#entries) {
       if (this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes) break;
