@@ -158,7 +158,7 @@ describe('verdict cache', () => {
     expect([...uncovered], 'fields judgePod reads that the verdict cache does not key on').to.deep.equal([]);
   });
 
-  it('each keyed field changes the key', () => {
+  it('each keyed field changes the key, and a pod that differs from a kept one in any of them is judged anew', () => {
     const base = etcdPod(KUBEADM_ETCD_FLAGS, { mirror: true, nodeName: 'cp-1' });
     const withInit: Pod = { ...base, spec: { ...base.spec, initContainers: [{ ...(base.spec.containers[0] as Pod['spec']['containers'][number]), name: 'init' }] } };
     const set = (pod: Pod, path: string, value: unknown): Pod => {
@@ -169,9 +169,28 @@ describe('verdict cache', () => {
       node[parts[parts.length - 1] as string] = value;
       return copy as unknown as Pod;
     };
+    // A value of the field's own type, so that the changed pod can be judged.
+    const changedValue = (field: string): unknown => {
+      const last = field.split('.').pop();
+      if (last === 'labels' || last === 'annotations') return { changed: 'true' };
+      if (last === 'ownerReferences') return [{ apiVersion: 'v1', kind: 'Node', name: 'changed', uid: 'u', controller: true }];
+      if (last === 'hostNetwork') return false;
+      if (last === 'env') return [{ name: 'CHANGED', value: 'true' }];
+      if (last === 'envFrom') return [{ configMapRef: { name: 'changed' } }];
+      if (last === 'command' || last === 'args') return ['etcd', '--changed=true'];
+      return 'changed';
+    };
     for (const field of KEYED_FIELDS) {
       const pod = field.startsWith('spec.initContainers') ? withInit : base;
-      expect(podKey(set(pod, field, ['changed'])), field).to.not.equal(podKey(pod));
+      const changed = set(pod, field, changedValue(field));
+      expect(podKey(changed), field).to.not.equal(podKey(pod));
+      const cache = new VerdictCache();
+      cache.judge(pod, DEFAULT_POLICY);
+      cache.judge(pod, DEFAULT_POLICY); // kept
+      cache.judge(changed, DEFAULT_POLICY);
+      expect(cache.stats(), field).to.deep.include({ hits: 0, misses: 3 });
+      cache.judge(JSON.parse(JSON.stringify(pod)) as Pod, DEFAULT_POLICY); // an equal copy: a hit
+      expect(cache.stats().hits, field).to.equal(1);
     }
   });
 

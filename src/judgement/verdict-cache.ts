@@ -14,13 +14,17 @@
  *   reads on every fixture), and nothing else: a dry-run create of the same manifest gets a new
  *   uid, creationTimestamp and resourceVersion each time, and hits.
  * Facts with functions (a node check's files, a process's runs) are not keyed: judged uncached.
+ * A hit builds no key: the pod's keyed fields are compared, field by field, with those of the pod
+ * its verdict was kept for (in the slot of its namespace and name). The key's text (JSON of those
+ * fields) is built on a miss only, for the doorkeeper and the byte count.
  *
  * Kept on the second sighting: a pod judged for the first time is remembered by a 32-bit
  * fingerprint of its key only, and its verdict kept when it comes again (TinyLFU's "doorkeeper").
  * Keeping every verdict made each new pod cost 80 % more than judging it without a cache (the kept
  * verdicts are copied and promoted by the garbage collector: 5,000 distinct pods in turn, judgePod
  * 43 µs, a miss that keeps 79 µs); a pod seen once is most pods in a cluster. A fingerprint that
- * collides only keeps a verdict a sighting early: the verdicts themselves are keyed on the full key.
+ * collides only keeps a verdict a sighting early: a kept verdict answers only a pod whose keyed
+ * fields are all the same.
  *
  * Bounded: at most `maxEntries` verdicts and `maxBytes` of keys plus an estimate per verdict, least
  * recently used first out; 4 × maxEntries fingerprints; a pod whose key alone exceeds `maxKeyBytes` is
@@ -83,13 +87,81 @@ export const KEYED_FIELDS = [
   ...['initContainers', 'containers'].flatMap((list) => ['name', 'image', 'command', 'args', 'env', 'envFrom'].map((field) => `spec.${list}.*.${field}`)),
 ] as const;
 
-const containerKey = (c: Container): unknown[] => [c.name, c.image, c.command, c.args, c.env, c.envFrom];
+/** A container's keyed fields, in KEYED_FIELDS' order. */
+type ContainerParts = readonly [Container['name'], Container['image'], Container['command'], Container['args'], Container['env'], Container['envFrom']];
+/** A pod's keyed fields (KEYED_FIELDS), in that order: what podKey serialises and a kept verdict is matched on. */
+type PodParts = readonly unknown[];
+
+const containerParts = (c: Container): ContainerParts => [c.name, c.image, c.command, c.args, c.env, c.envFrom];
+
+function podParts(pod: Pod): PodParts {
+  const m = pod.metadata;
+  const s = pod.spec;
+  return [m?.name, m?.generateName, m?.namespace, m?.labels, m?.annotations, m?.ownerReferences, s.nodeName, s.serviceAccountName, s.hostNetwork, s.initContainers?.map(containerParts), s.containers.map(containerParts)];
+}
 
 /** The key of one pod: KEYED_FIELDS, in that order. */
 export function podKey(pod: Pod): string {
+  return JSON.stringify(podParts(pod));
+}
+
+/**
+ * Whether two JSON values are the same: primitives by ===, arrays element by element, objects key by
+ * key in the same order. Stricter than comparing their JSON texts (undefined and null differ), never
+ * looser: values it calls the same have the same JSON text, hence the same key.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  for (let i = 0; i < keysA.length; i++) {
+    const key = keysA[i] as string;
+    if (key !== keysB[i] || !sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+function sameContainers(live: readonly Container[] | undefined, kept: unknown): boolean {
+  if (live === undefined || kept === undefined) return live === kept;
+  const parts = kept as readonly ContainerParts[];
+  if (live.length !== parts.length) return false;
+  for (let i = 0; i < live.length; i++) {
+    const c = live[i] as Container;
+    const k = parts[i] as ContainerParts;
+    if (c.name !== k[0] || c.image !== k[1] || !sameJson(c.command, k[2]) || !sameJson(c.args, k[3]) || !sameJson(c.env, k[4]) || !sameJson(c.envFrom, k[5])) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `pod`'s keyed fields are those kept in `parts` (podParts of an earlier pod): the same as
+ * comparing their keys, without serialising this pod (2.5 µs for a kubeadm etcd pod; the walk,
+ * 0.5 µs, and it allocates nothing). Bounded by the kept pod's size: lengths are compared first.
+ */
+function matches(pod: Pod, parts: PodParts): boolean {
   const m = pod.metadata;
   const s = pod.spec;
-  return JSON.stringify([m?.name, m?.generateName, m?.namespace, m?.labels, m?.annotations, m?.ownerReferences, s.nodeName, s.serviceAccountName, s.hostNetwork, s.initContainers?.map(containerKey), s.containers.map(containerKey)]);
+  return (
+    m?.name === parts[0] &&
+    m?.generateName === parts[1] &&
+    m?.namespace === parts[2] &&
+    sameJson(m?.labels, parts[3]) &&
+    sameJson(m?.annotations, parts[4]) &&
+    sameJson(m?.ownerReferences, parts[5]) &&
+    s.nodeName === parts[6] &&
+    s.serviceAccountName === parts[7] &&
+    s.hostNetwork === parts[8] &&
+    sameContainers(s.initContainers, parts[9]) &&
+    sameContainers(s.containers, parts[10])
+  );
 }
 
 /** Whether the containers' own text already exceeds `max` characters: such a pod is not keyed at all. */
@@ -108,19 +180,30 @@ function obviouslyLarger(pod: Pod, max: number): boolean {
 }
 
 /**
- * Where a pod's verdict is kept: one slot per pod name and key length, the full key checked on every
- * hit. The Map is not keyed on the full key because V8 hashes a new string of 1.4 KiB (a kubeadm
- * etcd pod's key) in about 2.5 µs, as long as building the key; a slot is a few dozen characters,
- * and comparing two keys of a length is a memory compare. A pod that changes under its name keeps
- * its key length only by chance; then its new verdict replaces the old one in the slot.
+ * Where a pod's verdict is kept: one slot per pod name. A pod that changes under its name replaces
+ * its verdict once the new version is kept.
  */
-function slotOf(pod: Pod, key: string): string {
+function slotOf(pod: Pod): string {
   const m = pod.metadata;
-  return `${m?.namespace ?? ''}/${m?.name ?? ''}/${m?.generateName ?? ''}/${key.length}`;
+  return `${m?.namespace ?? ''}/${m?.name ?? ''}/${m?.generateName ?? ''}`;
+}
+
+/**
+ * A kept verdict and what it was judged from: the facts and the keyed fields of the pod (and of the
+ * pod before an UPDATE). The fields are the pod's own arrays and objects, held by reference: nothing
+ * changes a pod after it was decoded from a review.
+ */
+interface Kept {
+  readonly kubeletMirror: boolean;
+  readonly observedEtcdMembers: number | undefined;
+  readonly pod: PodParts;
+  readonly previous: PodParts | undefined;
+  readonly verdict: Verdict;
+  readonly bytes: number;
 }
 
 export class VerdictCache {
-  readonly #entries = new Map<string, { readonly key: string; readonly verdict: Verdict; readonly bytes: number }>();
+  readonly #entries = new Map<string, Kept>();
   /** Fingerprints of keys judged once and not kept, oldest first. */
   readonly #seenOnce = new Set<number>();
   #policy: Policy | undefined;
@@ -137,27 +220,27 @@ export class VerdictCache {
       this.#uncacheable++;
       return judgePod(pod, policy, facts);
     }
-    if (obviouslyLarger(pod, this.limits.maxKeyBytes) || (facts.previous !== undefined && obviouslyLarger(facts.previous, this.limits.maxKeyBytes))) {
-      this.#uncacheable++;
-      return judgePod(pod, policy, facts);
-    }
     if (policy !== this.#policy) {
       this.clear();
       this.#policy = policy;
     }
-    const key = `${facts.kubeletMirror === true ? 'm' : '-'}${facts.observedEtcdMembers ?? ''}|${podKey(pod)}${facts.previous !== undefined ? `|${podKey(facts.previous)}` : ''}`;
-    if (key.length > this.limits.maxKeyBytes) {
-      this.#uncacheable++;
-      return judgePod(pod, policy, facts);
-    }
-    const slot = slotOf(pod, key);
+    const slot = slotOf(pod);
     const found = this.#entries.get(slot);
-    if (found?.key === key) {
+    if (found !== undefined && this.#isFor(found, pod, facts)) {
       this.#hits++;
       // Most recently used goes last: Map keeps insertion order, so the first entry is the oldest.
       this.#entries.delete(slot);
       this.#entries.set(slot, found);
       return found.verdict;
+    }
+    if (obviouslyLarger(pod, this.limits.maxKeyBytes) || (facts.previous !== undefined && obviouslyLarger(facts.previous, this.limits.maxKeyBytes))) {
+      this.#uncacheable++;
+      return judgePod(pod, policy, facts);
+    }
+    const key = `${facts.kubeletMirror === true ? 'm' : '-'}${facts.observedEtcdMembers ?? ''}|${podKey(pod)}${facts.previous !== undefined ? `|${podKey(facts.previous)}` : ''}`;
+    if (key.length > this.limits.maxKeyBytes) {
+      this.#uncacheable++;
+      return judgePod(pod, policy, facts);
     }
     this.#misses++;
     const verdict = judgePod(pod, policy, facts);
@@ -175,7 +258,14 @@ export class VerdictCache {
       this.#entries.delete(slot);
       this.#bytes -= found.bytes;
     }
-    this.#entries.set(slot, { key, verdict, bytes });
+    this.#entries.set(slot, {
+      kubeletMirror: facts.kubeletMirror === true,
+      observedEtcdMembers: facts.observedEtcdMembers,
+      pod: podParts(pod),
+      previous: facts.previous !== undefined ? podParts(facts.previous) : undefined,
+      verdict,
+      bytes,
+    });
     this.#bytes += bytes;
     for (const [oldest, entry] of this.#entries) {
       if (this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes) break;
@@ -183,6 +273,16 @@ export class VerdictCache {
       this.#bytes -= entry.bytes;
     }
     return verdict;
+  }
+
+  /** Whether `kept` was judged from this pod and these facts: the same key, compared field by field. */
+  #isFor(kept: Kept, pod: Pod, facts: PodFacts): boolean {
+    return (
+      kept.kubeletMirror === (facts.kubeletMirror === true) &&
+      kept.observedEtcdMembers === facts.observedEtcdMembers &&
+      matches(pod, kept.pod) &&
+      (facts.previous === undefined ? kept.previous === undefined : kept.previous !== undefined && matches(facts.previous, kept.previous))
+    );
   }
 
   clear(): void {
