@@ -186,6 +186,15 @@ describe('webhook over HTTPS', () => {
     }
   });
 
+  it('UTF-8 with a byte-order mark, and application/json with a charset or in capitals, are decoded like plain UTF-8 JSON', async () => {
+    const body = review(loadFixture('kubeadm/etcd.yaml'));
+    const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)]);
+    expect((await send(server, { body: withBom })).json().response).to.deep.equal({ uid: UID, allowed: true });
+    for (const contentType of ['application/json; charset=utf-8', 'Application/JSON; charset="UTF-8"', 'application/json;charset=utf8']) {
+      expect((await send(server, { body, contentType })).json().response, contentType).to.deep.equal({ uid: UID, allowed: true });
+    }
+  });
+
   it('an UPDATE of an already failing pod warns instead of denying (labels, finalizers)', async () => {
     const pod = loadFixture('insecure/etcd-plaintext.yaml');
     const { response } = (await send(server, { body: review(pod, { operation: 'UPDATE', oldObject: pod }) })).json();
