@@ -202,7 +202,7 @@ export function createApp(deps: AppDependencies): express.Express {
     // a warning), at debug a pod that passes every rule and a request that is not a pod's. As
     // Gatekeeper (--log-denies) and controller-runtime's webhooks do: a line per passing pod is noise
     // in a cluster's logs, and it was the largest cost of a review answered from the verdict cache
-    // (about 15 µs of CPU of the 100 a review costs: npm run bench, docs/performance.md). The record
+    // (15–20 µs of CPU of the ~105 a cached review cost under load: docs/performance.md). The record
     // of every admission is the API server's audit log; the counts are in the metrics.
     // Written field by field, not spread from an identity object: on Node.js 20 an object literal
     // that starts with a spread has no enum cache, and pino serialised it through V8's slow path
