@@ -272,13 +272,13 @@ describe('verdict cache', () => {
     expect(cache.judge(noClientAuth, DEFAULT_POLICY, { previous: compliant }).allowed).to.equal(false);
   });
 
-  it('keeps at most maxEntries verdicts and maxBytes, least recently used out first', () => {
+  it('keeps at most maxEntries verdicts and maxBytes, the oldest unused one out first (second chance)', () => {
     // One pod per control-plane node, each its own name, as the kubelets create them.
     const pods = Array.from({ length: 6 }, (_, i) => etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { name: `cp-${i}` }), { name: `etcd-cp-${i}` }));
     const cache = new VerdictCache({ maxEntries: 3, maxBytes: 1024 * 1024, maxKeyBytes: 64 * 1024 });
     for (const p of pods.slice(0, 3)) keep(cache, p, DEFAULT_POLICY);
     cache.judge(pods[0] as Pod, DEFAULT_POLICY); // used: now the most recent
-    keep(cache, pods[3] as Pod, DEFAULT_POLICY); // evicts pods[1], the least recently used
+    keep(cache, pods[3] as Pod, DEFAULT_POLICY); // spares pods[0] (used), evicts pods[1], the oldest unused
     expect(cache.stats()).to.deep.include({ entries: 3, hits: 1, misses: 8 });
     cache.judge(pods[0] as Pod, DEFAULT_POLICY);
     expect(cache.stats().hits).to.equal(2);
@@ -290,6 +290,25 @@ describe('verdict cache', () => {
     for (const p of pods) keep(byBytes, p, DEFAULT_POLICY);
     expect(byBytes.stats().entries).to.equal(2);
     expect(byBytes.stats().bytes).to.be.at.most(byBytes.limits.maxBytes);
+
+    // Every kept verdict used: each is spared once, then the oldest goes; never the one just kept.
+    const allUsed = new VerdictCache({ maxEntries: 2, maxBytes: 1024 * 1024, maxKeyBytes: 64 * 1024 });
+    keep(allUsed, pods[0] as Pod, DEFAULT_POLICY);
+    keep(allUsed, pods[1] as Pod, DEFAULT_POLICY);
+    allUsed.judge(pods[0] as Pod, DEFAULT_POLICY);
+    allUsed.judge(pods[1] as Pod, DEFAULT_POLICY);
+    keep(allUsed, pods[2] as Pod, DEFAULT_POLICY);
+    expect(allUsed.stats()).to.deep.include({ entries: 2, hits: 2 });
+    allUsed.judge(pods[2] as Pod, DEFAULT_POLICY);
+    allUsed.judge(pods[1] as Pod, DEFAULT_POLICY);
+    expect(allUsed.stats().hits).to.equal(4);
+    allUsed.judge(pods[0] as Pod, DEFAULT_POLICY);
+    expect(allUsed.stats().hits).to.equal(4);
+
+    // A byte limit below one verdict keeps none.
+    const tooSmall = new VerdictCache({ maxEntries: 100, maxBytes: VERDICT_BYTES_ESTIMATE, maxKeyBytes: 64 * 1024 });
+    keep(tooSmall, pods[0] as Pod, DEFAULT_POLICY);
+    expect(tooSmall.stats()).to.deep.include({ entries: 0, bytes: 0 });
   });
 
   it('one verdict per pod name: a pod changed under its name replaces its kept verdict, and is never answered with it', () => {

@@ -26,9 +26,10 @@
  * collides only keeps a verdict a sighting early: a kept verdict answers only a pod whose keyed
  * fields are all the same.
  *
- * Bounded: at most `maxEntries` verdicts and `maxBytes` of keys plus an estimate per verdict, least
- * recently used first out; 4 × maxEntries fingerprints; a pod whose key alone exceeds `maxKeyBytes` is
- * judged and not kept (a pod that large costs as much to key as to judge).
+ * Bounded: at most `maxEntries` verdicts and `maxBytes` of keys plus an estimate per verdict, the
+ * oldest not used since it was kept out first (second chance: an approximation of least recently
+ * used that costs a hit nothing); 4 × maxEntries fingerprints; a pod whose key alone exceeds
+ * `maxKeyBytes` is judged and not kept (a pod that large costs as much to key as to judge).
  */
 import type { Container, Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -194,6 +195,8 @@ function slotOf(pod: Pod): string {
  * changes a pod after it was decoded from a review.
  */
 interface Kept {
+  /** Answered from the cache since it was kept or last spared from eviction (second chance). */
+  used: boolean;
   readonly kubeletMirror: boolean;
   readonly observedEtcdMembers: number | undefined;
   readonly pod: PodParts;
@@ -228,9 +231,10 @@ export class VerdictCache {
     const found = this.#entries.get(slot);
     if (found !== undefined && this.#isFor(found, pod, facts)) {
       this.#hits++;
-      // Most recently used goes last: Map keeps insertion order, so the first entry is the oldest.
-      this.#entries.delete(slot);
-      this.#entries.set(slot, found);
+      // A hit only marks its entry (eviction gives it a second chance): moving it to the end of
+      // the Map, as an exact LRU does, cost 0.8–1 µs of the ~2 a hit took (Map.delete + set
+      // rehash and reallocate the table; measured in-process, 1,000,000 hits).
+      found.used = true;
       return found.verdict;
     }
     if (obviouslyLarger(pod, this.limits.maxKeyBytes) || (facts.previous !== undefined && obviouslyLarger(facts.previous, this.limits.maxKeyBytes))) {
@@ -258,21 +262,45 @@ export class VerdictCache {
       this.#entries.delete(slot);
       this.#bytes -= found.bytes;
     }
-    this.#entries.set(slot, {
+    const kept: Kept = {
+      used: false,
       kubeletMirror: facts.kubeletMirror === true,
       observedEtcdMembers: facts.observedEtcdMembers,
       pod: podParts(pod),
       previous: facts.previous !== undefined ? podParts(facts.previous) : undefined,
       verdict,
       bytes,
-    });
+    };
+    this.#entries.set(slot, kept);
     this.#bytes += bytes;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= entry.bytes;
-    }
+    this.#evict(slot, kept);
     return verdict;
+  }
+
+  /**
+   * Back within the limits, oldest first, sparing once each entry used since it was kept or last
+   * spared (it goes to the end, unmarked: "second chance", the CLOCK approximation of least recently
+   * used) and the entry just kept. A Map iterates in insertion order and visits entries re-inserted
+   * during the walk, so the walk ends: every entry is spared at most once.
+   */
+  #evict(keptSlot: string, justKept: Kept): void {
+    const within = (): boolean => this.#entries.size <= this.limits.maxEntries && this.#bytes <= this.limits.maxBytes;
+    for (const [slot, entry] of this.#entries) {
+      if (within()) return;
+      if (entry === justKept) continue;
+      this.#entries.delete(slot);
+      if (entry.used) {
+        entry.used = false;
+        this.#entries.set(slot, entry);
+      } else {
+        this.#bytes -= entry.bytes;
+      }
+    }
+    // Everything else is gone and the limits are still exceeded (maxBytes below one entry): not kept.
+    if (!within()) {
+      this.#entries.delete(keptSlot);
+      this.#bytes -= justKept.bytes;
+    }
   }
 
   /** Whether `kept` was judged from this pod and these facts: the same key, compared field by field. */
