@@ -8,6 +8,7 @@ import { CertificateError, servingMaterial } from '../src/certs/serving.js';
 import { createLogger } from '../src/log.js';
 import { startWebhook, type Webhook } from '../src/webhook/runtime.js';
 import { watchFiles } from '../src/webhook/watch.js';
+import { createMetrics } from '../src/webhook/metrics.js';
 import { admissionReviewJson, httpsRequest, type HttpsReply } from './admission.js';
 import { fixturePath } from './helpers.js';
 import { atomicWrite } from './kubelet-volume.js';
@@ -312,6 +313,24 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_certificate_expiry_timestamp_seconds')).to.equal(Date.parse('2027-11-22T00:00:00Z') / 1000);
     expect(sampleValue(samples, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+  });
+
+  it('the latency histogram: cumulative buckets up to +Inf, sum and count, per operation', async () => {
+    const metrics = createMetrics();
+    const review = (operation: string, seconds: number): void => metrics.reviewed({ operation, decision: 'allowed', dryRun: false, seconds, results: [] });
+    review('CREATE', 0.0003);
+    review('CREATE', 0.0005); // on a bound: counted in that bucket (le = less than or equal)
+    review('CREATE', 0.002);
+    review('CREATE', 3);
+    review('UPDATE', 0.04);
+    const { samples } = parseExposition(await metrics.registry.metrics());
+    const bucket = (operation: string, le: string): number | undefined => sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation, le });
+    expect([bucket('CREATE', '0.0005'), bucket('CREATE', '0.001'), bucket('CREATE', '0.0025'), bucket('CREATE', '2.5'), bucket('CREATE', '+Inf')]).to.deep.equal([2, 2, 3, 3, 4]);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_sum', { operation: 'CREATE' })).to.be.closeTo(3.0028, 1e-9);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_count', { operation: 'CREATE' })).to.equal(4);
+    expect([bucket('UPDATE', '0.025'), bucket('UPDATE', '0.05'), bucket('UPDATE', '+Inf')]).to.deep.equal([0, 1, 1]);
+    const les = samples.filter((x) => x.name === 'etcd_tls_guard_admission_request_duration_seconds_bucket' && x.labels.operation === 'CREATE').map((x) => x.labels.le);
+    expect(les).to.deep.equal(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf']);
   });
 
   it('a decision to act on is logged at info (a denial, a failing rule allowed by warn); a pod that passes every rule, at debug only', async () => {

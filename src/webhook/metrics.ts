@@ -1,7 +1,7 @@
 import type { BudgetStats } from './body.js';
 import type { VerdictCacheStats } from '../judgement/verdict-cache.js';
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Logger } from 'pino';
 import { listen } from './listen.js';
 
@@ -78,6 +78,67 @@ class Tally<L extends string> {
 }
 
 /**
+ * A histogram by one label (the operation), counted in a typed array per label value. prom-client's
+ * Histogram.observe builds a closure, validates and hashes a labels object, and finds the bucket
+ * through property names made from the bounds (numbers to strings): 0.25 µs a review hot, ~1.6 µs
+ * sampled with --cpu-prof in the server under load, where this costs a Map look-up and a loop.
+ * prom-client's registry reads a metric through get() alone when it formats (lib/registry.js,
+ * getMetricsAsString), so this one registers beside its own metrics and is exposed as theirs are:
+ * cumulative `_bucket{le}` series ending with `+Inf`, then `_sum` and `_count`.
+ */
+/** One sample as prom-client's registry formats it (index.d.ts, MetricValueWithName). */
+interface Sample {
+  readonly metricName: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly value: number;
+}
+
+class LabelledHistogram {
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
+  /** Per label value: observations in each bucket (not cumulative), then the sum and the count. */
+  readonly #byValue = new Map<string, Float64Array>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelName: string,
+    readonly bounds: readonly number[],
+  ) {}
+
+  observe(labelValue: string, value: number): void {
+    const bounds = this.bounds;
+    let counts = this.#byValue.get(labelValue);
+    if (counts === undefined) this.#byValue.set(labelValue, (counts = new Float64Array(bounds.length + 2)));
+    let bucket = 0;
+    while (bucket < bounds.length && value > (bounds[bucket] as number)) bucket++;
+    if (bucket < bounds.length) (counts[bucket] as number)++;
+    (counts[bounds.length] as number) += value;
+    (counts[bounds.length + 1] as number)++;
+  }
+
+  get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: Sample[] }> {
+    const values: Sample[] = [];
+    const n = this.bounds.length;
+    for (const [labelValue, counts] of this.#byValue) {
+      let cumulative = 0;
+      for (let i = 0; i < n; i++) {
+        cumulative += counts[i] as number;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: this.bounds[i] as number, [this.labelName]: labelValue }, value: cumulative });
+      }
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', [this.labelName]: labelValue }, value: counts[n + 1] as number });
+      values.push({ metricName: `${this.name}_sum`, labels: { [this.labelName]: labelValue }, value: counts[n] as number });
+      values.push({ metricName: `${this.name}_count`, labels: { [this.labelName]: labelValue }, value: counts[n + 1] as number });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  reset(): void {
+    this.#byValue.clear();
+  }
+}
+
+/**
  * Prometheus metrics, prefixed etcd_tls_guard_. Labels take values from small fixed sets (operation,
  * decision, rule id, status, action), never from pod names or namespaces, so cardinality is bounded.
  */
@@ -145,14 +206,15 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
       requestTally.publish(this);
     },
   });
-  const duration = new Histogram({
-    name: 'etcd_tls_guard_admission_request_duration_seconds',
-    help: 'Time from a complete request body to the response, by operation.',
-    labelNames: ['operation'] as const,
+  const duration = new LabelledHistogram(
+    'etcd_tls_guard_admission_request_duration_seconds',
+    'Time from a complete request body to the response, by operation.',
+    'operation',
     // The API server's timeout for this webhook is seconds; evaluation takes well under a millisecond.
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  // The registry's type names prom-client's own classes; it reads any metric through get() (above).
+  registry.registerMetric(duration as unknown as Metric);
   const findingTally = new Tally(['rule', 'status', 'action'] as const);
   new Counter({
     name: 'etcd_tls_guard_findings_total',
@@ -204,7 +266,7 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
     registry,
     reviewed(e) {
       requestTally.add(e.operation, e.decision, e.dryRun ? 'true' : 'false');
-      duration.observe({ operation: e.operation }, e.seconds);
+      duration.observe(e.operation, e.seconds);
       for (const r of e.results) for (const f of r.findings) findingTally.add(f.rule, f.status, f.effectiveAction);
     },
     reloaded(config, ok) {
