@@ -46,36 +46,32 @@ export interface Metrics extends Observer {
  * are small and fixed (operations × decisions, rules × statuses × actions).
  */
 class Tally<L extends string> {
-  readonly #root = new Map<string, unknown>();
+  readonly #root = new Map<string, Map<string, Map<string, number>>>();
 
-  constructor(readonly labelNames: readonly L[]) {}
+  constructor(readonly labelNames: readonly [L, L, L]) {}
 
-  /** One more of these label values, in labelNames' order. */
-  add(...values: string[]): void {
-    let level = this.#root;
-    const last = values.length - 1;
-    for (let i = 0; i < last; i++) {
-      const value = values[i] as string;
-      let next = level.get(value) as Map<string, unknown> | undefined;
-      if (next === undefined) level.set(value, (next = new Map()));
-      level = next;
-    }
-    const leaf = values[last] as string;
-    level.set(leaf, ((level.get(leaf) as number | undefined) ?? 0) + 1);
+  /** `times` more of these three label values, in labelNames' order. */
+  add(first: string, second: string, third: string, times = 1): void {
+    let middle = this.#root.get(first);
+    if (middle === undefined) this.#root.set(first, (middle = new Map<string, Map<string, number>>()));
+    let leaves = middle.get(second);
+    if (leaves === undefined) middle.set(second, (leaves = new Map<string, number>()));
+    leaves.set(third, (leaves.get(third) ?? 0) + times);
   }
 
   publish(counter: Counter<L>): void {
     counter.reset();
-    const walk = (level: Map<string, unknown>, values: string[]): void => {
-      for (const [value, below] of level) {
-        const path = [...values, value];
-        if (below instanceof Map) walk(below as Map<string, unknown>, path);
-        else counter.inc(Object.fromEntries(this.labelNames.map((name, i) => [name, path[i]])) as Record<L, string>, below as number);
+    const [a, b, c] = this.labelNames;
+    for (const [first, middle] of this.#root) {
+      for (const [second, leaves] of middle) {
+        for (const [third, count] of leaves) counter.inc({ [a]: first, [b]: second, [c]: third } as Record<L, string>, count);
       }
-    };
-    walk(this.#root, []);
+    }
   }
 }
+
+/** Distinct verdict result lists counted before their findings are added to the tally (see foldResults). */
+const RESULT_LISTS_PENDING = 16;
 
 /**
  * A histogram by one label (the operation), counted in a typed array per label value. prom-client's
@@ -216,12 +212,24 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
   // The registry's type names prom-client's own classes; it reads any metric through get() (above).
   registry.registerMetric(duration as unknown as Metric);
   const findingTally = new Tally(['rule', 'status', 'action'] as const);
+  // A verdict from the cache is the same object each time, results and all: each distinct results
+  // list is counted here, and its findings added to the tally once per list, at a scrape or when
+  // more than RESULT_LISTS_PENDING lists wait (judged pods, each its own). A kubeadm etcd pod has
+  // ten findings: ten tally increments a review, ~1.5 µs under load, become one Map increment.
+  const pendingResults = new Map<ReviewEvent['results'], number>();
+  const foldResults = (): void => {
+    for (const [results, times] of pendingResults) {
+      for (const r of results) for (const f of r.findings) findingTally.add(f.rule, f.status, f.effectiveAction, times);
+    }
+    pendingResults.clear();
+  };
   new Counter({
     name: 'etcd_tls_guard_findings_total',
     help: 'Rule findings on evaluated pods, by rule, status (pass, fail, unknown, not-applicable) and the action taken.',
     labelNames: ['rule', 'status', 'action'] as const,
     registers: [registry],
     collect() {
+      foldResults();
       findingTally.publish(this);
     },
   });
@@ -267,7 +275,10 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats; re
     reviewed(e) {
       requestTally.add(e.operation, e.decision, e.dryRun ? 'true' : 'false');
       duration.observe(e.operation, e.seconds);
-      for (const r of e.results) for (const f of r.findings) findingTally.add(f.rule, f.status, f.effectiveAction);
+      if (e.results.length > 0) {
+        pendingResults.set(e.results, (pendingResults.get(e.results) ?? 0) + 1);
+        if (pendingResults.size > RESULT_LISTS_PENDING) foldResults();
+      }
     },
     reloaded(config, ok) {
       reloads.inc({ config, result: ok ? 'success' : 'failure' });
