@@ -58,6 +58,12 @@ function componentsOf(verdict: Verdict): string[] {
   return components;
 }
 
+/** Whether any finding is one an admin acts on (fail or unknown): checked on every review, allocates nothing. */
+function hasFailingRule(verdict: Verdict): boolean {
+  for (const r of verdict.results) for (const f of r.findings) if (f.status === 'fail' || f.status === 'unknown') return true;
+  return false;
+}
+
 /** The findings an admin acts on (fail and unknown), as the decision line names them. */
 function failingRules(verdict: Verdict): { rule: string; component: string; status: string; action: string }[] {
   const failing: { rule: string; component: string; status: string; action: string }[] = [];
@@ -215,8 +221,7 @@ export function createApp(deps: AppDependencies): express.Express {
         );
       }
     } else {
-      const rules = failingRules(verdict);
-      const noteworthy = decision === 'denied' || rules.length > 0 || (outcome.response.warnings?.length ?? 0) > 0;
+      const noteworthy = decision === 'denied' || (outcome.response.warnings?.length ?? 0) > 0 || hasFailingRule(verdict);
       if (noteworthy || deps.logger.isLevelEnabled('debug')) {
         deps.logger[noteworthy ? 'info' : 'debug'](
           {
@@ -228,7 +233,7 @@ export function createApp(deps: AppDependencies): express.Express {
             decision,
             components: componentsOf(verdict),
             kubeletMirror: outcome.kubeletMirror,
-            rules,
+            rules: failingRules(verdict),
             elapsedMs,
           },
           'admission decision',
