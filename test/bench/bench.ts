@@ -2,7 +2,8 @@
  * `npm run bench`: the webhook's speed and memory, measured, never asserted in tests. Prints a short
  * table and, last, one JSON object with every figure. It refuses to report a run with errors.
  *  1. HTTP: POST /validate over HTTPS with keep-alive, four servers, each its own process on the same
- *     certificates, one at a time, in interleaved rounds (BENCH_ROUNDS, default 3; medians): the bare
+ *     certificates, one at a time, in interleaved rounds (BENCH_ROUNDS, default 3; every other round in
+ *     reverse order; medians, and ratios taken round by round, their median): the bare
  *     node:https baseline, express with its body parser ("express defaults"), express as the webhook
  *     configures it ("express floor": its own body reader), and the webhook. Requests/s at full speed
  *     (autocannon, 16 connections) and latency at a steady 1,000 requests/s (open loop), for a passing
@@ -71,11 +72,16 @@ interface Measured {
   readonly verdictCache?: Record<string, number>;
 }
 
-/** Each server, one at a time, in ROUNDS interleaved rounds; medians of the rounds. */
+/**
+ * Each server, one at a time, in ROUNDS interleaved rounds; medians of the rounds. Every other round
+ * runs the servers in reverse order, so that none is always measured at the same point of a round:
+ * this machine's speed drifts from minute to minute, and the floor and the webhook, compared round
+ * by round (pairedRatio), are measured next to each other, in either order.
+ */
 async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> {
   const runs = new Map<ServerName, Array<{ max: LoadResult; at1000: LoadResult; rss: number; cache?: Record<string, number> }>>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, start] of SERVERS) {
+    for (const [name, start] of round % 2 === 0 ? SERVERS : [...SERVERS].reverse()) {
       const target = await start();
       await load(target, body, { connections: CONNECTIONS, seconds: Math.min(2, SECONDS) }); // warm-up (JIT, TLS sessions)
       const max = refuseErrors(name, await load(target, body, { connections: CONNECTIONS, seconds: SECONDS }));
@@ -110,22 +116,39 @@ const bodies: Record<string, Bodies> = {
 };
 const http: Record<string, unknown> = {};
 const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
+/**
+ * a's speed as a multiple of b's: the median of their ratios round by round (each round measures
+ * both within a minute of each other), which the minute-to-minute drift of a shared machine moves
+ * less than the ratio of their medians, taken from different rounds.
+ */
+const pairedRatio = (a: Measured, b: Measured): number => ratio(median(a.rounds.map((x, i) => x / (b.rounds[i] as number))), 1);
 for (const [kind, body] of Object.entries(bodies)) {
   const m = await measureEach(body);
-  const toBaseline = ratio(m.webhook.requestsPerSecond, m.baseline.requestsPerSecond);
-  const toFloor = ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond);
-  const floorToBaseline = ratio(m.expressFloor.requestsPerSecond, m.baseline.requestsPerSecond);
-  http[kind] = { ...m, ratioToBaseline: toBaseline, ratioToExpressFloor: toFloor, expressFloorToBaseline: floorToBaseline };
+  const toBaseline = pairedRatio(m.webhook, m.baseline);
+  const toFloor = pairedRatio(m.webhook, m.expressFloor);
+  const floorToBaseline = pairedRatio(m.expressFloor, m.baseline);
+  const perRoundToFloor = m.webhook.rounds.map((x, i) => ratio(x, m.expressFloor.rounds[i] as number));
+  http[kind] = {
+    ...m,
+    ratioToBaseline: toBaseline,
+    ratioToExpressFloor: toFloor,
+    expressFloorToBaseline: floorToBaseline,
+    ratioToExpressFloorPerRound: perRoundToFloor,
+    // The ratios of the medians, as earlier runs reported them.
+    ratioOfMediansToBaseline: ratio(m.webhook.requestsPerSecond, m.baseline.requestsPerSecond),
+    ratioOfMediansToExpressFloor: ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond),
+  };
   const first = typeof body === 'string' ? body : typeof body === 'function' ? body() : (body[0] as string);
   const cache = m.webhook.verdictCache ?? {};
   const judged = (cache.hit ?? 0) + (cache.miss ?? 0) + (cache.uncacheable ?? 0);
   row(
     `HTTP ${kind} kubeadm etcd review (${(first.length / 1024).toFixed(1)} KiB), req/s`,
-    `webhook ${m.webhook.requestsPerSecond} = ${toBaseline} × baseline ${m.baseline.requestsPerSecond}, ${toFloor} × express floor ${m.expressFloor.requestsPerSecond} (express defaults ${m.expressDefaults.requestsPerSecond}; floor = ${floorToBaseline} × baseline)`,
+    `webhook ${m.webhook.requestsPerSecond}: ${toBaseline} × baseline ${m.baseline.requestsPerSecond}, ${toFloor} × express floor ${m.expressFloor.requestsPerSecond} (express defaults ${m.expressDefaults.requestsPerSecond}; floor = ${floorToBaseline} × baseline) [medians; ratios round by round, median]`,
   );
   row('  p50/p99/p99.9 at a steady 1,000 req/s', `webhook ${Object.values(m.webhook.at1000).join('/')} ms, floor ${Object.values(m.expressFloor.at1000).join('/')} ms, baseline ${Object.values(m.baseline.at1000).join('/')} ms`);
   row('  p99 at full speed; webhook peak RSS', `webhook ${m.webhook.p99FullSpeedMs} ms, floor ${m.expressFloor.p99FullSpeedMs} ms, baseline ${m.baseline.p99FullSpeedMs} ms; ${m.webhook.peakRssMiB} MiB`);
   row('  webhook req/s per round; verdicts from the cache', `${m.webhook.rounds.join(', ')}; ${judged === 0 ? 'none judged' : `${((100 * (cache.hit ?? 0)) / judged).toFixed(1)} % of ${judged} (first round)`}`);
+  row('  webhook ÷ floor per round; ratio of the medians', `${perRoundToFloor.join(', ')}; ${ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond)}`);
 }
 for (const [kind, pod] of [
   ['200-container unrelated pod', bigUnrelatedPod],
