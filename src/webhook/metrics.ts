@@ -70,6 +70,13 @@ class Tally<L extends string> {
   }
 }
 
+/** One sample as prom-client's registry formats it (index.d.ts, MetricValueWithName). */
+interface Sample {
+  readonly metricName: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly value: number;
+}
+
 /**
  * A histogram by one label (the operation), counted in a typed array per label value. prom-client's
  * Histogram.observe builds a closure, validates and hashes a labels object, and finds the bucket
@@ -79,13 +86,6 @@ class Tally<L extends string> {
  * getMetricsAsString), so this one registers beside its own metrics and is exposed as theirs are:
  * cumulative `_bucket{le}` series ending with `+Inf`, then `_sum` and `_count`.
  */
-/** One sample as prom-client's registry formats it (index.d.ts, MetricValueWithName). */
-interface Sample {
-  readonly metricName: string;
-  readonly labels: Readonly<Record<string, string | number>>;
-  readonly value: number;
-}
-
 class LabelledHistogram {
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
