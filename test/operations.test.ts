@@ -335,6 +335,23 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(les).to.deep.equal(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf']);
   });
 
+  it('findings are counted once per review, a recurring verdict (the cache) or a new one, and a scrape does not count them again', async () => {
+    const metrics = createMetrics();
+    const resultsOf = (status: string) => [{ findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction: 'enforce' }, { rule: 'etcd-auto-tls', status: 'pass', effectiveAction: 'enforce' }] }];
+    const cached = resultsOf('fail');
+    const reviewed = (results: ReturnType<typeof resultsOf>): void => metrics.reviewed({ operation: 'CREATE', decision: 'denied', dryRun: false, seconds: 0.001, results });
+    for (let i = 0; i < 3; i++) reviewed(cached);
+    for (let i = 0; i < 40; i++) reviewed(resultsOf('fail'));
+    reviewed(cached);
+    const count = async (rule: string, status: string): Promise<number | undefined> =>
+      sampleValue(parseExposition(await metrics.registry.metrics()).samples, 'etcd_tls_guard_findings_total', { rule, status, action: 'enforce' });
+    expect(await count('etcd-client-cert-auth', 'fail')).to.equal(44);
+    expect(await count('etcd-auto-tls', 'pass')).to.equal(44);
+    expect(await count('etcd-client-cert-auth', 'fail')).to.equal(44);
+    reviewed(cached);
+    expect(await count('etcd-client-cert-auth', 'fail')).to.equal(45);
+  });
+
   it('metrics keep nothing of a review: its results (and the pod a fresh verdict holds) can be collected once it is counted', async () => {
     // A verdict judged for one review holds its pod (remediations are computed from it when read):
     // metrics that kept results past the review kept 6 MiB pods alive under a burst (npm run bench).
