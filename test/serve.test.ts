@@ -120,6 +120,28 @@ describe('etcd-tls-guard serve (the process)', function () {
   });
 });
 
+describe('what the CLI loads', () => {
+  // node-forge (42 modules, ~2 MiB of heap) only makes certificates: a webhook given its certificate
+  // files, and every other command, should not carry it.
+  const forgeModulesAfter = (imports: readonly string[]): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const script = `import { createRequire } from 'node:module';
+        for (const m of ${JSON.stringify(imports)}) await import(m);
+        console.log(Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('node-forge')).length);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', () => resolve(Number(out.trim())));
+    });
+  const dist = (path: string): string => new URL(`../src/${path}`, import.meta.url).href;
+
+  it('node-forge only to make certificates: not with the CLI and the webhook, which are given certificate files', async () => {
+    expect(await forgeModulesAfter([dist('cli/main.js'), dist('cli/settings.js'), dist('webhook/runtime.js')])).to.equal(0);
+    expect(await forgeModulesAfter([dist('certs/dev.js')])).to.be.greaterThan(0);
+  });
+});
+
 describe('etcd-tls-guard commands and a closed or odd stdout', () => {
   const run = (args: string[], pipeToHead = false): Promise<{ code: number | null; out: string; err: string }> =>
     new Promise((resolve) => {

@@ -1,14 +1,9 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { DEFAULT_DEV_SANS, DEV_FILES } from './dev-files.js';
 
-/** SANs of the dev serving certificate: local use and the in-cluster Service of the Helm chart. */
-export const DEFAULT_DEV_SANS = [
-  'localhost',
-  '127.0.0.1',
-  'etcd-tls-guard.etcd-tls-guard.svc',
-  'etcd-tls-guard.etcd-tls-guard.svc.cluster.local',
-];
+export { DEFAULT_DEV_SANS, DEV_FILES };
 
 export interface CertificatePair {
   readonly certPem: string;
@@ -97,8 +92,6 @@ export function generateDevCertificates(sans: readonly string[] = DEFAULT_DEV_SA
   const ca = generateCa(now);
   return { ca, server: issueCertificate(ca, { sans, now, days: serverDays }) };
 }
-
-export const DEV_FILES = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -386,10 +386,13 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   const settings = resolveServeSettings(values as Record<string, string | undefined>, io.env);
   const logger = createLogger(settings.logLevel);
-  const [{ ensureDevCertificates }, { startWebhook }] = await Promise.all([import('../certs/dev.js'), import('../webhook/runtime.js')]);
-  if (settings.devCertDir !== undefined && (await ensureDevCertificates(settings.devCertDir))) {
-    logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
+  // node-forge (certs/dev.js) only when development certificates may have to be made: a deployed
+  // webhook is given its certificate files and never loads it.
+  if (settings.devCertDir !== undefined) {
+    const { ensureDevCertificates } = await import('../certs/dev.js');
+    if (await ensureDevCertificates(settings.devCertDir)) logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
   }
+  const { startWebhook } = await import('../webhook/runtime.js');
   const { audit, ...webhookSettings } = settings;
   // The periodic audit is loaded only when it is on: the webhook alone never talks to the API server.
   const companion: Companion | undefined =

@@ -4,7 +4,7 @@
  * process.env.
  */
 import { join } from 'node:path';
-import { DEFAULT_DEV_SANS, DEV_FILES } from '../certs/dev.js';
+import { DEFAULT_DEV_SANS, DEV_FILES } from '../certs/dev-files.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
