@@ -121,13 +121,14 @@ const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
  * both within a minute of each other), which the minute-to-minute drift of a shared machine moves
  * less than the ratio of their medians, taken from different rounds.
  */
-const pairedRatio = (a: Measured, b: Measured): number => ratio(median(a.rounds.map((x, i) => x / (b.rounds[i] as number))), 1);
+const perRound = (a: Measured, b: Measured): number[] => a.rounds.map((x, i) => x / (b.rounds[i] as number));
+const pairedRatio = (a: Measured, b: Measured): number => ratio(median(perRound(a, b)), 1);
 for (const [kind, body] of Object.entries(bodies)) {
   const m = await measureEach(body);
   const toBaseline = pairedRatio(m.webhook, m.baseline);
   const toFloor = pairedRatio(m.webhook, m.expressFloor);
   const floorToBaseline = pairedRatio(m.expressFloor, m.baseline);
-  const perRoundToFloor = m.webhook.rounds.map((x, i) => ratio(x, m.expressFloor.rounds[i] as number));
+  const perRoundToFloor = perRound(m.webhook, m.expressFloor).map((r) => ratio(r, 1));
   http[kind] = {
     ...m,
     ratioToBaseline: toBaseline,
