@@ -352,6 +352,27 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(await count('etcd-client-cert-auth', 'fail')).to.equal(45);
   });
 
+  it('every label value is counted, those outside the known statuses, actions and decisions too, and only series that were counted are published', async () => {
+    const metrics = createMetrics();
+    const finding = (status: string, effectiveAction: string) => [{ findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction }] }];
+    metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('pass', 'warn') });
+    metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('a-future-status', 'warn') });
+    metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('a-future-status', 'warn') });
+    metrics.reviewed({ operation: 'CONNECT', decision: 'a-future-decision' as 'error', dryRun: false, seconds: 0.001, results: finding('fail', 'a-future-action') });
+    const { samples } = parseExposition(await metrics.registry.metrics());
+    const findings = samples.filter((x) => x.name === 'etcd_tls_guard_findings_total');
+    expect(findings.map((x) => [x.labels.status, x.labels.action, x.value])).to.have.deep.members([
+      ['pass', 'warn', 1],
+      ['a-future-status', 'warn', 2],
+      ['fail', 'a-future-action', 1],
+    ]);
+    const requests = samples.filter((x) => x.name === 'etcd_tls_guard_admission_requests_total');
+    expect(requests.map((x) => [x.labels.operation, x.labels.decision, x.labels.dry_run, x.value])).to.have.deep.members([
+      ['CREATE', 'allowed', 'true', 3],
+      ['CONNECT', 'a-future-decision', 'false', 1],
+    ]);
+  });
+
   it('metrics keep nothing of a review: its results (and the pod a fresh verdict holds) can be collected once it is counted', async () => {
     // A verdict judged for one review holds its pod (remediations are computed from it when read):
     // metrics that kept results past the review kept 6 MiB pods alive under a burst (npm run bench).
