@@ -195,6 +195,35 @@ describe('webhook over HTTPS', () => {
     }
   });
 
+  it('UTF-8: every malformed sequence inside a review is refused (400), a review with U+FFFD or other non-ASCII text as such is judged', async () => {
+    // The decoder writes U+FFFD for each malformed sequence, and the webhook checks the bytes only
+    // when the text has one (app.ts): a sent U+FFFD must not be taken for an error, nor an error missed.
+    const pod = loadFixture('kubeadm/etcd.yaml');
+    const withNote = (note: string): string => review({ ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, note } } });
+    const body = (bytes: number[]): Buffer => {
+      const [before, after] = withNote('@@').split('@@') as [string, string];
+      return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+    };
+    const malformed: Record<string, number[]> = {
+      'a lone continuation byte': [0x80],
+      'an overlong encoding of /': [0xc0, 0xaf],
+      'a UTF-16 surrogate (U+D800)': [0xed, 0xa0, 0x80],
+      'a truncated sequence': [0xe2, 0x82],
+      'beyond U+10FFFF': [0xf5, 0x80, 0x80, 0x80],
+      'the byte 0xFF': [0xff],
+    };
+    for (const [name, bytes] of Object.entries(malformed)) {
+      const res = await send(server, { body: body(bytes) });
+      expect(res.status, name).to.equal(400);
+      expect((res.json().response.status as { message: string }).message, name).to.match(/not valid UTF-8/);
+    }
+    for (const note of ['\uFFFD', 'r\u00e9sum\u00e9 \uFFFD \u{1F512}']) {
+      const res = await send(server, { body: withNote(note) });
+      expect(res.status, note).to.equal(200);
+      expect(res.json().response, note).to.deep.equal({ uid: UID, allowed: true });
+    }
+  });
+
   it('an UPDATE of an already failing pod warns instead of denying (labels, finalizers)', async () => {
     const pod = loadFixture('insecure/etcd-plaintext.yaml');
     const { response } = (await send(server, { body: review(pod, { operation: 'UPDATE', oldObject: pod }) })).json();

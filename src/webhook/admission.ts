@@ -28,6 +28,8 @@ export interface AdmissionOutcome {
  */
 function withRequestIdentity(pod: Pod, request: AdmissionRequest): Pod {
   const meta = pod.metadata ?? {};
+  // The usual case (a mirror pod, an applied manifest): both set, the pod as sent.
+  if (meta.namespace !== undefined && meta.namespace !== '' && meta.name !== undefined && meta.name !== '') return pod;
   return {
     ...pod,
     metadata: {
