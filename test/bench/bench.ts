@@ -16,6 +16,8 @@
  *  4. scan of 10,000 manifest files, and audit of 10,000 pods from a fake API server, each in a
  *     process of its own.
  * BENCH_SECONDS shortens or lengthens each HTTP run (default 10).
+ * After the rounds, the webhook and the express floor once more, paired (pairedWithFloor):
+ * BENCH_PAIRS pairs of 2 s windows (default 12), both servers warm, their ratio taken pair by pair.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -151,6 +153,66 @@ for (const [kind, body] of Object.entries(bodies)) {
   row('  webhook req/s per round; verdicts from the cache', `${m.webhook.rounds.join(', ')}; ${judged === 0 ? 'none judged' : `${((100 * (cache.hit ?? 0)) / judged).toFixed(1)} % of ${judged} (first round)`}`);
   row('  webhook ÷ floor per round; ratio of the medians', `${perRoundToFloor.join(', ')}; ${ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond)}`);
 }
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
+const PAIR_SECONDS = 2;
+const quartiles = (xs: readonly number[]): [number, number, number] => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return [at(0.25), at(0.5), at(0.75)];
+};
+/**
+ * The webhook against the express floor, paired: both processes up and warm at the same time, loaded
+ * in turn in short windows, PAIRS pairs of 2 s in ABBA order (the floor first in even pairs, the
+ * webhook first in odd ones), so that each pair's two windows are seconds apart. The rounds above
+ * restart each server and measure the two 20 s or more apart; this machine's speed drifts by up to a
+ * factor of two from minute to minute, and that drift was most of their spread (the floor alone:
+ * 15,244, 8,909 and 7,812 req/s in one run). Two ratios per pair: requests/s, and CPU per request
+ * (each server process's CPU time from /proc, all its threads, over its window's requests), which
+ * the load generator's share of the two cores does not move. Printed: their medians and quartiles.
+ */
+async function pairedWithFloor(body: Bodies): Promise<Record<string, unknown>> {
+  const floor = await startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'lean');
+  const webhook = await startWebhookProcess(certFile, keyFile, certs.ca.certPem);
+  try {
+    for (const target of [floor, webhook]) await load(target, body, { connections: CONNECTIONS, seconds: 2 }); // warm-up
+    const window = async (target: Target): Promise<{ requestsPerSecond: number; cpuMicrosPerRequest: number }> => {
+      const cpuBefore = target.cpuSeconds();
+      const r = refuseErrors(target.name, await load(target, body, { connections: CONNECTIONS, seconds: PAIR_SECONDS }));
+      return { requestsPerSecond: r.requestsPerSecond, cpuMicrosPerRequest: ((target.cpuSeconds() - cpuBefore) * 1e6) / r.requests };
+    };
+    const pairs: Array<{ floor: Awaited<ReturnType<typeof window>>; webhook: Awaited<ReturnType<typeof window>> }> = [];
+    for (let i = 0; i < PAIRS; i++) {
+      if (i % 2 === 0) {
+        const f = await window(floor);
+        pairs.push({ floor: f, webhook: await window(webhook) });
+      } else {
+        const w = await window(webhook);
+        pairs.push({ webhook: w, floor: await window(floor) });
+      }
+    }
+    const speed = quartiles(pairs.map((p) => p.webhook.requestsPerSecond / p.floor.requestsPerSecond)).map((x) => ratio(x, 1));
+    const cpu = quartiles(pairs.map((p) => p.floor.cpuMicrosPerRequest / p.webhook.cpuMicrosPerRequest)).map((x) => ratio(x, 1));
+    row(
+      `  paired with the floor, ${PAIRS} × ${PAIR_SECONDS} s windows each, both warm`,
+      `webhook ÷ floor: req/s ${speed[1]} (quartiles ${speed[0]}–${speed[2]}), CPU per request ${cpu[1]} (${cpu[0]}–${cpu[2]}) [floor µs ÷ webhook µs]`,
+    );
+    return {
+      pairs: PAIRS,
+      windowSeconds: PAIR_SECONDS,
+      ratioRequestsPerSecond: speed[1],
+      ratioRequestsPerSecondQuartiles: [speed[0], speed[2]],
+      ratioCpuPerRequest: cpu[1],
+      ratioCpuPerRequestQuartiles: [cpu[0], cpu[2]],
+      windows: pairs.map((p) => ({ floor: p.floor.requestsPerSecond, webhook: p.webhook.requestsPerSecond, floorCpuMicros: Number(p.floor.cpuMicrosPerRequest.toFixed(1)), webhookCpuMicros: Number(p.webhook.cpuMicrosPerRequest.toFixed(1)) })),
+    };
+  } finally {
+    await floor.stop();
+    await webhook.stop();
+  }
+}
+(http.passing as Record<string, unknown>).pairedWithFloor = await pairedWithFloor(bodies.passing as Bodies);
+
 for (const [kind, pod] of [
   ['200-container unrelated pod', bigUnrelatedPod],
   ['1 MiB etcd pod', oneMiBEtcd],

@@ -5,7 +5,7 @@
  * not its 1 ms histogram.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -28,6 +28,8 @@ export interface Target {
   readonly pid: number;
   /** Peak resident set size so far (VmHWM). */
   peakRssMiB(): number;
+  /** CPU time the process has used so far, all its threads, in seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,16 @@ const DIST = fileURLToPath(new URL('../../', import.meta.url));
 function peakRss(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
   return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
+}
+
+/** Clock ticks per second, the unit of /proc/PID/stat's times (getconf CLK_TCK; 100 on Linux). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** utime + stime of a process, every thread (proc(5): fields 14 and 15, after the parenthesised name). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 async function waitHealthy(url: string, ca: string): Promise<void> {
@@ -65,6 +77,7 @@ async function startProcess(name: string, args: string[], ca: string, port: numb
     url,
     pid: child.pid as number,
     peakRssMiB: () => peakRss(child.pid as number),
+    cpuSeconds: () => cpuSeconds(child.pid as number),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
