@@ -68,9 +68,12 @@ try {
   stops.push(() => new Promise((r) => (noop.exitCode !== null ? r() : (noop.once('exit', () => r()), noop.kill('SIGTERM')))));
   await new Promise<void>((resolve) => noop.stdout.once('data', () => resolve()));
   const asDeployed = { NODE_OPTIONS: CHART_NODE_OPTIONS.join(' ') };
-  const guard = await startWebhook(cp, [], asDeployed);
+  // The e2e harness polls for changed files every 0.2 s, so that its policy-reload scenarios are
+  // quick; a deployed webhook polls every 10 s (the default; the chart leaves it).
+  const asDeployedArgs = ['--reload-interval', '10'];
+  const guard = await startWebhook(cp, asDeployedArgs, asDeployed);
   stops.push(() => guard.stop());
-  const guardFresh = await startWebhook(cp, ['--verdict-cache', '0'], asDeployed);
+  const guardFresh = await startWebhook(cp, [...asDeployedArgs, '--verdict-cache', '0'], asDeployed);
   stops.push(() => guardFresh.stop());
 
   const caBundle = Buffer.from(cp.pki.webhookCa.certPem).toString('base64');
