@@ -6,7 +6,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_DEV_SANS, generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
+import { generateDevCertificates, writeDevCertificates } from '../src/certs/dev.js';
+import { DEFAULT_DEV_SANS } from '../src/certs/dev-files.js';
 import { admissionReviewJson } from './admission.js';
 import { httpsGet, spawnWebhook, until } from './processes.js';
 

@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import forge from 'node-forge';
 import { DEFAULT_DEV_SANS, DEV_FILES } from './dev-files.js';
 
-export { DEFAULT_DEV_SANS, DEV_FILES };
-
 export interface CertificatePair {
   readonly certPem: string;
   readonly keyPem: string;
