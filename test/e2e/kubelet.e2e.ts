@@ -132,12 +132,15 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
     expect(mirrorPod()).to.equal(undefined);
     const pods = await kubeletPods();
     expect(pods.some((p) => p.startsWith(`${MIRROR} `)), pods.join(', ')).to.equal(true);
-    // The kubelet retries on its pod syncs (every 10 s in the hollow kubelet), not in a tight loop:
-    // four retries, and the gaps between them, read from the webhook's own log times.
+    // The kubelet retries on its pod syncs, not in a tight loop: four retries, and the gaps between
+    // them, read from the webhook's own log times. The hollow kubelet's syncs came 1.0 s and 10–13 s
+    // apart in CI (gaps 1013, 999, 12980 ms on 2026-12-01): the webhook's millisecond log times put a
+    // one-second cadence on either side of 1,000 ms, so the bound is half of it — a tight loop would
+    // retry within milliseconds.
     await waitFor('four denied retries', 180_000, () => Promise.resolve(kubeletDenials() >= start + 4));
     const times = denialTimes().slice(-4);
     const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
-    expect(Math.min(...gaps), `gaps ${gaps.join(', ')} ms`).to.be.at.least(1_000);
+    expect(Math.min(...gaps), `gaps ${gaps.join(', ')} ms`).to.be.at.least(500);
     const metrics = await httpGetText(webhook.metricsUrl);
     expect(metrics).to.match(/etcd_tls_guard_admission_requests_total\{operation="CREATE",decision="denied",dry_run="false"\} [1-9]/);
   });
