@@ -3,11 +3,14 @@
  * right. Not part of npm test (it needs the e2e control plane: Debian etcd and kube-apiserver built
  * from the k8s.io/kubernetes module, cached).
  *
- * Four namespaces, one per way of checking, all configured at once so that rounds interleave
+ * One namespace per way of checking, all configured at once so that rounds interleave
  * without reconfiguring the API server:
  *   bench-none   no webhook, no policy (the floor)
  *   bench-noop   a no-op webhook answering `allowed` (same TLS and process model: its own Node
  *                process with the same certificate; test/bench/baseline.ts)
+ *   bench-floor  the express floor (test/bench/express-floor.ts, lean): the no-op's work behind
+ *                express configured as the webhook configures it, so that what the framework
+ *                costs through the API server is seen apart from what etcd-tls-guard's own work does
  *   bench-guard  etcd-tls-guard (the CLI's `serve`, the chart's webhook settings and Node.js options):
  *                the same pod each time, so from the third on its verdict comes from the cache
  *   bench-guard-fresh  the same with `--verdict-cache 0`: every pod judged
@@ -15,7 +18,9 @@
  * Each round sends, one at a time over a keep-alive connection, `create --dry-run=server` of a
  * kubeadm etcd pod into each namespace in turn; p50/p99 per way, and what each adds over the floor.
  * Then the inputs on which the CEL policy and etcd-tls-guard disagree, answered by the API server.
- *   ROUNDS (default 10) × REQUESTS per round per way (default 50)
+ *   ROUNDS (default 30) × REQUESTS per round per way (default 50). With 10 rounds the ratio to the
+ *   no-op moved by ±0.15 from run to run (1.30–1.46 in three runs in a row, 2026-12-01); with 30,
+ *   by ±0.04 (1.16–1.24 in five).
  * NOOP_SCRIPT and NOOP_MODE put another server in the no-op's place (the express floor:
  * NOOP_SCRIPT=dist/test/bench/express-floor.js NOOP_MODE=lean), to see what the framework adds.
  */
@@ -30,9 +35,9 @@ import { CHART_NODE_OPTIONS } from './http.js';
 import { loadFixture } from '../helpers.js';
 import type { Pod } from '../../src/launch/pod.js';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 10);
+const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const REQUESTS = Number(process.env.REQUESTS ?? 50);
-const WAYS = ['none', 'noop', 'guard', 'guard-fresh', 'vap'] as const;
+const WAYS = ['none', 'noop', 'floor', 'guard', 'guard-fresh', 'vap'] as const;
 type Way = (typeof WAYS)[number];
 
 const cp = await startControlPlane();
@@ -67,6 +72,10 @@ try {
   const noop = spawn(process.execPath, [...CHART_NODE_OPTIONS, process.env.NOOP_SCRIPT ?? fileURLToPath(new URL('./baseline.js', import.meta.url)), String(noopPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(process.env.NOOP_MODE !== undefined ? [process.env.NOOP_MODE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   stops.push(() => new Promise((r) => (noop.exitCode !== null ? r() : (noop.once('exit', () => r()), noop.kill('SIGTERM')))));
   await new Promise<void>((resolve) => noop.stdout.once('data', () => resolve()));
+  const floorPort = await freePort();
+  const floor = spawn(process.execPath, [...CHART_NODE_OPTIONS, fileURLToPath(new URL('./express-floor.js', import.meta.url)), String(floorPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), 'lean'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  stops.push(() => new Promise((r) => (floor.exitCode !== null ? r() : (floor.once('exit', () => r()), floor.kill('SIGTERM')))));
+  await new Promise<void>((resolve) => floor.stdout.once('data', () => resolve()));
   const asDeployed = { NODE_OPTIONS: CHART_NODE_OPTIONS.join(' ') };
   // The e2e harness polls for changed files every 0.2 s, so that its policy-reload scenarios are
   // quick; a deployed webhook polls every 10 s (the default; the chart leaves it).
@@ -99,6 +108,7 @@ try {
   const objects = [
     ...WAYS.map((w) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${w}` } })),
     hook('noop', `https://127.0.0.1:${noopPort}`, 'bench-noop'),
+    hook('floor', `https://127.0.0.1:${floorPort}`, 'bench-floor'),
     hook('guard', guard.url, 'bench-guard'),
     hook('guard-fresh', guardFresh.url, 'bench-guard-fresh'),
     {
@@ -130,14 +140,19 @@ try {
   });
 
   // --- Latency, interleaved rounds ---
-  const samples: Record<Way, number[]> = { none: [], noop: [], guard: [], 'guard-fresh': [], vap: [] };
+  const samples: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], 'guard-fresh': [], vap: [] };
+  const byRound: Array<Record<Way, number[]>> = [];
   for (let i = 0; i < 20; i++) for (const w of WAYS) await dryRun(`bench-${w}`, compliant); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
-    for (const w of WAYS) {
+    const thisRound: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], 'guard-fresh': [], vap: [] };
+    byRound.push(thisRound);
+    // Every other round in reverse order, so that no way always follows the same one.
+    for (const w of round % 2 === 0 ? WAYS : [...WAYS].reverse()) {
       for (let i = 0; i < REQUESTS; i++) {
         const r = await dryRun(`bench-${w}`, compliant);
         if (r.status !== 201) throw new Error(`${w}: HTTP ${r.status} for a compliant pod: ${r.body.slice(0, 300)}`);
         samples[w].push(r.ms);
+        thisRound[w].push(r.ms);
       }
     }
   }
@@ -145,13 +160,34 @@ try {
     const s = [...xs].sort((a, b) => a - b);
     return Number((s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number).toFixed(2));
   };
+  /**
+   * What a way adds, as a multiple of what the no-op adds, round by round: the ways of one round ran
+   * within a second of each other, so a host that slows down for a while slows all of them. The
+   * median and quartiles of the rounds' ratios (rounds in which the no-op added nothing are left out).
+   */
+  const perRound = (w: Way): { median: number; q1: number; q3: number } | null => {
+    const ratios = byRound
+      .map((r) => {
+        const none = pct(r.none, 50);
+        const noop = pct(r.noop, 50) - none;
+        return noop > 0 ? (pct(r[w], 50) - none) / noop : undefined;
+      })
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    if (ratios.length === 0) return null;
+    const at = (q: number): number => Number((ratios[Math.round(q * (ratios.length - 1))] as number).toFixed(2));
+    return { median: at(0.5), q1: at(0.25), q3: at(0.75) };
+  };
   const latency = Object.fromEntries(WAYS.map((w) => [w, { p50Ms: pct(samples[w], 50), p99Ms: pct(samples[w], 99), requests: samples[w].length }])) as Record<Way, { p50Ms: number; p99Ms: number; requests: number }>;
   const added = (w: Way): number => Number((latency[w].p50Ms - latency.none.p50Ms).toFixed(2));
   console.log(`create --dry-run=server of a kubeadm etcd pod, ${ROUNDS} interleaved rounds × ${REQUESTS} requests per way`);
   for (const w of WAYS) console.log(`  ${w.padEnd(11)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`);
   const toNoop = (w: Way): number | null => (added('noop') > 0 ? Number((added(w) / added('noop')).toFixed(2)) : null);
   const ratio = toNoop('guard');
-  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (every pod judged: ${toNoop('guard-fresh') ?? 'n/a'} ×)`);
+  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (every pod judged: ${toNoop('guard-fresh') ?? 'n/a'} ×; the express floor: ${toNoop('floor') ?? 'n/a'} ×)`);
+  const rounds = { guard: perRound('guard'), guardFresh: perRound('guard-fresh'), floor: perRound('floor') };
+  const show = (r: { median: number; q1: number; q3: number } | null): string => (r === null ? 'n/a' : `${r.median} × (quartiles ${r.q1}–${r.q3})`);
+  console.log(`  round by round: etcd-tls-guard ${show(rounds.guard)}; every pod judged ${show(rounds.guardFresh)}; the express floor ${show(rounds.floor)}`);
 
   // --- Where the literal CEL check and etcd-tls-guard disagree, answered by the API server ---
   const withArgs = (changes: (args: string[]) => string[], env?: Array<{ name: string; value: string }>): Pod => {
@@ -181,7 +217,7 @@ try {
     verdicts.push({ input: c.input, etcd: c.truth, cel: `${word(v.status)} (${right(v.status)})`, guard: `${word(g.status)} (${right(g.status)})` });
     console.log(`${c.input} | ${c.truth} | ${word(v.status)} (${right(v.status)}) | ${word(g.status)} (${right(g.status)})`);
   }
-  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), guard: added('guard'), guardFresh: added('guard-fresh'), vap: added('vap') }, guardToNoop: ratio, guardFreshToNoop: toNoop('guard-fresh'), verdicts }));
+  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), floor: added('floor'), guard: added('guard'), guardFresh: added('guard-fresh'), vap: added('vap') }, guardToNoop: ratio, guardFreshToNoop: toNoop('guard-fresh'), floorToNoop: toNoop('floor'), toNoopByRound: rounds, verdicts }));
 } finally {
   for (const stop of stops.reverse()) await stop();
 }
