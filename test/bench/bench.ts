@@ -18,6 +18,9 @@
  * BENCH_SECONDS shortens or lengthens each HTTP run (default 10).
  * After the rounds, the webhook and the express floor once more, paired (pairedWithFloor):
  * BENCH_PAIRS pairs of 2 s windows (default 12), both servers warm, their ratio taken pair by pair.
+ * Then the passing review one at a time with the CPU caches cold before each, as the API server sends
+ * them (oneReviewAtATime): BENCH_ONE_ROUNDS rounds (default 30) × 50 to the baseline, the express
+ * floor and the webhook.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -34,7 +37,7 @@ import type { Pod } from '../../src/launch/pod.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { loadFixture } from '../helpers.js';
-import { CHART_NODE_OPTIONS, load, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type Bodies, type LoadResult, type Target } from './http.js';
+import { CHART_NODE_OPTIONS, load, oneAtATime, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type Bodies, type LoadResult, type Target } from './http.js';
 import { VerdictCache } from '../../src/judgement/verdict-cache.js';
 import { bigUnrelatedPod, distinctPassingEtcd, failingEtcd, oneMiBEtcd, passingEtcd, reviewOf } from './pods.js';
 
@@ -212,6 +215,37 @@ async function pairedWithFloor(body: Bodies): Promise<Record<string, unknown>> {
   }
 }
 (http.passing as Record<string, unknown>).pairedWithFloor = await pairedWithFloor(bodies.passing as Bodies);
+
+const ONE_ROUNDS = Number(process.env.BENCH_ONE_ROUNDS ?? 30);
+/**
+ * The passing review one at a time, the CPU caches cold before each (oneAtATime): the baseline, the
+ * express floor and the webhook up at once; p50 round trips, and what the floor and the webhook add
+ * to the baseline's, round by round (median). What a single `kubectl apply --dry-run=server` waits
+ * for, without the API server's own 1–2 ms around it.
+ */
+async function oneReviewAtATime(body: string): Promise<Record<string, unknown>> {
+  const targets = [await startBaselineProcess(certFile, keyFile, certs.ca.certPem), await startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'lean'), await startWebhookProcess(certFile, keyFile, certs.ca.certPem)];
+  try {
+    const r = await oneAtATime(targets, body, { rounds: ONE_ROUNDS, perRound: 50, walkMiB: 16, ca: certs.ca.certPem });
+    if (r.errors + r.non2xx > 0) throw new Error(`one review at a time: ${r.errors} errors and ${r.non2xx} non-200 answers; the figures would not mean anything`);
+    const [baseline, floor, webhook] = r.roundP50Us as [number[], number[], number[]];
+    const over = (a: number[], b: number[]): number => Math.round(median(a.map((x, i) => x - (b[i] as number))));
+    const out = {
+      rounds: ONE_ROUNDS,
+      perRound: 50,
+      p50Us: { baseline: r.p50Us[0], expressFloor: r.p50Us[1], webhook: r.p50Us[2] },
+      addedUsPerRoundMedian: { expressFloorOverBaseline: over(floor, baseline), webhookOverBaseline: over(webhook, baseline), webhookOverExpressFloor: over(webhook, floor) },
+    };
+    row(
+      `HTTP passing review one at a time, caches cold (${ONE_ROUNDS} × 50)`,
+      `p50 round trip: baseline ${out.p50Us.baseline} µs, express floor ${out.p50Us.expressFloor} µs (+${out.addedUsPerRoundMedian.expressFloorOverBaseline}), webhook ${out.p50Us.webhook} µs (+${out.addedUsPerRoundMedian.webhookOverBaseline}; +${out.addedUsPerRoundMedian.webhookOverExpressFloor} over the floor) [differences round by round, median]`,
+    );
+    return out;
+  } finally {
+    for (const t of targets) await t.stop();
+  }
+}
+(http.passing as Record<string, unknown>).oneAtATime = await oneReviewAtATime(bodies.passing as string);
 
 for (const [kind, pod] of [
   ['200-container unrelated pod', bigUnrelatedPod],

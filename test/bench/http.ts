@@ -294,3 +294,70 @@ export async function load(target: Target, bodies: Bodies, opts: { connections: 
     non2xx: result.non2xx,
   };
 }
+
+export interface OneAtATimeResult {
+  /** The p50 round trip of each target over all rounds, in µs, in the order given. */
+  readonly p50Us: readonly number[];
+  /** The p50 round trip of each target, round by round, in µs: [target][round]. */
+  readonly roundP50Us: ReadonlyArray<readonly number[]>;
+  readonly errors: number;
+  readonly non2xx: number;
+}
+
+/**
+ * Round trips of one review at a time, as the API server sends them when pods are created one by
+ * one (`kubectl apply --dry-run=server`, a kubelet's mirror pod): not a throughput but the latency
+ * one review adds. Between two reviews this process walks `walkMiB` of memory, so that each review
+ * finds the server's code and data out of the CPU caches, as the API server's and etcd's work
+ * between two webhook calls leaves them: warm, back to back, the servers differ by a few
+ * microseconds; cold, by what `npm run bench:apiserver` sees through a real API server
+ * (docs/performance.md). `rounds` rounds of `perRound` reviews to each target in turn, every other
+ * round in reverse order; one keep-alive connection per target; only the status line and framing
+ * are read, as in paced().
+ */
+export async function oneAtATime(targets: readonly Target[], body: string, opts: { rounds: number; perRound: number; walkMiB: number; ca: string }): Promise<OneAtATimeResult> {
+  const connections = await Promise.all(
+    targets.map((t) => {
+      const url = new URL(t.url);
+      const bytes = Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return rawConnection(url, opts.ca, () => bytes);
+    }),
+  );
+  // One 64-byte cache line in eight doubles: a read and a write each, so that every line is evicted dirty.
+  const memory = new Float64Array((opts.walkMiB * 1024 * 1024) / 8);
+  const walk = (): void => {
+    for (let i = 0; i < memory.length; i += 8) memory[i] = (memory[i] as number) + 1;
+  };
+  let errors = 0;
+  let non2xx = 0;
+  const once = (c: RawConnection): Promise<number> =>
+    new Promise((resolve) => {
+      const from = performance.now();
+      c.send((status) => {
+        if (status === undefined) errors++;
+        else if (status !== 200) non2xx++;
+        resolve((performance.now() - from) * 1000);
+      });
+    });
+  try {
+    for (let i = 0; i < 20; i++) for (const c of connections) await once(c); // warm-up (JIT, TLS session)
+    const all: number[][] = targets.map(() => []);
+    const byRound: number[][] = targets.map(() => []);
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = targets.map((_, i) => i);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const these: number[] = [];
+        for (let n = 0; n < opts.perRound; n++) {
+          walk();
+          these.push(await once(connections[i] as RawConnection));
+        }
+        (all[i] as number[]).push(...these);
+        (byRound[i] as number[]).push(percentile(Float64Array.from(these).sort(), 50));
+      }
+    }
+    return { p50Us: all.map((xs) => Math.round(percentile(Float64Array.from(xs).sort(), 50))), roundP50Us: byRound.map((xs) => xs.map((x) => Math.round(x))), errors, non2xx };
+  } finally {
+    for (const c of connections) c.close();
+  }
+}
