@@ -18,9 +18,9 @@
  * Each round sends, one at a time over a keep-alive connection, `create --dry-run=server` of a
  * kubeadm etcd pod into each namespace in turn; p50/p99 per way, and what each adds over the floor.
  * Then the inputs on which the CEL policy and etcd-tls-guard disagree, answered by the API server.
- *   ROUNDS (default 30) × REQUESTS per round per way (default 50). With 10 rounds the ratio to the
- *   no-op moved by ±0.15 from run to run (1.30–1.46 in three runs in a row, 2026-12-01); with 30,
- *   by ±0.04 (1.16–1.24 in five).
+ *   ROUNDS (default 30) × REQUESTS per round per way (default 50); about 25 s. With 10 rounds the
+ *   ratio to the no-op moved by ±0.15 from run to run (1.30, 1.46, 1.30 in three runs in a row,
+ *   2026-12-01); with 30, 1.16–1.34 in eleven runs, eight of them within 1.19–1.24.
  * NOOP_SCRIPT and NOOP_MODE put another server in the no-op's place (the express floor:
  * NOOP_SCRIPT=dist/test/bench/express-floor.js NOOP_MODE=lean), to see what the framework adds.
  */
