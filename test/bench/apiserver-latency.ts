@@ -21,8 +21,8 @@
  *   ROUNDS (default 30) × REQUESTS per round per way (default 50); about 25 s. With 10 rounds the
  *   ratio to the no-op moved by ±0.15 from run to run (1.30, 1.46, 1.30 in three runs in a row,
  *   2026-12-01); with 30, 1.16–1.34 in eleven runs, eight of them within 1.19–1.24.
- * NOOP_SCRIPT and NOOP_MODE put another server in the no-op's place (the express floor:
- * NOOP_SCRIPT=dist/test/bench/express-floor.js NOOP_MODE=lean), to see what the framework adds.
+ * NOOP_SCRIPT and NOOP_MODE put another server in the no-op's place (a script taking PORT CERT KEY
+ * [MODE], as test/bench/baseline.ts does), for experiments.
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -69,13 +69,15 @@ try {
   const noopPort = await freePort();
   await writeFile(join(cp.dir, 'noop.crt'), cp.pki.webhook.certPem);
   await writeFile(join(cp.dir, 'noop.key'), cp.pki.webhook.keyPem);
-  const noop = spawn(process.execPath, [...CHART_NODE_OPTIONS, process.env.NOOP_SCRIPT ?? fileURLToPath(new URL('./baseline.js', import.meta.url)), String(noopPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(process.env.NOOP_MODE !== undefined ? [process.env.NOOP_MODE] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  stops.push(() => new Promise((r) => (noop.exitCode !== null ? r() : (noop.once('exit', () => r()), noop.kill('SIGTERM')))));
-  await new Promise<void>((resolve) => noop.stdout.once('data', () => resolve()));
+  /** A bench server (SCRIPT PORT CERT KEY [MODE]) in its own process, with the chart's Node.js options; resolves once it listens. */
+  const startPeer = async (script: string, port: number, mode: string | undefined): Promise<void> => {
+    const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, script, String(port), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(mode !== undefined ? [mode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    stops.push(() => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  };
+  await startPeer(process.env.NOOP_SCRIPT ?? fileURLToPath(new URL('./baseline.js', import.meta.url)), noopPort, process.env.NOOP_MODE);
   const floorPort = await freePort();
-  const floor = spawn(process.execPath, [...CHART_NODE_OPTIONS, fileURLToPath(new URL('./express-floor.js', import.meta.url)), String(floorPort), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), 'lean'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  stops.push(() => new Promise((r) => (floor.exitCode !== null ? r() : (floor.once('exit', () => r()), floor.kill('SIGTERM')))));
-  await new Promise<void>((resolve) => floor.stdout.once('data', () => resolve()));
+  await startPeer(fileURLToPath(new URL('./express-floor.js', import.meta.url)), floorPort, 'lean');
   const asDeployed = { NODE_OPTIONS: CHART_NODE_OPTIONS.join(' ') };
   // The e2e harness polls for changed files every 0.2 s, so that its policy-reload scenarios are
   // quick; a deployed webhook polls every 10 s (the default; the chart leaves it).

@@ -134,6 +134,11 @@ function percentile(sorted: Float64Array, p: number): number {
   return Number((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number).toFixed(3));
 }
 
+/** POST /validate with `body`, as the bytes of an HTTP/1.1 request (keep-alive, the default). */
+function reviewRequest(url: URL, body: string): Buffer {
+  return Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
 /** One keep-alive TLS connection that sends prepared requests and reads one HTTP/1.1 response at a time. */
 interface RawConnection {
   send(onDone: (status: number | undefined) => void): void;
@@ -203,7 +208,7 @@ async function rawConnection(url: URL, ca: string, request: () => Buffer): Promi
  */
 export async function paced(target: Target, bodies: Bodies, opts: { rate: number; seconds: number; connections: number; ca: string }): Promise<LoadResult> {
   const url = new URL(target.url);
-  const bytesOf = (body: string): Buffer => Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const bytesOf = (body: string): Buffer => reviewRequest(url, body);
   const fixed = typeof bodies === 'string' ? bytesOf(bodies) : undefined;
   const next = nextBody(bodies);
   const requestBytes = (): Buffer => fixed ?? bytesOf(next());
@@ -319,7 +324,7 @@ export async function oneAtATime(targets: readonly Target[], body: string, opts:
   const connections = await Promise.all(
     targets.map((t) => {
       const url = new URL(t.url);
-      const bytes = Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      const bytes = reviewRequest(url, body);
       return rawConnection(url, opts.ca, () => bytes);
     }),
   );
