@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { connect as tlsConnect, type SecureVersion } from 'node:tls';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
@@ -292,5 +294,52 @@ describe('webhook over HTTPS', () => {
     });
     expect(outcome).to.match(/^error|^status 400/);
     expect(outcome).to.not.equal('status 200');
+  });
+});
+
+describe("requests and responses keep V8's fast properties (expressClasses)", () => {
+  /** The modules the child imports, as files (the compiled ones next to this test). */
+  const module = (rel: string): string => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
+
+  it('after express, the router and the webhook have added theirs, three reviews in a row', async () => {
+    // %HasFastProperties needs --allow-natives-syntax, so the server runs in a child process. Built by
+    // a plain function wrapping Node's constructors, both objects were in dictionary mode here.
+    const script = `
+      import { request } from 'node:https';
+      import { generateDevCertificates } from ${module('../src/certs/dev.js')};
+      import { servingMaterial } from ${module('../src/certs/serving.js')};
+      import { silentLogger } from ${module('../src/log.js')};
+      import { policyFromObject } from ${module('../src/policy/policy.js')};
+      import { startServer } from ${module('../src/webhook/serve.js')};
+      import { admissionReviewJson } from ${module('./admission.js')};
+      import { loadFixture } from ${module('./helpers.js')};
+      const certs = generateDevCertificates(['localhost', '127.0.0.1']);
+      const running = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => policyFromObject({}), logger: silentLogger });
+      const shapes = [];
+      running.server.on('request', (req, res) => res.once('finish', () => shapes.push({ request: %HasFastProperties(req), response: %HasFastProperties(res) })));
+      const body = admissionReviewJson(loadFixture('kubeadm/etcd.yaml'));
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve, reject) => {
+          const req = request(running.url + '/validate', { method: 'POST', ca: certs.ca.certPem, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => res.resume().on('end', resolve));
+          req.on('error', reject);
+          req.end(body);
+        });
+      }
+      // The probe itself: an object that has lost a property is in dictionary mode.
+      const probe = { a: 1, b: 2 };
+      delete probe.a;
+      console.log(JSON.stringify({ shapes, probe: %HasFastProperties(probe) }));
+      await running.close(1000);
+    `;
+    const child = spawn(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).to.equal(0);
+    const result = JSON.parse(stdout) as { shapes: Array<{ request: boolean; response: boolean }>; probe: boolean };
+    expect(result.probe).to.equal(false);
+    expect(result.shapes).to.deep.equal([1, 2, 3].map(() => ({ request: true, response: true })));
   });
 });

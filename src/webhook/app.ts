@@ -116,35 +116,43 @@ function decodeReview(req: Request): { review: AdmissionReview } | { status: num
 }
 
 /**
- * The request and response classes Node's server should construct for this app: Node's own, with
- * express's prototypes (app.request, app.response) from the start.
+ * The request and response classes Node's server should construct for this app: subclasses of
+ * Node's own, whose prototypes become express's (app.request, app.response).
  *
- * Why: express 5 gives every request and response its prototype when it starts handling them
- * (application.js, app.handle: `Object.setPrototypeOf(req, this.request)`). V8 then keeps each
- * request's objects alive through young-generation collections: measured with --trace-gc at 1,000
- * reviews/s, every scavenge copied and promoted about 10 KiB per request and took 4–15 ms, which
- * was the p99 of express (13 ms, against 1.5 ms without express), and the old generation grew to
- * 60 MiB between mark-compacts. Constructed with express's prototypes, the swap changes nothing
- * (V8 returns early when the prototype is already the one asked for): no promotion, sub-millisecond
- * scavenges, and express answers as fast as a bare node:https handler (npm run bench, "express
- * floor").
- * (node:http createServer options IncomingMessage and ServerResponse, which node:https passes on.)
+ * Why express's prototypes from the start: express 5 gives every request and response its
+ * prototype when it starts handling them (application.js, app.handle:
+ * `Object.setPrototypeOf(req, this.request)`). V8 then keeps each request's objects alive through
+ * young-generation collections: measured with --trace-gc at 1,000 reviews/s, every scavenge copied
+ * and promoted about 10 KiB per request and took 4–15 ms, which was the p99 of express (13 ms,
+ * against 1.5 ms without express). Constructed with express's prototypes, the swap changes nothing
+ * (V8 returns early when the prototype is already the one asked for).
+ *
+ * Why subclasses (`class … extends IncomingMessage`), not plain functions that call Node's with
+ * another prototype: V8 sizes an object's in-object fields from its constructor, and for a derived
+ * class it counts the base constructor's fields too. Built by a plain wrapper function, a request
+ * had 10 in-object fields and the rest in a backing store grown as properties were added, and after
+ * express and the router had added theirs, both the request and the response were in dictionary
+ * mode (%DebugPrint, Node.js 20): every property read a hash lookup, in Node's HTTP code as in
+ * ours. As subclasses, both keep fast properties, all of them in the object (34 and 45 fields).
+ * (node:http createServer options IncomingMessage and ServerResponse, which node:https passes on;
+ * express documents app.request and app.response as the prototypes it gives requests and responses.)
  */
-export function expressClasses(app: express.Express): { IncomingMessage?: typeof IncomingMessage; ServerResponse?: typeof ServerResponse } {
-  // Node defines both as plain functions (lib/_http_incoming.js, lib/_http_server.js, Node 20 and
-  // 24), so they can initialise an object made from another prototype. Were they ever classes,
-  // express would swap the prototypes as before: slower, not wrong.
-  const isClass = (f: unknown): boolean => /^class\b/.test(Function.prototype.toString.call(f));
-  if (isClass(IncomingMessage) || isClass(ServerResponse)) return {};
-  function ExpressRequest(this: IncomingMessage, ...args: ConstructorParameters<typeof IncomingMessage>): void {
-    (IncomingMessage as unknown as (...a: unknown[]) => void).apply(this, args);
-  }
-  ExpressRequest.prototype = app.request;
-  function ExpressResponse(this: ServerResponse, ...args: ConstructorParameters<typeof ServerResponse>): void {
-    (ServerResponse as unknown as (...a: unknown[]) => void).apply(this, args);
-  }
-  ExpressResponse.prototype = app.response;
-  return { IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage, ServerResponse: ExpressResponse as unknown as typeof ServerResponse };
+export function expressClasses(app: express.Express): { IncomingMessage: typeof IncomingMessage; ServerResponse: typeof ServerResponse } {
+  class ExpressRequest extends IncomingMessage {}
+  class ExpressResponse extends ServerResponse {}
+  app.request = adoptPrototype(ExpressRequest.prototype, app.request) as typeof app.request;
+  app.response = adoptPrototype(ExpressResponse.prototype, app.response) as typeof app.response;
+  return { IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse as typeof ServerResponse };
+}
+
+/**
+ * Makes a class's prototype stand in for one of express's: the same parent (express's request or
+ * response methods) and the same own properties (express sets `app` on it). Returns it.
+ */
+function adoptPrototype(classPrototype: object, expressPrototype: object): object {
+  Object.setPrototypeOf(classPrototype, Object.getPrototypeOf(expressPrototype) as object | null);
+  Object.defineProperties(classPrototype, Object.getOwnPropertyDescriptors(expressPrototype));
+  return classPrototype;
 }
 
 export function createApp(deps: AppDependencies): express.Express {
