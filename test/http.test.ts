@@ -10,6 +10,7 @@ import { silentLogger } from '../src/log.js';
 import { judgePod } from '../src/judgement/judge.js';
 import { policyFromObject, type Policy } from '../src/policy/policy.js';
 import { MAX_REVIEW_BYTES } from '../src/webhook/app.js';
+import { NO_OBSERVER } from '../src/webhook/metrics.js';
 import { startServer, type RunningServer } from '../src/webhook/serve.js';
 import { admissionReviewJson, httpsRequest, REVIEW_UID } from './admission.js';
 import { loadFixture } from './helpers.js';
@@ -285,6 +286,22 @@ describe('webhook over HTTPS', () => {
     expect(res.json().response).to.deep.include({ uid: UID, allowed: false });
   });
 
+  // Matched as express matches the route '/validate': the API server's own form carries a query
+  // (?timeout=10s, k8s.io/apiserver webhook client), and case and a trailing slash do not matter.
+  for (const path of ['/validate?timeout=10s', '/validate/', '/VALIDATE']) {
+    it(`POST ${path} is a review`, async () => {
+      const res = await send(server, { path, body: review(loadFixture('kubeadm/etcd.yaml')) });
+      expect(res.status).to.equal(200);
+      expect(res.json().response).to.deep.include({ uid: UID, allowed: true });
+    });
+  }
+
+  it('POST /validate/more is not the webhook path (404)', async () => {
+    const res = await send(server, { path: '/validate/more', body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(res.status).to.equal(404);
+    expect(res.json().response.allowed).to.equal(false);
+  });
+
   it('plain HTTP on the webhook port gets no answer', async () => {
     const url = new URL(server.url.replace('https:', 'http:'));
     const outcome = await new Promise<string>((resolve) => {
@@ -294,6 +311,39 @@ describe('webhook over HTTPS', () => {
     });
     expect(outcome).to.match(/^error|^status 400/);
     expect(outcome).to.not.equal('status 200');
+  });
+});
+
+describe('webhook over HTTPS, when something unexpected throws while a review is judged', () => {
+  let server: RunningServer;
+  let throws = true;
+
+  before(async () => {
+    certs = generateDevCertificates(['localhost', '127.0.0.1']);
+    // The metrics observer runs after the answer, called back from the request's 'end' event: a
+    // throw there must reach the error handler, not the process (an uncaught exception fails this test).
+    const observer = {
+      ...NO_OBSERVER,
+      reviewed: () => {
+        if (throws) {
+          throws = false;
+          throw new Error('observer broke');
+        }
+      },
+    };
+    server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => policyFromObject({}), logger: silentLogger, observer });
+  });
+  after(async () => {
+    await server.close(1000);
+  });
+
+  it('keeps the answer already given and keeps serving', async () => {
+    const first = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(first.status).to.equal(200);
+    expect(first.json().response).to.deep.include({ uid: UID, allowed: true });
+    expect(throws, 'the observer was called and threw').to.equal(false);
+    const next = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(next.status).to.equal(200);
   });
 });
 
