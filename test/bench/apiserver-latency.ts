@@ -20,7 +20,7 @@
  * Then the inputs on which the CEL policy and etcd-tls-guard disagree, answered by the API server.
  *   ROUNDS (default 30) × REQUESTS per round per way (default 50); about 25 s. With 10 rounds the
  *   ratio to the no-op moved by ±0.15 from run to run (1.30, 1.46, 1.30 in three runs in a row,
- *   2026-12-01); with 30, within ±0.04 of the median (1.12–1.18 in nine runs, docs/performance.md).
+ *   2026-12-01); with 30, 1.04–1.18 in sixteen runs on Node.js 20 and 24 (docs/performance.md).
  * NOOP_SCRIPT and NOOP_MODE put another server in the no-op's place (a script taking PORT CERT KEY
  * [MODE], as test/bench/baseline.ts does), for experiments.
  */
