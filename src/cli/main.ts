@@ -68,9 +68,6 @@ Options (environment variable in brackets):
                           stops routing here first (default 0; the Helm chart sets 5) [ETCD_TLS_GUARD_SHUTDOWN_DELAY]
   --drain-timeout SEC     Then stop accepting and give in-flight requests this long (default 10)
                           [ETCD_TLS_GUARD_DRAIN_TIMEOUT]
-  --verdict-cache N       Keep the verdicts of the last N pods judged, so the same pod sent again
-                          (an UPDATE, a retry, a repeated dry run) is answered without judging it
-                          again; at most 8 MiB; 0 = off (default 1000) [ETCD_TLS_GUARD_VERDICT_CACHE]
   --audit-interval SEC    Also audit the running pods through the Kubernetes API every SEC seconds
                           (in-cluster credentials, or KUBECONFIG); gauges on /metrics. 0 = off
                           (default), else at least 10 [ETCD_TLS_GUARD_AUDIT_INTERVAL]
@@ -374,7 +371,6 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     'reload-interval': { type: 'string' },
     'shutdown-delay': { type: 'string' },
     'drain-timeout': { type: 'string' },
-    'verdict-cache': { type: 'string' },
     'audit-interval': { type: 'string' },
     'audit-namespaces': { type: 'string' },
     'policy-report': { type: 'string' },

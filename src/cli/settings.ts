@@ -30,8 +30,6 @@ export interface ServeSettings {
   readonly reloadIntervalMs: number;
   readonly shutdownDelayMs: number;
   readonly drainTimeoutMs: number;
-  /** Verdicts kept for pods judged again (judgement/verdict-cache.ts); 0 judges every request afresh. */
-  readonly verdictCacheEntries: number;
   readonly audit?: { readonly intervalMs: number; readonly namespaces: readonly string[] | 'all'; readonly policyReport: boolean };
 }
 
@@ -61,8 +59,6 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
   const shutdownDelayMs = seconds(pick(flags['shutdown-delay'], env, 'ETCD_TLS_GUARD_SHUTDOWN_DELAY') ?? '0', '--shutdown-delay', 0);
   const drainTimeoutMs = seconds(pick(flags['drain-timeout'], env, 'ETCD_TLS_GUARD_DRAIN_TIMEOUT') ?? '10', '--drain-timeout', 0);
   const clientCaFile = pick(flags['client-ca'], env, 'ETCD_TLS_GUARD_CLIENT_CA_FILE');
-  const verdictCacheText = pick(flags['verdict-cache'], env, 'ETCD_TLS_GUARD_VERDICT_CACHE') ?? '1000';
-  if (!/^[0-9]+$/.test(verdictCacheText) || Number(verdictCacheText) > 100_000) throw new UsageError(`--verdict-cache must be a number of verdicts from 0 to 100000, got ${JSON.stringify(verdictCacheText)}`);
   const auditIntervalMs = seconds(pick(flags['audit-interval'], env, 'ETCD_TLS_GUARD_AUDIT_INTERVAL') ?? '0', '--audit-interval', 0);
   const auditNamespaces = (pick(flags['audit-namespaces'], env, 'ETCD_TLS_GUARD_AUDIT_NAMESPACES') ?? 'kube-system').split(',').map((n) => n.trim()).filter((n) => n !== '');
   const policyReportText = pick(flags['policy-report'], env, 'ETCD_TLS_GUARD_POLICY_REPORT') ?? 'false';
@@ -81,7 +77,6 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
     reloadIntervalMs,
     shutdownDelayMs,
     drainTimeoutMs,
-    verdictCacheEntries: Number(verdictCacheText),
     ...(metricsPort !== 0 ? { metricsPort } : {}),
     ...(configPath !== undefined ? { configPath } : {}),
     ...(clientCaFile !== undefined ? { clientCaFile } : {}),

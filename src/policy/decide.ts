@@ -102,48 +102,6 @@ function warningText({ container, finding: f }: Located, withContainer: boolean)
 }
 
 /**
- * A finding with the policy's actions. The finding's fields are read through (its remediation is
- * found only when read: for a denial, a warning's caller, a report), as enumerable accessors so that
- * reads, `for…in`, deep comparison and JSON.stringify (toJSON) see them as fields.
- */
-class Decided implements DecidedFinding {
-  readonly #finding: Finding;
-  readonly note?: string;
-  constructor(
-    finding: Finding,
-    readonly action: Action,
-    readonly effectiveAction: Action,
-    note: string | undefined,
-  ) {
-    this.#finding = finding;
-    if (note !== undefined) this.note = note;
-  }
-  get rule(): string {
-    return this.#finding.rule;
-  }
-  get status(): Finding['status'] {
-    return this.#finding.status;
-  }
-  get message(): string {
-    return this.#finding.message;
-  }
-  get remediation(): string {
-    return this.#finding.remediation;
-  }
-  get evidence(): readonly string[] {
-    return this.#finding.evidence;
-  }
-  get details(): Finding['details'] {
-    return this.#finding.details;
-  }
-  toJSON(): DecidedFinding {
-    const { rule, status, message, remediation, evidence, details, action, effectiveAction, note } = this;
-    return { rule, status, message, remediation, evidence, ...(details !== undefined ? { details } : {}), action, effectiveAction, ...(note !== undefined ? { note } : {}) };
-  }
-}
-for (const key of ['rule', 'status', 'message', 'remediation', 'evidence']) Object.defineProperty(Decided.prototype, key, { enumerable: true });
-
-/**
  * Applies the policy to an evaluation: which findings deny, warn or are recorded for audit.
  * Pure: the same evaluation, policy and facts always give the same decision.
  */
@@ -168,7 +126,7 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
         effectiveAction = 'warn';
         note = 'already failing before this update: warned, not denied';
       }
-      const decided = new Decided(f, action, effectiveAction, note);
+      const decided: DecidedFinding = { ...f, action, effectiveAction, ...(note !== undefined ? { note } : {}) };
       if (failing && effectiveAction !== 'off') active.push({ container: result.container, finding: decided });
       return decided;
     });

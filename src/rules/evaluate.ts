@@ -1,5 +1,5 @@
 import { readApiserverConfig } from '../configuration/apiserver.js';
-import { fixLocation, type FixContext } from './fix-location.js';
+import { fixLocation } from './fix-location.js';
 import { etcdMembership, readEtcdConfig, type Membership } from '../configuration/etcd.js';
 import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
 import { isMirrorPod, type Container, type Pod } from '../launch/pod.js';
@@ -75,70 +75,22 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
   return { multi: topology !== 'single', membership };
 }
 
-/**
- * Where the fix for one run goes, found once and only when a remediation is read: the webhook reads
- * it for denied findings only, so a passing pod never pays for it (fixLocation scans the container's
- * text for each distribution).
- */
-class FixSite {
-  #at: string | undefined;
-  // Dropped once the location is known: the context holds the pod and its configuration, which a
-  // kept verdict (judgement/verdict-cache.ts) must not hold on to.
-  #context: (() => FixContext) | undefined;
-  constructor(context: () => FixContext) {
-    this.#context = context;
-  }
-  get location(): string {
-    if (this.#at === undefined) {
-      this.#at = fixLocation((this.#context as () => FixContext)());
-      this.#context = undefined;
-    }
-    return this.#at;
-  }
-}
-
-/**
- * A finding whose remediation is filled in when read. `remediation` is an enumerable accessor, so
- * property reads, `for…in`, deep comparison and JSON.stringify (toJSON) see it like a field.
- */
-class RuleFinding implements Finding {
-  readonly #template: string;
-  readonly #site: FixSite;
-  constructor(
-    readonly rule: string,
-    readonly status: Status,
-    readonly message: string,
-    template: string,
-    site: FixSite,
-    readonly evidence: readonly string[],
-    details?: FindingDetails,
-  ) {
-    this.#template = template;
-    this.#site = site;
-    if (details !== undefined) this.details = details;
-  }
-  readonly details?: FindingDetails;
-  get remediation(): string {
-    return this.#template.replace('{file}', this.#site.location);
-  }
-  toJSON(): Finding {
-    return { rule: this.rule, status: this.status, message: this.message, remediation: this.remediation, evidence: this.evidence, ...(this.details !== undefined ? { details: this.details } : {}) };
-  }
-}
-Object.defineProperty(RuleFinding.prototype, 'remediation', { enumerable: true });
-
 /** One rule on one run. */
-function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, site: FixSite, node: NodeContext | undefined): Finding {
+function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string, node: NodeContext | undefined): Finding {
   const program = rule.component;
-  if (config.refusal !== undefined) {
-    return new RuleFinding(rule.id, 'fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, site, [...config.notes]);
-  }
-  if (config.exits !== undefined) {
-    return new RuleFinding(rule.id, 'fail', `${program} will not serve: ${config.exits}`, `Correct the ${program} arguments in {file}`, site, []);
-  }
+  const finding = (status: Status, message: string, template: string, evidence: readonly string[], details?: FindingDetails): Finding => ({
+    rule: rule.id,
+    status,
+    message,
+    remediation: template.replace('{file}', fixAt),
+    evidence,
+    ...(details !== undefined ? { details } : {}),
+  });
+  if (config.refusal !== undefined) return finding('fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, [...config.notes]);
+  if (config.exits !== undefined) return finding('fail', `${program} will not serve: ${config.exits}`, `Correct the ${program} arguments in {file}`, []);
   if (rule.multiMemberOnly && !multi.multi) {
     const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
-    return new RuleFinding(rule.id, 'not-applicable', `etcd has a single member (${why})`, rule.remediation, site, []);
+    return finding('not-applicable', `etcd has a single member (${why})`, rule.remediation, []);
   }
   const outcome = rule.check(config, node);
   const message =
@@ -149,7 +101,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
   const template = node === undefined ? rule.remediation : rule.remediation.replace('{manifest}', node.manifest?.path ?? node.manifestConfig?.where ?? 'the process');
-  return new RuleFinding(rule.id, outcome.status, message, template, site, evidence, outcome.details);
+  return finding(outcome.status, message, template, evidence, outcome.details);
 }
 
 /** Each component's rules, in the table's order: those the pod spec decides, and all (a node check). */
@@ -185,14 +137,14 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
     const serving = runs.filter((r) => r.config.exits === undefined);
     const judged = serving.length > 0 ? serving : runs;
     const perRun = judged.map(({ config }) => {
-      const site = new FixSite(() => ({
+      const fixAt = fixLocation({
         pod,
         component,
         text: [container.image ?? '', ...(container.command ?? []), ...(container.args ?? [])].join(' '),
         ...(config.configFile !== undefined ? { configFile: config.configFile } : {}),
-      }));
+      });
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
-      return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, site, node));
+      return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt, node));
     });
     const findings =
       perRun.length === 1

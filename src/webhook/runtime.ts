@@ -7,7 +7,6 @@ import { startServer, type RunningServer } from './serve.js';
 import { MAX_REVIEW_BYTES } from './app.js';
 import { ByteBudget, defaultBudgetBytes } from './body.js';
 import { watchFiles, type FileWatch } from './watch.js';
-import { DEFAULT_VERDICT_CACHE_LIMITS, VerdictCache } from '../judgement/verdict-cache.js';
 
 export interface WebhookOptions {
   readonly host: string;
@@ -25,8 +24,6 @@ export interface WebhookOptions {
   readonly shutdownDelayMs: number;
   /** Then: stop accepting; requests in flight get at most this long. */
   readonly drainTimeoutMs: number;
-  /** Verdicts kept for pods judged again; 0 judges every request afresh (default 1000). */
-  readonly verdictCacheEntries?: number;
   /**
    * Work that runs beside the server in the same process (the periodic audit, wired by the CLI),
    * started once the listeners are open, with the policy in force and the metrics; stopped at
@@ -89,8 +86,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   }
 
   const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-  const verdicts = new VerdictCache({ ...DEFAULT_VERDICT_CACHE_LIMITS, maxEntries: opts.verdictCacheEntries ?? DEFAULT_VERDICT_CACHE_LIMITS.maxEntries });
-  const metrics = opts.metricsPort !== undefined ? createMetrics({ budget: () => budget.stats(), verdictCache: () => verdicts.stats() }) : undefined;
+  const metrics = opts.metricsPort !== undefined ? createMetrics({ budget: () => budget.stats() }) : undefined;
   const observer = metrics ?? NO_OBSERVER;
   observer.certificateExpiry(material.notAfter);
 
@@ -98,7 +94,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   let metricsServer: RunningMetricsServer | undefined;
   const watches: FileWatch[] = [];
   try {
-    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer, budget, judge: (pod, p, facts) => verdicts.judge(pod, p, facts) });
+    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer, budget });
     logger.debug({ budgetBytes: budget.budgetBytes }, 'review byte budget');
     if (metrics !== undefined && opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({ host: opts.host, port: opts.metricsPort, registry: metrics.registry, logger });

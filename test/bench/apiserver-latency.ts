@@ -12,8 +12,7 @@
  *                express configured as the webhook configures it, so that what the framework
  *                costs through the API server is seen apart from what etcd-tls-guard's own work does
  *   bench-guard  etcd-tls-guard (the CLI's `serve`, the chart's webhook settings and Node.js options):
- *                the same pod each time, so from the third on its verdict comes from the cache
- *   bench-guard-fresh  the same with `--verdict-cache 0`: every pod judged
+ *                every pod judged
  *   bench-vap    a ValidatingAdmissionPolicy whose CEL expression is the literal CIS 2.2 check
  * Each round sends, one at a time over a keep-alive connection, `create --dry-run=server` of a
  * kubeadm etcd pod into each namespace in turn; p50/p99 per way, and what each adds over the floor.
@@ -37,7 +36,7 @@ import type { Pod } from '../../src/launch/pod.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
 const REQUESTS = Number(process.env.REQUESTS ?? 50);
-const WAYS = ['none', 'noop', 'floor', 'guard', 'guard-fresh', 'vap'] as const;
+const WAYS = ['none', 'noop', 'floor', 'guard', 'vap'] as const;
 type Way = (typeof WAYS)[number];
 
 const cp = await startControlPlane();
@@ -84,8 +83,6 @@ try {
   const asDeployedArgs = ['--reload-interval', '10'];
   const guard = await startWebhook(cp, asDeployedArgs, asDeployed);
   stops.push(() => guard.stop());
-  const guardFresh = await startWebhook(cp, [...asDeployedArgs, '--verdict-cache', '0'], asDeployed);
-  stops.push(() => guardFresh.stop());
 
   const caBundle = Buffer.from(cp.pki.webhookCa.certPem).toString('base64');
   const hook = (name: string, url: string, namespace: string): object => ({
@@ -112,7 +109,6 @@ try {
     hook('noop', `https://127.0.0.1:${noopPort}`, 'bench-noop'),
     hook('floor', `https://127.0.0.1:${floorPort}`, 'bench-floor'),
     hook('guard', guard.url, 'bench-guard'),
-    hook('guard-fresh', guardFresh.url, 'bench-guard-fresh'),
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingAdmissionPolicy',
@@ -137,16 +133,16 @@ try {
   const failing = loadFixture('insecure/etcd-plaintext.yaml');
   // Wait until every way is in force: a failing pod is denied where it should be.
   await waitFor('the webhooks and the policy in force', 60_000, async () => {
-    const [g, f, v] = await Promise.all([dryRun('bench-guard', failing), dryRun('bench-guard-fresh', failing), dryRun('bench-vap', failing)]);
-    return g.status === 403 && f.status === 403 && v.status !== 201 && v.status !== 200;
+    const [g, v] = await Promise.all([dryRun('bench-guard', failing), dryRun('bench-vap', failing)]);
+    return g.status === 403 && v.status !== 201 && v.status !== 200;
   });
 
   // --- Latency, interleaved rounds ---
-  const samples: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], 'guard-fresh': [], vap: [] };
+  const samples: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], vap: [] };
   const byRound: Array<Record<Way, number[]>> = [];
   for (let i = 0; i < 20; i++) for (const w of WAYS) await dryRun(`bench-${w}`, compliant); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
-    const thisRound: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], 'guard-fresh': [], vap: [] };
+    const thisRound: Record<Way, number[]> = { none: [], noop: [], floor: [], guard: [], vap: [] };
     byRound.push(thisRound);
     // Every other round in reverse order, so that no way always follows the same one.
     for (const w of round % 2 === 0 ? WAYS : [...WAYS].reverse()) {
@@ -186,10 +182,10 @@ try {
   for (const w of WAYS) console.log(`  ${w.padEnd(11)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`);
   const toNoop = (w: Way): number | null => (added('noop') > 0 ? Number((added(w) / added('noop')).toFixed(2)) : null);
   const ratio = toNoop('guard');
-  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (every pod judged: ${toNoop('guard-fresh') ?? 'n/a'} ×; the express floor: ${toNoop('floor') ?? 'n/a'} ×)`);
-  const rounds = { guard: perRound('guard'), guardFresh: perRound('guard-fresh'), floor: perRound('floor') };
+  console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (the express floor: ${toNoop('floor') ?? 'n/a'} ×)`);
+  const rounds = { guard: perRound('guard'), floor: perRound('floor') };
   const show = (r: { median: number; q1: number; q3: number } | null): string => (r === null ? 'n/a' : `${r.median} × (quartiles ${r.q1}–${r.q3})`);
-  console.log(`  round by round: etcd-tls-guard ${show(rounds.guard)}; every pod judged ${show(rounds.guardFresh)}; the express floor ${show(rounds.floor)}`);
+  console.log(`  round by round: etcd-tls-guard ${show(rounds.guard)}; the express floor ${show(rounds.floor)}`);
 
   // --- Where the literal CEL check and etcd-tls-guard disagree, answered by the API server ---
   const withArgs = (changes: (args: string[]) => string[], env?: Array<{ name: string; value: string }>): Pod => {
@@ -219,7 +215,7 @@ try {
     verdicts.push({ input: c.input, etcd: c.truth, cel: `${word(v.status)} (${right(v.status)})`, guard: `${word(g.status)} (${right(g.status)})` });
     console.log(`${c.input} | ${c.truth} | ${word(v.status)} (${right(v.status)}) | ${word(g.status)} (${right(g.status)})`);
   }
-  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), floor: added('floor'), guard: added('guard'), guardFresh: added('guard-fresh'), vap: added('vap') }, guardToNoop: ratio, guardFreshToNoop: toNoop('guard-fresh'), floorToNoop: toNoop('floor'), toNoopByRound: rounds, verdicts }));
+  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), floor: added('floor'), guard: added('guard'), vap: added('vap') }, guardToNoop: ratio, floorToNoop: toNoop('floor'), toNoopByRound: rounds, verdicts }));
 } finally {
   for (const stop of stops.reverse()) await stop();
 }

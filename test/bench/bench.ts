@@ -7,7 +7,7 @@
  *     node:https baseline, express with its body parser ("express defaults"), express as the webhook
  *     configures it ("express floor": its own body reader), and the webhook. Requests/s at full speed
  *     (autocannon, 16 connections) and latency at a steady 1,000 requests/s (open loop), for a passing
- *     and a failing kubeadm etcd mirror pod sent again and again (the webhook's verdict cache answers)
+ *     and a failing kubeadm etcd mirror pod sent again and again
  *     and for 5,000 distinct passing pods in turn (every one judged); then a 200-container pod and a
  *     1 MiB pod. Every server runs with the Node.js options the chart gives the webhook.
  *  2. A burst of 32 concurrent 6.1 MiB UPDATE reviews against the webhook with the chart's Node.js
@@ -38,7 +38,6 @@ import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { loadFixture } from '../helpers.js';
 import { CHART_NODE_OPTIONS, load, oneAtATime, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type Bodies, type LoadResult, type Target } from './http.js';
-import { VerdictCache } from '../../src/judgement/verdict-cache.js';
 import { bigUnrelatedPod, distinctPassingEtcd, failingEtcd, oneMiBEtcd, passingEtcd, reviewOf } from './pods.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -73,8 +72,6 @@ interface Measured {
   readonly at1000: { readonly p50Ms: number; readonly p99Ms: number; readonly p999Ms: number };
   readonly peakRssMiB: number;
   readonly rounds: readonly number[];
-  /** The webhook's verdict cache over the run (its metrics): hits, misses. */
-  readonly verdictCache?: Record<string, number>;
 }
 
 /**
@@ -84,15 +81,14 @@ interface Measured {
  * by round (pairedRatio), are measured next to each other, in either order.
  */
 async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> {
-  const runs = new Map<ServerName, Array<{ max: LoadResult; at1000: LoadResult; rss: number; cache?: Record<string, number> }>>();
+  const runs = new Map<ServerName, Array<{ max: LoadResult; at1000: LoadResult; rss: number }>>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, start] of round % 2 === 0 ? SERVERS : [...SERVERS].reverse()) {
       const target = await start();
       await load(target, body, { connections: CONNECTIONS, seconds: Math.min(2, SECONDS) }); // warm-up (JIT, TLS sessions)
       const max = refuseErrors(name, await load(target, body, { connections: CONNECTIONS, seconds: SECONDS }));
       const at1000 = refuseErrors(name, await paced(target, body, { rate: 1000, seconds: SECONDS, connections: CONNECTIONS, ca: certs.ca.certPem }));
-      const cache = 'verdictCache' in target ? await (target as Awaited<ReturnType<typeof startWebhookProcess>>).verdictCache() : undefined;
-      runs.set(name, [...(runs.get(name) ?? []), { max, at1000, rss: target.peakRssMiB(), ...(cache !== undefined ? { cache } : {}) }]);
+      runs.set(name, [...(runs.get(name) ?? []), { max, at1000, rss: target.peakRssMiB() }]);
       await target.stop();
     }
   }
@@ -104,14 +100,12 @@ async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> 
       at1000: { p50Ms: median(rs.map((r) => r.at1000.p50Ms)), p99Ms: median(rs.map((r) => r.at1000.p99Ms)), p999Ms: median(rs.map((r) => r.at1000.p999Ms)) },
       peakRssMiB: Math.max(...rs.map((r) => r.rss)),
       rounds: rs.map((r) => r.max.requestsPerSecond),
-      ...(rs[0]?.cache !== undefined ? { verdictCache: rs[0].cache } : {}),
     };
   }
   return out as Record<ServerName, Measured>;
 }
 
-// The same pod again and again (from the third, every verdict comes from the cache), and a pod
-// never sent before in every request (every verdict judged afresh): one flag's value counts up.
+// The same pod again and again, and a pod never sent before in every request: one flag's value counts up.
 const template = reviewOf(distinctPassingEtcd(1)[0] as Pod);
 let sent = 0;
 const bodies: Record<string, Bodies> = {
@@ -145,15 +139,13 @@ for (const [kind, body] of Object.entries(bodies)) {
     ratioOfMediansToExpressFloor: ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond),
   };
   const first = typeof body === 'string' ? body : typeof body === 'function' ? body() : (body[0] as string);
-  const cache = m.webhook.verdictCache ?? {};
-  const judged = (cache.hit ?? 0) + (cache.miss ?? 0) + (cache.uncacheable ?? 0);
   row(
     `HTTP ${kind} kubeadm etcd review (${(first.length / 1024).toFixed(1)} KiB), req/s`,
     `webhook ${m.webhook.requestsPerSecond}: ${toBaseline} × baseline ${m.baseline.requestsPerSecond}, ${toFloor} × express floor ${m.expressFloor.requestsPerSecond} (express defaults ${m.expressDefaults.requestsPerSecond}; floor = ${floorToBaseline} × baseline) [medians; ratios round by round, median]`,
   );
   row('  p50/p99/p99.9 at a steady 1,000 req/s', `webhook ${Object.values(m.webhook.at1000).join('/')} ms, floor ${Object.values(m.expressFloor.at1000).join('/')} ms, baseline ${Object.values(m.baseline.at1000).join('/')} ms`);
   row('  p99 at full speed; webhook peak RSS', `webhook ${m.webhook.p99FullSpeedMs} ms, floor ${m.expressFloor.p99FullSpeedMs} ms, baseline ${m.baseline.p99FullSpeedMs} ms; ${m.webhook.peakRssMiB} MiB`);
-  row('  webhook req/s per round; verdicts from the cache', `${m.webhook.rounds.join(', ')}; ${judged === 0 ? 'none judged' : `${((100 * (cache.hit ?? 0)) / judged).toFixed(1)} % of ${judged} (first round)`}`);
+  row('  webhook req/s per round', m.webhook.rounds.join(', '));
   row('  webhook ÷ floor per round; ratio of the medians', `${perRoundToFloor.join(', ')}; ${ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond)}`);
 }
 
@@ -314,15 +306,6 @@ const core = [
   rate('judgePod kubeadm kube-apiserver', 20_000, evaluateAndDecide(loadFixture('kubeadm/kube-apiserver.yaml'))),
   rate('judgePod sh -c etcd script', 20_000, evaluateAndDecide(loadFixture('other/etcd-shell-wrapper.yaml'))),
   rate('admit() kubeadm etcd incl. schema check', 20_000, () => admit(request(passingEtcd), DEFAULT_POLICY)),
-  (() => {
-    // A hit: the key of a freshly parsed pod (as each review is) and the look-up; the parse itself subtracted.
-    const cache = new VerdictCache();
-    const text = JSON.stringify(passingEtcd);
-    const parseOnly = rate('', 20_000, (): unknown => JSON.parse(text) as unknown);
-    const hit = rate('', 20_000, () => cache.judge(JSON.parse(text) as Pod, DEFAULT_POLICY, {}));
-    const micros = Math.max(0.1, hit.microsPerOp - parseOnly.microsPerOp);
-    return { name: 'verdict cache hit, kubeadm etcd (look-up + field compare)', perSecond: Math.round(1e6 / micros), microsPerOp: Number(micros.toFixed(1)) };
-  })(),
   rate('admit() unrelated 200-container pod', 500, () => admit(request(bigUnrelatedPod), DEFAULT_POLICY)),
   rate('admit() 1 MiB etcd pod', 200, () => admit(request(oneMiBEtcd), DEFAULT_POLICY)),
 ];

@@ -2,19 +2,17 @@
  * The express servers of the HTTP benchmark, doing the baseline's work (read the body, JSON.parse it,
  * echo the uid) behind express 5:
  * - `lean`, the express floor: express configured as the webhook configures it (src/webhook/app.ts):
- *   requests and responses built with express's prototypes (expressClasses), no x-powered-by, no
- *   ETag, /validate a root middleware, the webhook's own body reader, the answer written with
- *   writeHead/end. The webhook cannot beat it; the gap between it and the bare baseline is what the
- *   framework costs.
+ *   no x-powered-by, no ETag, a POST /validate route with the webhook's own body reader, the answer
+ *   written with writeHead/end. The webhook cannot beat it; the gap between it and the bare baseline
+ *   is what the framework costs.
  * - `defaults`: express as it comes, as an application would first write it: express.raw, res.send
- *   (ETag hashing of every answer, x-powered-by), Node's own request classes (express swaps their
- *   prototypes on every request).
+ *   (ETag hashing of every answer, x-powered-by).
  * Own process:  node dist/test/bench/express-floor.js PORT CERT KEY lean|defaults
  */
 import express from 'express';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { expressClasses, MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
+import { MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
 import { ByteBudget, defaultBudgetBytes, readBody } from '../../src/webhook/body.js';
 
 const [port, certFile, keyFile, mode = 'lean'] = process.argv.slice(2);
@@ -38,18 +36,12 @@ const validate = (req: express.Request, res: express.Response): void => {
   if (lean) res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) }).end(answer);
   else res.type('json').send(answer);
 };
-if (lean) {
-  // As the webhook registers it (src/webhook/app.ts): a root middleware that matches its own path.
-  app.use((req, res, next) => {
-    if (req.method !== 'POST' || req.path !== '/validate') next();
-    else body(req, res, (err?: unknown) => (err === undefined ? validate(req, res) : next(err)));
-  });
-} else app.post('/validate', body, validate);
+app.post('/validate', body, validate);
 app.get('/healthz', (_req, res) => {
   res.type('text/plain').send('ok');
 });
 const tls = { cert: readFileSync(certFile as string), key: readFileSync(keyFile as string), minVersion: 'TLSv1.2' as const };
-const server = createServer(lean ? { ...expressClasses(app), ...tls } : tls, app);
+const server = createServer(tls, app);
 server.keepAliveTimeout = 120_000;
 server.listen(Number(port), '127.0.0.1', () => console.log('listening'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

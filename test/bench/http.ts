@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { freePort, httpGet } from '../processes.js';
+import { freePort } from '../processes.js';
 
 export interface LoadResult {
   readonly requests: number;
@@ -93,21 +93,13 @@ async function startProcess(name: string, args: string[], ca: string, port: numb
  */
 export const CHART_NODE_OPTIONS = ['--max-old-space-size=192', '--max-semi-space-size=4'];
 
-/** The webhook as deployed: its metrics on (a free port), so the benchmark can read its verdict cache's counts. */
-export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target & { verdictCache(): Promise<Record<string, number>> }> {
+/** The webhook as deployed: its metrics on (a free port). */
+export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
   const cli = `${DIST}src/cli/main.js`;
   const target = await startProcess('webhook', [...nodeOptions, cli, 'serve', '--port', String(port), '--metrics-port', String(metricsPort), '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
-  return {
-    ...target,
-    async verdictCache() {
-      const { body } = await httpGet(`http://127.0.0.1:${metricsPort}/metrics`);
-      const counts: Record<string, number> = {};
-      for (const m of body.matchAll(/^etcd_tls_guard_verdict_cache_requests_total\{result="([a-z]+)"\} ([0-9]+)$/gm)) counts[m[1] as string] = Number(m[2]);
-      return counts;
-    },
-  };
+  return target;
 }
 
 export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'defaults' = 'lean', nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
