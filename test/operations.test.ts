@@ -8,16 +8,13 @@ import { CertificateError, servingMaterial } from '../src/certs/serving.js';
 import { createLogger } from '../src/log.js';
 import { startWebhook, type Webhook } from '../src/webhook/runtime.js';
 import { watchFiles } from '../src/webhook/watch.js';
-import { createMetrics, LEFT_OUT_DEFAULT_METRICS, SCRAPED_DEFAULT_METRICS } from '../src/webhook/metrics.js';
-import { collectDefaultMetrics } from 'prom-client';
+import { createMetrics } from '../src/webhook/metrics.js';
 import { admissionReviewJson, httpsRequest, type HttpsReply } from './admission.js';
 import { fixturePath } from './helpers.js';
 import { atomicWrite } from './kubelet-volume.js';
 import { httpGet, until } from './processes.js';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parse as parseYaml } from 'yaml';
 
 type Reply = HttpsReply;
@@ -336,7 +333,7 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(les).to.deep.equal(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf']);
   });
 
-  it('findings are counted once per review, a recurring verdict (the cache) or a new one, and a scrape does not count them again', async () => {
+  it('findings are counted once per review, the same results sent again or new ones, and a scrape does not count them again', async () => {
     const metrics = createMetrics();
     const resultsOf = (status: string) => [{ findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction: 'enforce' }, { rule: 'etcd-auto-tls', status: 'pass', effectiveAction: 'enforce' }] }];
     const cached = resultsOf('fail');
@@ -353,18 +350,14 @@ describe('etcd-tls-guard webhook operations', function () {
     expect(await count('etcd-client-cert-auth', 'fail')).to.equal(45);
   });
 
-  it('Node.js process metrics: every one of prom-client\'s defaults read at scrape time, the event loop lag measured then; the GC observer and the delay histogram, which run all the time, left out', async () => {
-    // Each default metric is either registered or left out on purpose: a prom-client release that adds one fails here.
-    expect([...SCRAPED_DEFAULT_METRICS, ...LEFT_OUT_DEFAULT_METRICS].sort()).to.deep.equal([...collectDefaultMetrics.metricsList].sort());
+  it("Node.js process metrics: prom-client's defaults (collectDefaultMetrics)", async () => {
     const { samples, types } = parseExposition(await createMetrics().registry.metrics());
     const names = new Set(samples.map((x) => x.name));
-    for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'process_resident_memory_bytes', 'process_open_fds', 'process_max_fds', 'nodejs_heap_size_used_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_active_handles_total', 'nodejs_version_info', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'process_resident_memory_bytes', 'process_open_fds', 'process_max_fds', 'nodejs_heap_size_used_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_active_handles_total', 'nodejs_version_info', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
       expect(names, name).to.include(name);
     }
     expect(types.get('process_cpu_seconds_total')).to.equal('counter');
-    const lag = samples.find((x) => x.name === 'nodejs_eventloop_lag_seconds')?.value;
-    expect(lag).to.be.a('number').within(0, 1);
-    for (const name of ['nodejs_gc_duration_seconds_count', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_mean_seconds']) expect(names, name).not.to.include(name);
+    expect(types.get('nodejs_gc_duration_seconds')).to.equal('histogram');
   });
 
   it('every label value is counted, those outside the known statuses, actions and decisions too, and only series that were counted are published', async () => {
@@ -386,27 +379,6 @@ describe('etcd-tls-guard webhook operations', function () {
       ['CREATE', 'allowed', 'true', 3],
       ['CONNECT', 'a-future-decision', 'false', 1],
     ]);
-  });
-
-  it('metrics keep nothing of a review: its results (and the pod a fresh verdict holds) can be collected once it is counted', async () => {
-    // A verdict judged for one review holds its pod (remediations are computed from it when read):
-    // metrics that kept results past the review kept 6 MiB pods alive under a burst (npm run bench).
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const metrics = createMetrics();
-    // Each review's results made and dropped in a function of its own: nothing on this frame holds one.
-    const review = (): WeakRef<object> => {
-      const results = [{ findings: [{ rule: 'etcd-client-cert-auth', status: 'fail', effectiveAction: 'enforce' }] }];
-      metrics.reviewed({ operation: 'CREATE', decision: 'denied', dryRun: false, seconds: 0.001, results });
-      return new WeakRef(results);
-    };
-    const counted = Array.from({ length: 40 }, review);
-    // WeakRef targets stay alive until the current job ends.
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    expect(counted.filter((ref) => ref.deref() !== undefined)).to.have.length(0);
-    const { samples } = parseExposition(await metrics.registry.metrics());
-    expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(40);
   });
 
   it('a decision to act on is logged at info (a denial, a failing rule allowed by warn); a pod that passes every rule, at debug only', async () => {

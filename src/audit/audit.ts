@@ -1,4 +1,4 @@
-import { checkPod } from '../input/admission-review.js';
+import { decodePodOf } from '../input/workload.js';
 import type { InputError } from '../input/manifests.js';
 import { judgeCluster } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
@@ -21,10 +21,10 @@ export function auditPods(pods: readonly Pod[], policy: Policy, source: string):
   const ordered = [...byNamespace.values()].flat();
   const errors: InputError[] = [];
   const valid: Array<{ pod: Pod; document: number }> = [];
-  ordered.forEach((pod, document) => {
-    const problems = checkPod(pod, '');
-    if (problems.length === 0) valid.push({ pod, document });
-    else errors.push({ source, document, message: `Pod ${pod.metadata?.name ?? ''}: ${problems.join('; ')}` });
+  ordered.forEach((object, document) => {
+    const decoded = decodePodOf('Pod', object, '');
+    if (decoded.ok) valid.push({ pod: decoded.value, document });
+    else errors.push({ source, document, message: `Pod ${object.metadata?.name ?? ''}: ${decoded.problems.join('; ')}` });
   });
   const verdicts = judgeCluster(
     valid.map((v) => v.pod),

@@ -3,6 +3,8 @@
  * and small constructors for every kind of response.
  */
 import { ajv, formatAjvErrors } from './schema.js';
+import type { Decoded } from './pod.js';
+import { decodePodOf, POD_SOURCES } from './workload.js';
 import { isMirrorPod, type Pod } from '../launch/pod.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -42,63 +44,7 @@ export interface AdmissionResponse {
   readonly auditAnnotations?: Readonly<Record<string, string>>;
 }
 
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const stringArray = { type: 'array', items: { type: 'string' } } as const;
-
-const containerSchema = {
-  type: 'object',
-  required: ['name'],
-  properties: {
-    name: { type: 'string' },
-    image: { type: 'string' },
-    command: stringArray,
-    args: stringArray,
-    env: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['name'],
-        properties: { name: { type: 'string' }, value: { type: 'string' }, valueFrom: { type: 'object' } },
-      },
-    },
-    envFrom: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: { prefix: { type: 'string' }, configMapRef: { type: 'object' }, secretRef: { type: 'object' } },
-      },
-    },
-  },
-} as const;
-
-/** Only the fields the core reads are checked; everything else is the API server's business. */
-export const podSchema = {
-  type: 'object',
-  required: ['spec'],
-  properties: {
-    metadata: {
-      type: 'object',
-      properties: {
-        name: { type: 'string' },
-        generateName: { type: 'string' },
-        namespace: { type: 'string' },
-        labels: stringMap,
-        annotations: stringMap,
-        ownerReferences: { type: 'array', items: { type: 'object' } },
-      },
-    },
-    spec: {
-      type: 'object',
-      required: ['containers'],
-      properties: {
-        nodeName: { type: 'string' },
-        serviceAccountName: { type: 'string' },
-        containers: { type: 'array', items: containerSchema },
-        initContainers: { type: 'array', items: containerSchema },
-      },
-    },
-  },
-} as const;
 
 const reviewSchema = {
   type: 'object',
@@ -125,7 +71,6 @@ const reviewSchema = {
 } as const;
 
 const validateReview = ajv.compile(reviewSchema);
-const validatePodShape = ajv.compile(podSchema);
 
 /** The uid of whatever was sent, when there is one, so that even an error response carries it. */
 export function uidOf(body: unknown): string {
@@ -146,20 +91,51 @@ export function checkAdmissionReview(body: unknown): string[] {
   return [];
 }
 
-/** Checks the fields of a Pod that the core reads; `root` names it in messages. */
-export function checkPod(object: unknown, root: string): string[] {
-  return validatePodShape(object) ? [] : formatAjvErrors(validatePodShape.errors, root);
-}
+/** What a front door does with one admission request. */
+export type AdmissionSubject =
+  /** Nothing to judge (another kind, a DELETE, a subresource): allowed untouched, and why. */
+  | { readonly judged: false; readonly reason: string }
+  | {
+      readonly judged: true;
+      /** The pod, or the workload's pod template as a pod of the workload (kind, namespace, name). */
+      readonly pod: Pod;
+      /** A kubelet writing its own mirror pod (kubeletMirrorPods applies). */
+      readonly kubeletMirror: boolean;
+      /** The object before an UPDATE, decoded the same way (ratcheting). */
+      readonly previous?: Pod;
+    };
 
-export function isPod(object: unknown): object is Pod {
-  return validatePodShape(object);
+/**
+ * The one decoding of an admission request, for the webhook and for `scan` alike, so that both
+ * decide the same on every operation and kind. CREATE and UPDATE of a Pod or of a workload
+ * (input/workload.ts) are judged; everything else is let through: a DELETE or CONNECT starts nothing,
+ * and a subresource (pods/status, deployments/scale, pods/ephemeralcontainers) does not change the
+ * pod spec the rules read — judging pods/status would block a kubelet's status updates of a pod that
+ * already runs. Problems: the object cannot be judged (an HTTP 400 for the webhook, an input error
+ * for scan); never allowed.
+ */
+export function decodeAdmissionRequest(request: AdmissionRequest): Decoded<AdmissionSubject> {
+  const { kind, group = '' } = request.kind;
+  const source = POD_SOURCES[kind];
+  if (source === undefined || source.group !== group) {
+    return { ok: true, value: { judged: false, reason: `${group === '' ? '' : `${group}/`}${kind} declares no pod` } };
+  }
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return { ok: true, value: { judged: false, reason: `${request.operation} starts nothing` } };
+  if (request.subResource !== undefined && request.subResource !== '') return { ok: true, value: { judged: false, reason: `subresource ${request.subResource}` } };
+  const identity = { namespace: request.namespace, name: request.name };
+  const decoded = decodePodOf(kind, request.object, 'request.object', identity);
+  if (!decoded.ok) return { ok: false, problems: [`request.object is not a valid ${kind}: ${decoded.problems.join('; ')}`] };
+  const pod = decoded.value;
+  // An old object the API server sent is valid; one that is not (a fake, a test) only loses ratcheting.
+  const old = request.operation === 'UPDATE' ? decodePodOf(kind, request.oldObject, 'request.oldObject', identity) : undefined;
+  return { ok: true, value: { judged: true, pod, kubeletMirror: kind === 'Pod' && isKubeletMirrorRequest(request, pod), ...(old?.ok === true ? { previous: old.value } : {}) } };
 }
 
 /**
  * Only a kubelet writing its own mirror pod gets the kubelet treatment: the node identity *and* the
  * mirror annotation. The annotation alone earns nothing, since anyone who can create a pod can set it.
  */
-export function isKubeletMirrorRequest(request: AdmissionRequest, pod: Pod): boolean {
+function isKubeletMirrorRequest(request: AdmissionRequest, pod: Pod): boolean {
   const user = request.userInfo;
   return (user?.username?.startsWith('system:node:') ?? false) && (user?.groups?.includes('system:nodes') ?? false) && isMirrorPod(pod);
 }

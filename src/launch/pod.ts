@@ -1,6 +1,6 @@
-// The subset of core/v1 Pod that etcd-tls-guard reads. Everything else passes through untouched.
-// Shapes are checked with ajv at the edges (admission/schema.ts, manifests/load.ts) before they reach
-// the core, so the core can rely on these types.
+// The subset of core/v1 Pod that etcd-tls-guard reads, and nothing else: every front door decodes its
+// input into this view with input/pod.ts, whose schema the compiler checks against these types. A
+// rule that reads another field adds it here; the schema then fails to compile until it has it too.
 
 export interface EnvVarSource {
   fieldRef?: { fieldPath: string; apiVersion?: string };
@@ -29,7 +29,7 @@ export interface Container {
   args?: string[];
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
-  /** Read only by the node check (where a path is on the node); not validated by checkPod. */
+  /** Read only by the node check (where a path is on the node). */
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
 }
 
@@ -49,7 +49,7 @@ export interface PodSpec {
   hostNetwork?: boolean;
   containers: Container[];
   initContainers?: Container[];
-  /** Read only by the node check (hostPath volumes); not validated by checkPod. */
+  /** Read only by the node check (hostPath volumes). */
   volumes?: Array<{ name: string; hostPath?: { path?: string } }>;
 }
 

@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { isPod } from '../input/admission-review.js';
+import { decodePodOf } from '../input/workload.js';
 import { parseManifestText, type InputError } from '../input/manifests.js';
 import { judgeNode, type NodeSource } from '../judgement/judge.js';
 import { findInvocations, processInvocations } from '../launch/invocation.js';
@@ -135,8 +135,13 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       const files = new HostNodeFiles(host, () => ({ hostPath: path, via: path }), accountsOf);
       const manifest = files.stat(path);
       for (const doc of parsed.documents) {
-        if (!isPod(doc.object)) continue;
-        const pod = doc.object;
+        // The kubelet runs only Pods from its static pod directory; a Pod it would reject is an error here.
+        const decoded = decodePodOf('Pod', doc.object, '');
+        if (!decoded.ok) {
+          if ((doc.object as { kind?: unknown }).kind === 'Pod') errors.push({ source: path, document: doc.document, message: `not a valid Pod: ${decoded.problems.join('; ')}` });
+          continue;
+        }
+        const pod = decoded.value;
         // A script's sourced files (`. /etc/etcd/etcd.conf`) are read through the container's volumes.
         const filesOf = new Map<Container, HostNodeFiles>();
         const filesFor = (c: Container): HostNodeFiles => {

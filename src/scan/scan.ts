@@ -2,36 +2,27 @@
  * `scan`: manifests (files, stdin) → pods with the facts each document carries → the one judgement →
  * the report. The same judgement and policy as the webhook, so CI sees what admission would do.
  */
-import { checkAdmissionReview, checkPod, isKubeletMirrorRequest, type AdmissionReview } from '../input/admission-review.js';
+import { checkAdmissionReview, decodeAdmissionRequest, type AdmissionReview } from '../input/admission-review.js';
 import { parsedInputs, type InputError, type LoadedDocument } from '../input/manifests.js';
+import type { Decoded } from '../input/pod.js';
+import { decodePodOf, POD_SOURCES } from '../input/workload.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
 import { emptyRow, reportOf, rowsOf, SummaryCounter, type Report, type ReportRow, type ReportSink } from '../report/report.js';
 
-/** Workload kinds whose pod template is checked: what a chart renders for etcd. */
-const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  PodTemplate: ['template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
-
+/** One object of a document (a List has several) and what becomes of it. */
 interface Target {
   readonly item?: number;
   readonly kind: string | null;
   readonly namespace: string | null;
   readonly name: string | null;
-  readonly pod?: unknown;
-  /** Where the pod sits in the document, for error messages (`spec.template`). */
-  readonly podPath: string;
-  readonly facts: PodFacts;
-  /** Set when the document cannot be judged (an invalid AdmissionReview). */
-  readonly problems?: readonly string[];
+  /**
+   * The pod to judge and its facts; or why nothing is judged (an admission request the webhook lets
+   * through untouched); or the problems that keep it from being judged. Absent: an object that
+   * declares no pod (a ConfigMap, a Service), listed without findings.
+   */
+  readonly outcome?: Decoded<{ readonly pod: Pod; readonly facts: PodFacts } | { readonly skipped: string }>;
 }
 
 function field(obj: unknown, key: string): unknown {
@@ -42,7 +33,25 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-const NO_FACTS: PodFacts = {};
+/** An AdmissionReview decided as the webhook decides it: the same decoding, the same facts. */
+function reviewTarget(object: unknown, at: { item?: number }): Target {
+  const identity = { kind: 'AdmissionReview', namespace: null, name: null };
+  const problems = checkAdmissionReview(object);
+  if (problems.length > 0) return { ...at, ...identity, outcome: { ok: false, problems } };
+  const request = (object as AdmissionReview).request;
+  const named = { ...at, kind: request.kind.kind, namespace: request.namespace ?? null, name: request.name ?? null };
+  const decoded = decodeAdmissionRequest(request);
+  if (!decoded.ok) return { ...named, outcome: decoded };
+  const subject = decoded.value;
+  if (!subject.judged) return { ...named, outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } } };
+  const { pod, kubeletMirror, previous } = subject;
+  return {
+    ...named,
+    namespace: pod.metadata?.namespace ?? null,
+    name: pod.metadata?.name ?? null,
+    outcome: { ok: true, value: { pod, facts: { kubeletMirror, ...(previous !== undefined ? { previous } : {}) } } },
+  };
+}
 
 function targetsOf(object: unknown, item?: number): Target[] {
   const kind = str(field(object, 'kind'));
@@ -54,25 +63,10 @@ function targetsOf(object: unknown, item?: number): Target[] {
     const items = field(object, 'items');
     return Array.isArray(items) ? items.flatMap((x, i) => targetsOf(x, i)) : [];
   }
-  if (kind === 'AdmissionReview') {
-    const problems = checkAdmissionReview(object);
-    if (problems.length > 0) return [{ ...at, kind, namespace, name, pod: object, podPath: '', facts: NO_FACTS, problems }];
-    const request = (object as AdmissionReview).request;
-    const pod = request.object;
-    // The same request facts as the webhook: a kubelet's mirror-pod request is audited.
-    const facts = { kubeletMirror: checkPod(pod, 'request.object').length === 0 && isKubeletMirrorRequest(request, pod as Pod) };
-    return [{ ...at, kind: str(field(pod, 'kind')) ?? 'Pod', namespace: str(field(field(pod, 'metadata'), 'namespace')) ?? request.namespace ?? null, name: str(field(field(pod, 'metadata'), 'name')) ?? request.name ?? null, pod, podPath: 'request.object', facts }];
-  }
-  if (kind === 'Pod') return [{ ...at, kind, namespace, name, pod: object, podPath: '', facts: NO_FACTS }];
-  const path = kind !== null ? TEMPLATE_PATHS[kind] : undefined;
-  if (path !== undefined) {
-    const template = path.reduce<unknown>((o, k) => field(o, k), object);
-    // A template inherits the workload's namespace; its pods get generated names.
-    const tmplMeta = (field(template, 'metadata') ?? {}) as Record<string, unknown>;
-    const pod = { ...(template as object), metadata: { ...tmplMeta, namespace: namespace ?? undefined, name: name ?? undefined } };
-    return [{ ...at, kind, namespace, name, pod, podPath: path.join('.'), facts: NO_FACTS }];
-  }
-  return [{ ...at, kind, namespace, name, podPath: '', facts: NO_FACTS }];
+  if (kind === 'AdmissionReview') return [reviewTarget(object, at)];
+  if (kind === null || POD_SOURCES[kind] === undefined) return [{ ...at, kind, namespace, name }];
+  const decoded = decodePodOf(kind, object, '');
+  return [{ ...at, kind, namespace, name, outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts: {} } } : decoded }];
 }
 
 /** Judges one document's objects, row by row, with the same judgement and policy as the webhook. */
@@ -80,16 +74,16 @@ function scanDocument(doc: LoadedDocument, policy: Policy, sink: (row: ReportRow
   for (const target of targetsOf(doc.object)) {
     counter.documents++;
     const subject = { source: doc.source, document: doc.document, ...(target.item !== undefined ? { item: target.item } : {}), kind: target.kind, namespace: target.namespace, name: target.name };
-    if (target.pod === undefined) {
+    const outcome = target.outcome;
+    if (outcome === undefined) {
       sink(emptyRow(subject));
-      continue;
+    } else if (!outcome.ok) {
+      errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${outcome.problems.join('; ')}` });
+    } else if ('skipped' in outcome.value) {
+      sink({ ...emptyRow(subject), skipped: outcome.value.skipped });
+    } else {
+      for (const row of rowsOf(subject, judgePod(outcome.value.pod, policy, outcome.value.facts))) sink(row);
     }
-    const problems = target.problems ?? checkPod(target.pod, target.podPath);
-    if (problems.length > 0) {
-      errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${problems.join('; ')}` });
-      continue;
-    }
-    for (const row of rowsOf(subject, judgePod(target.pod as Pod, policy, target.facts))) sink(row);
   }
 }
 

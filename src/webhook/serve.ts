@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import { listen } from './listen.js';
 import { secureContextOptions, type ServingMaterial } from '../certs/serving.js';
 import type { Policy } from '../policy/policy.js';
-import { createApp, expressClasses } from './app.js';
+import { createApp } from './app.js';
 import type { ByteBudget } from './body.js';
-import type { Judge } from './admission.js';
 import type { Observer } from './metrics.js';
 
 export interface ServeOptions {
@@ -19,8 +18,6 @@ export interface ServeOptions {
   readonly timeouts?: Partial<Timeouts>;
   /** Bounds the review bytes held at once (body.ts); one sized from the heap when absent. */
   readonly budget?: ByteBudget;
-  /** How pods are judged (a VerdictCache's memo in the runtime); judgePod when absent. */
-  readonly judge?: Judge;
 }
 
 export interface Timeouts {
@@ -90,12 +87,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
-    ...(opts.judge !== undefined ? { judge: opts.judge } : {}),
     bodyTimeoutMs: timeouts.bodyMs,
   });
   const server = createServer(
     {
-      ...expressClasses(app),
       ...secureContextOptions(opts.material),
       handshakeTimeout: timeouts.handshakeMs,
       connectionsCheckingInterval: timeouts.checkIntervalMs,
