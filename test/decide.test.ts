@@ -141,6 +141,7 @@ describe('decisions', () => {
 
   it('warnings stay under the API server limits however many findings there are', () => {
     const many: PodEvaluation = {
+      kind: 'Pod',
       namespace: 'kube-system',
       name: 'x',
       mirror: false,

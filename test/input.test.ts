@@ -90,6 +90,13 @@ function cronJob(pod: Pod): object {
   return { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'etcd-defrag', namespace: 'tenant-a' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: pod.spec } } } } };
 }
 
+/** The pod as a workload controller makes it: a controller owner reference to the workload. */
+function owned(pod: Pod, kind: string): Pod {
+  return { ...pod, metadata: { ...pod.metadata, name: 'etcd-0', namespace: 'tenant-a', ownerReferences: [{ apiVersion: 'apps/v1', kind, name: 'etcd', uid: 'u', controller: true }] } };
+}
+
+const STATEFULSET_CONTROLLER = { username: 'system:serviceaccount:kube-system:statefulset-controller', groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] };
+
 describe('one decoding of an admission request: the webhook and scan decide the same', () => {
   let certs: DevCertificates;
   let server: RunningServer;
@@ -120,6 +127,9 @@ describe('one decoding of an admission request: the webhook and scan decide the 
     { name: 'a StatefulSet scaled (UPDATE, the same failing template)', object: statefulSet(failing), request: { ...workload('StatefulSet', 'apps'), operation: 'UPDATE', oldObject: statefulSet(failing) }, expected: 'warned' },
     { name: 'deployments/scale', object: { kind: 'Scale', spec: { replicas: 3 } }, request: { ...workload('Deployment', 'apps'), operation: 'UPDATE', subResource: 'scale' }, expected: 'allowed' },
     { name: 'a failing CronJob CREATE', object: cronJob(failing), request: workload('CronJob', 'batch'), expected: 'denied' },
+    { name: "a StatefulSet's failing pod, created by the statefulset controller (controllerPods: audit)", object: owned(failing, 'StatefulSet'), request: { userInfo: STATEFULSET_CONTROLLER }, expected: 'allowed' },
+    { name: 'the same pod with the same owner reference, created by an admin', object: owned(failing, 'StatefulSet'), expected: 'denied' },
+    { name: "a Deployment's failing ReplicaSet, created by the deployment controller", object: { kind: 'ReplicaSet', metadata: { name: 'etcd-5d8f7', namespace: 'tenant-a', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'etcd', uid: 'u', controller: true }] }, spec: { template: { spec: failing.spec } } }, request: { ...workload('ReplicaSet', 'apps'), userInfo: { username: 'system:serviceaccount:kube-system:deployment-controller', groups: ['system:serviceaccounts'] } }, expected: 'allowed' },
     { name: 'a ConfigMap', object: { kind: 'ConfigMap', data: {} }, request: workload('ConfigMap', ''), expected: 'allowed' },
     { name: 'a Pod whose args are not strings', object: { metadata: { name: 'x' }, spec: { containers: [{ name: 'etcd', args: [1] }] } }, expected: 'malformed' },
     { name: 'a StatefulSet without its template', object: { metadata: { name: 'etcd' }, spec: {} }, request: workload('StatefulSet', 'apps'), expected: 'malformed' },

@@ -120,7 +120,7 @@ spec:
     ]);
   });
 
-  it('checks the pod template of a StatefulSet', async () => {
+  it('checks the pod template of a StatefulSet, and the fix names that template, not a static pod manifest', async () => {
     const sts = `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: etcd, namespace: storage}
@@ -132,7 +132,8 @@ spec:
 `;
     const r = await cli(['scan', '-'], sts);
     expect(r.out).to.contain('DENY StatefulSet storage/etcd (etcd in container etcd)');
-    expect(r.out).to.contain('the pod spec of storage/etcd');
+    expect(r.out).to.contain('fix: Set --client-cert-auth=true in the pod template of StatefulSet storage/etcd (or the chart values or operator resource that render it)');
+    expect(r.out).not.to.contain('/etc/kubernetes/manifests');
   });
 
   it('a policy file changes the actions: warn mode exits 0', async () => {

@@ -101,6 +101,8 @@ export type AdmissionSubject =
       readonly pod: Pod;
       /** A kubelet writing its own mirror pod (kubeletMirrorPods applies). */
       readonly kubeletMirror: boolean;
+      /** A workload controller creating an object for the workload it manages (controllerPods applies). */
+      readonly controllerCreated: boolean;
       /** The object before an UPDATE, decoded the same way (ratcheting). */
       readonly previous?: Pod;
     };
@@ -128,7 +130,43 @@ export function decodeAdmissionRequest(request: AdmissionRequest): Decoded<Admis
   const pod = decoded.value;
   // An old object the API server sent is valid; one that is not (a fake, a test) only loses ratcheting.
   const old = request.operation === 'UPDATE' ? decodePodOf(kind, request.oldObject, 'request.oldObject', identity) : undefined;
-  return { ok: true, value: { judged: true, pod, kubeletMirror: kind === 'Pod' && isKubeletMirrorRequest(request, pod), ...(old?.ok === true ? { previous: old.value } : {}) } };
+  return {
+    ok: true,
+    value: {
+      judged: true,
+      pod,
+      kubeletMirror: kind === 'Pod' && isKubeletMirrorRequest(request, pod),
+      controllerCreated: isControllerRequest(request),
+      ...(old?.ok === true ? { previous: old.value } : {}),
+    },
+  };
+}
+
+/**
+ * The identities kube-controller-manager's workload controllers write with: a service account each
+ * with --use-service-account-credentials (kubeadm's default; cmd/kube-controller-manager/app:
+ * ClientOrDie("replicaset-controller"), ("daemon-set-controller"), …), else the controller
+ * manager's own user.
+ */
+const WORKLOAD_CONTROLLERS: ReadonlySet<string> = new Set([
+  'system:kube-controller-manager',
+  ...['replicaset-controller', 'replication-controller', 'statefulset-controller', 'daemon-set-controller', 'job-controller', 'cronjob-controller', 'deployment-controller'].map(
+    (name) => `system:serviceaccount:kube-system:${name}`,
+  ),
+]);
+
+/**
+ * A workload controller creating the pod of a ReplicaSet, StatefulSet, DaemonSet, Job… (or the
+ * ReplicaSet of a Deployment, the Job of a CronJob): the workload's template was judged when it was
+ * applied. The owner reference alone earns nothing, since anyone who can create a pod can write one;
+ * the request must come from the controller's own identity.
+ */
+function isControllerRequest(request: AdmissionRequest): boolean {
+  const user = request.userInfo?.username;
+  if (user === undefined || !WORKLOAD_CONTROLLERS.has(user)) return false;
+  // The object's own owners (for a ReplicaSet, not its template's), as the API server validated them.
+  const owners = (request.object as { metadata?: { ownerReferences?: unknown } }).metadata?.ownerReferences;
+  return Array.isArray(owners) && owners.some((o: { kind?: unknown; controller?: unknown } | null) => o?.controller === true && typeof o.kind === 'string' && o.kind !== 'Pod' && Object.hasOwn(POD_SOURCES, o.kind));
 }
 
 /**

@@ -23,6 +23,8 @@ import { evaluatePod, readConfig, type EvaluationOptions, type NodeView, type Po
 export interface PodFacts {
   /** A kubelet (system:node:<n> in system:nodes) writing its own mirror pod: kubeletMirrorPods applies. */
   readonly kubeletMirror?: boolean;
+  /** A workload controller creating an object for the workload it manages: controllerPods applies. */
+  readonly controllerCreated?: boolean;
   /**
    * The pod before this UPDATE. An update cannot change what runs (command, args and env are
    * immutable), so rules that already failed on it warn instead of deny (ratcheting): a label or
@@ -42,6 +44,8 @@ export interface PodFacts {
 }
 
 export interface Verdict extends Decision {
+  /** Pod, or the workload whose pod template was judged. */
+  readonly kind: string;
   readonly namespace: string | undefined;
   readonly name: string | undefined;
   /** The pod carries the kubelet's mirror annotation. */
@@ -69,8 +73,8 @@ export function judgePod(pod: Pod, policy: Policy, facts: PodFacts = {}): Verdic
   const options = evaluationOptions(policy, facts);
   const evaluation = evaluatePod(pod, options);
   const preexisting = facts.previous !== undefined ? failingKeys(evaluatePod(facts.previous, options)) : undefined;
-  const decision = decide(evaluation, policy, { kubeletMirror: facts.kubeletMirror ?? false, ...(preexisting !== undefined ? { preexisting } : {}) });
-  return { namespace: evaluation.namespace, name: evaluation.name, mirror: evaluation.mirror, ...decision };
+  const decision = decide(evaluation, policy, { kubeletMirror: facts.kubeletMirror ?? false, controllerCreated: facts.controllerCreated ?? false, ...(preexisting !== undefined ? { preexisting } : {}) });
+  return { kind: evaluation.kind, namespace: evaluation.namespace, name: evaluation.name, mirror: evaluation.mirror, ...decision };
 }
 
 /** Some container of the pod runs etcd (launch stage only: no flags read). */

@@ -6,6 +6,8 @@ import type { Action, Exemption, Policy } from './policy.js';
 export interface RequestFacts {
   /** A kubelet (user system:node:<n>, group system:nodes) writing a pod with the mirror annotation. */
   readonly kubeletMirror: boolean;
+  /** A workload controller creating an object for the workload it manages (judged when it was applied). */
+  readonly controllerCreated?: boolean;
   /** `container/rule` keys already failing on the old object of an UPDATE. */
   readonly preexisting?: ReadonlySet<string>;
 }
@@ -122,6 +124,9 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
       } else if (failing && facts.kubeletMirror && policy.kubeletMirrorPods === 'audit' && STRENGTH[action] > STRENGTH.audit) {
         effectiveAction = 'audit';
         note = 'kubelet mirror pod: recorded, not denied (kubeletMirrorPods: audit)';
+      } else if (failing && facts.controllerCreated === true && policy.controllerPods === 'audit' && STRENGTH[action] > STRENGTH.audit) {
+        effectiveAction = 'audit';
+        note = 'created by a workload controller for a workload judged when it was applied: recorded, not denied (controllerPods: audit)';
       } else if (failing && action === 'enforce' && facts.preexisting?.has(`${result.container}/${f.rule}`) === true) {
         effectiveAction = 'warn';
         note = 'already failing before this update: warned, not denied';
@@ -162,10 +167,10 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
   }
 
   if (denied.length === 0) return { allowed: true, results, warnings, auditAnnotations };
-  const pod = namespace !== '' ? `${namespace}/${name}` : name;
+  const object = `${evaluation.kind === 'Pod' ? 'pod' : evaluation.kind} ${namespace !== '' ? `${namespace}/${name}` : name}`;
   const lines = denied.map(
     ({ container, finding: f }) => `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
   );
-  const denialMessage = `etcd-tls-guard: ${denied.length} etcd TLS ${denied.length === 1 ? 'control fails' : 'controls fail'} for pod ${pod}:\n${lines.join('\n')}`;
+  const denialMessage = `etcd-tls-guard: ${denied.length} etcd TLS ${denied.length === 1 ? 'control fails' : 'controls fail'} for ${object}:\n${lines.join('\n')}`;
   return { allowed: false, results, denialMessage, warnings, auditAnnotations };
 }

@@ -26,6 +26,11 @@ export interface Policy {
   readonly etcdTopology: EtcdTopology;
   /** `audit`: requests from a kubelet creating its mirror pod are never denied (docs/configuration.md). */
   readonly kubeletMirrorPods: 'audit' | 'enforce';
+  /**
+   * `audit`: what a workload controller creates for a workload it manages (a StatefulSet's pods, a
+   * Deployment's ReplicaSet) is never denied: the workload was judged when applied (docs/configuration.md).
+   */
+  readonly controllerPods: 'audit' | 'enforce';
   readonly exemptions: readonly Exemption[];
 }
 
@@ -35,6 +40,7 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   unknownAction: 'warn',
   etcdTopology: 'auto',
   kubeletMirrorPods: 'audit',
+  controllerPods: 'audit',
   exemptions: Object.freeze([]),
 });
 
@@ -53,6 +59,7 @@ export const POLICY_SCHEMA = {
     unknownAction: { type: 'string', enum: ACTIONS },
     etcdTopology: { type: 'string', enum: ['auto', 'single', 'cluster'] },
     kubeletMirrorPods: { type: 'string', enum: ['audit', 'enforce'] },
+    controllerPods: { type: 'string', enum: ['audit', 'enforce'] },
     exemptions: {
       type: 'array',
       items: {
@@ -92,6 +99,7 @@ export function policyFromObject(input: unknown, source = '(inline)'): Policy {
     unknownAction: Action;
     etcdTopology: EtcdTopology;
     kubeletMirrorPods: Policy['kubeletMirrorPods'];
+    controllerPods: Policy['controllerPods'];
     exemptions: Array<Partial<Exemption> & { reason: string }>;
   }>;
   return Object.freeze({
@@ -100,6 +108,7 @@ export function policyFromObject(input: unknown, source = '(inline)'): Policy {
     unknownAction: raw.unknownAction ?? DEFAULT_POLICY.unknownAction,
     etcdTopology: raw.etcdTopology ?? DEFAULT_POLICY.etcdTopology,
     kubeletMirrorPods: raw.kubeletMirrorPods ?? DEFAULT_POLICY.kubeletMirrorPods,
+    controllerPods: raw.controllerPods ?? DEFAULT_POLICY.controllerPods,
     exemptions: Object.freeze(
       (raw.exemptions ?? []).map((e) =>
         Object.freeze({

@@ -55,6 +55,8 @@ export interface ComponentResult {
 }
 
 export interface PodEvaluation {
+  /** The kind of the object that declares the pod: Pod, or the workload whose template it is. */
+  readonly kind: string;
   readonly namespace: string | undefined;
   readonly name: string | undefined;
   readonly mirror: boolean;
@@ -171,5 +173,5 @@ export function evaluatePod(pod: Pod, options: EvaluationOptions): PodEvaluation
     ...(pod.spec.initContainers ?? []).flatMap((c) => evaluateContainer(pod, c, true, options)),
     ...pod.spec.containers.flatMap((c) => evaluateContainer(pod, c, false, options)),
   ];
-  return { namespace: pod.metadata?.namespace, name: pod.metadata?.name, mirror: isMirrorPod(pod), results };
+  return { kind: pod.kind ?? 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, mirror: isMirrorPod(pod), results };
 }

@@ -119,6 +119,11 @@ export function fixLocation(c: FixContext): string {
     return `the etcd configuration file ${c.configFile}${node} (TLS flags are keys there: client-transport-security.cert-file, .key-file, .client-cert-auth, .trusted-ca-file, .auto-tls, and the same under peer-transport-security)`;
   }
   if (isMirrorPod(pod)) return `${STATIC_MANIFEST[c.component]}${node}`;
+  // A workload's pod template, judged at admission or by scan: the fix goes into that template (or
+  // the chart value or operator resource that renders it), never into a static pod manifest.
+  if (pod.kind !== undefined && pod.kind !== 'Pod' && pod.kind !== 'Process') {
+    return `the pod template of ${pod.kind} ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''} (or the chart values or operator resource that render it)`;
+  }
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
   const ns = pod.metadata?.namespace ?? 'default';
   if (owner?.kind !== undefined && owner.kind !== 'Node') return `the pod template of ${owner.kind} ${ns}/${owner.name ?? ''}`;

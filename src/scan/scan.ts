@@ -44,12 +44,12 @@ function reviewTarget(object: unknown, at: { item?: number }): Target {
   if (!decoded.ok) return { ...named, outcome: decoded };
   const subject = decoded.value;
   if (!subject.judged) return { ...named, outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } } };
-  const { pod, kubeletMirror, previous } = subject;
+  const { pod, kubeletMirror, controllerCreated, previous } = subject;
   return {
     ...named,
     namespace: pod.metadata?.namespace ?? null,
     name: pod.metadata?.name ?? null,
-    outcome: { ok: true, value: { pod, facts: { kubeletMirror, ...(previous !== undefined ? { previous } : {}) } } },
+    outcome: { ok: true, value: { pod, facts: { kubeletMirror, controllerCreated, ...(previous !== undefined ? { previous } : {}) } } },
   };
 }
 
