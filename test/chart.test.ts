@@ -11,6 +11,7 @@ import { evaluatePod } from '../src/rules/evaluate.js';
 import type { Pod } from '../src/launch/pod.js';
 import { POLICY_SCHEMA, policyFromText } from '../src/policy/policy.js';
 import { ajv } from '../src/input/schema.js';
+import { POD_SOURCES } from '../src/input/workload.js';
 import { helmBinary } from './helm.js';
 import { container, FIXTURES, KUBEADM_ETCD_FLAGS, podWith } from './helpers.js';
 
@@ -53,7 +54,7 @@ interface Webhook {
   failurePolicy: string;
   clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
   rules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }[];
-  namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+  namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[]; matchLabels?: Record<string, string> };
   matchConditions: { name: string; expression: string }[];
 }
 
@@ -128,7 +129,7 @@ describe('Helm chart charts/etcd-tls-guard', function () {
   });
 
   describe('the ValidatingWebhookConfiguration', () => {
-    it('calls POST /validate on the Service for pods CREATE and UPDATE, v1 reviews, no side effects, 5 s, Fail', () => {
+    it('calls POST /validate on the Service for CREATE and UPDATE of pods and workloads, v1 reviews, no side effects, 5 s, Fail', () => {
       const objects = render();
       const wh = webhookOf(objects);
       const svc = one(objects, 'Service') as K8sObject & { spec: { ports: { name: string; port: number }[] } };
@@ -138,7 +139,14 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(wh.sideEffects).to.equal('None');
       expect(wh.timeoutSeconds).to.equal(5);
       expect(wh.failurePolicy).to.equal('Fail');
-      expect(wh.rules).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' }]);
+      expect(wh.rules).to.deep.equal([
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'replicationcontrollers', 'podtemplates'], scope: 'Namespaced' },
+        { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], scope: 'Namespaced' },
+        { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
+      ]);
+      // Every kind the webhook judges is in the rules, and nothing else (src/input/workload.ts).
+      const plural: Record<string, string> = { Pod: 'pods', PodTemplate: 'podtemplates', ReplicationController: 'replicationcontrollers', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets', Job: 'jobs', CronJob: 'cronjobs' };
+      expect(Object.entries(POD_SOURCES).map(([kind, s]) => `${s.group}/${plural[kind] ?? kind}`).sort()).to.deep.equal(wh.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0] ?? ''}/${res}`)).sort());
       expect(wh.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system', 'openshift-etcd', 'openshift-kube-apiserver'] }] });
     });
 
@@ -147,6 +155,15 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(wh.namespaceSelector.matchExpressions[0]?.values).to.deep.equal(['kube-system', 'control-plane']);
       expect(wh.timeoutSeconds).to.equal(10);
       expect(wh.failurePolicy).to.equal('Ignore');
+    });
+
+    it('webhook.workloads=false checks pods only', () => {
+      expect(webhookOf(render(['--set', 'webhook.workloads=false'])).rules).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' }]);
+    });
+
+    it('webhook.namespaceSelector selects tenant namespaces by label instead of the list', () => {
+      const wh = webhookOf(render(['--set-string', 'webhook.namespaceSelector.matchLabels.etcd-tls-guard\\.io/control-plane=true']));
+      expect(wh.namespaceSelector).to.deep.equal({ matchLabels: { 'etcd-tls-guard.io/control-plane': 'true' } });
     });
 
     it('webhook.matchConditions=false drops the control-plane pre-filter but keeps the webhook’s own pods out', () => {
@@ -387,7 +404,7 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     // The variables the API server gives match conditions (admissionregistration.k8s.io/v1).
     const env = new Environment().registerVariable('object', 'map').registerVariable('oldObject', 'map').registerVariable('request', 'map').registerVariable('authorizer', 'map');
     const conditions = webhookOf(render()).matchConditions;
-    const request = { namespace: 'kube-system', operation: 'CREATE' };
+    const request = { namespace: 'kube-system', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } };
     const matches = (pod: Pod, req: object = request): boolean => conditions.every((m) => env.evaluate(m.expression, { object: pod, oldObject: null, request: req, authorizer: {} }) === true);
 
     it('every expression compiles (parses and type-checks)', () => {
@@ -431,6 +448,35 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       });
     }
 
+    // The same pods as the templates of workloads: every kind's template path is looked into.
+    const workloadsOf = (pod: Pod): Array<[string, object, object]> => {
+      const template = { metadata: { labels: { app: 'x' } }, spec: pod.spec };
+      const at = (kind: string, group: string): object => ({ namespace: 'tenant-a', operation: 'CREATE', kind: { group, version: 'v1', kind } });
+      return [
+        ['StatefulSet', { kind: 'StatefulSet', metadata: { name: 'etcd' }, spec: { template } }, at('StatefulSet', 'apps')],
+        ['Deployment', { kind: 'Deployment', metadata: { name: 'etcd' }, spec: { template } }, at('Deployment', 'apps')],
+        ['CronJob', { kind: 'CronJob', metadata: { name: 'etcd' }, spec: { jobTemplate: { spec: { template } } } }, at('CronJob', 'batch')],
+        ['PodTemplate', { kind: 'PodTemplate', metadata: { name: 'etcd' }, template }, at('PodTemplate', '')],
+      ];
+    };
+    for (const [name, pod] of [...fixturePods, ...tricky]) {
+      if (evaluatePod(pod, { etcdTopology: 'auto' }).results.length === 0) continue;
+      it(`sends ${name} as the template of a StatefulSet, Deployment, CronJob and PodTemplate`, () => {
+        for (const [kind, object, req] of workloadsOf(pod)) expect(conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(true);
+      });
+    }
+
+    it('leaves ordinary workloads in the API server (no evaluation error), and the webhook’s own Deployment and ReplicaSets', () => {
+      for (const [kind, object, req] of workloadsOf(podWith({ image: 'nginx:1.27', name: 'web' }))) {
+        expect(conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(false);
+      }
+      const own = one(render(), 'Deployment');
+      for (const kind of ['Deployment', 'ReplicaSet']) {
+        const req = { namespace: NAMESPACE, operation: 'UPDATE', kind: { group: 'apps', version: 'v1', kind } };
+        expect(conditions.every((m) => env.evaluate(m.expression, { object: { ...own, kind }, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(false);
+      }
+    });
+
     it('leaves other pods in the API server, even with no annotations, command, args or env (no evaluation error)', () => {
       expect(matches(podWith({ image: 'nginx:1.27', name: 'web' }))).to.equal(false);
       expect(matches(podWith({ image: 'registry.k8s.io/coredns/coredns:v1.11.1', args: ['-conf', '/etc/coredns/Corefile'] }))).to.equal(false);
@@ -445,9 +491,9 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       const own = podTemplate(render());
       const ownPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { labels: own.metadata.labels }, spec: own.spec };
       // Its pods mention etcd (the image name, the env): only the self-exclusion keeps them out.
-      expect(matches(ownPod, { namespace: NAMESPACE, operation: 'CREATE' })).to.equal(false);
+      expect(matches(ownPod, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(false);
       const impostor: Pod = { ...ownPod, spec: { ...ownPod.spec, containers: [container({ image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] })] } };
-      expect(matches(impostor, { namespace: NAMESPACE, operation: 'CREATE' })).to.equal(true);
+      expect(matches(impostor, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(true);
     });
   });
 });

@@ -144,6 +144,29 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     expect(webhook.log()).to.not.contain('"name":"web"');
   });
 
+  it('workloads: ordinary Deployments never reach the webhook; an etcd StatefulSet is denied at kubectl apply --dry-run=server, naming the workload, and a compliant one is created', async () => {
+    const template = (pod: Pod): object => ({ metadata: { labels: { app: 'etcd' } }, spec: pod.spec });
+    const statefulSet = (name: string, pod: Pod): string =>
+      JSON.stringify({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: 'kube-system' }, spec: { replicas: 3, serviceName: name, selector: { matchLabels: { app: 'etcd' } }, template: template(pod) } });
+    const before = requestsServed(await httpGetText(webhook.metricsUrl));
+    const ordinary = 5;
+    for (let i = 0; i < ordinary; i++) {
+      const web = fixture('other/nginx.yaml');
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `web-${i}`, namespace: 'kube-system' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: web.spec } } };
+      ok(cp.kubectl(['create', '-f', '-'], { input: JSON.stringify(deployment) }));
+    }
+    expect(requestsServed(await httpGetText(webhook.metricsUrl)), `${ordinary} Deployments created`).to.equal(before);
+
+    const denied = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: statefulSet('etcd-tenant', fixture('insecure/etcd-plaintext.yaml')) });
+    expect(denied.status).to.equal(1);
+    expect(denied.stderr).to.contain(`admission webhook "${WEBHOOK_NAME}" denied the request`);
+    expect(denied.stderr).to.contain('for StatefulSet kube-system/etcd-tenant');
+    expect(denied.stderr).to.contain('[etcd-client-cert-auth]');
+    expect(denied.stderr).to.contain('the pod template of StatefulSet kube-system/etcd-tenant');
+    ok(cp.kubectl(['create', '-f', '-'], { input: statefulSet('etcd-compliant', fixture('kubeadm/etcd.yaml')) }));
+    expect(requestsServed(await httpGetText(webhook.metricsUrl))).to.equal(before + 2);
+  });
+
   it('etcd-tls-guard audit lists what runs, with PolicyReports updated in place', async () => {
     ok(cp.kubectl(['apply', '-f', join(FIXTURES, 'e2e', 'policyreport-crd.yaml')]));
     await waitFor('the PolicyReport CRD', 15_000, () => Promise.resolve(cp.kubectl(['get', 'policyreports', '-n', 'kube-system']).status === 0));

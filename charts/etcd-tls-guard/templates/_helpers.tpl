@@ -59,6 +59,16 @@ Optional fields are guarded with has(): reading an absent field is an error, and
 match condition falls to failurePolicy.
 */}}
 {{- /* A container that runs or mentions etcd or kube-apiserver, or OpenShift 3's `openshift start master` (its API server). */ -}}
+{{- /*
+The pod spec of the object under review, in CEL: a Pod's own, or the pod template's of a workload
+(src/input/workload.ts lists the same paths). The API server has validated the object by then, so
+the template is there. Expressions bind it to a name as `[spec].all(s, …)`: CEL in a webhook's
+matchConditions has no variables, and has() takes only a field of a name.
+*/ -}}
+{{- define "etcd-tls-guard.celPodSpec" -}}
+(request.kind.kind == 'Pod' ? object.spec : request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : request.kind.kind == 'PodTemplate' ? object.template.spec : object.spec.template.spec)
+{{- end }}
+
 {{- define "etcd-tls-guard.celContainerRunsControlPlane" -}}
 (has(c.image) && c.image.matches('(^|/)(etcd|kube-apiserver)(-[a-z0-9]+)?([:@]|$)')) || (has(c.command) && c.command.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.args) && c.args.exists(a, a.contains('etcd') || a.contains('kube-apiserver') || a.contains('openshift start master') || a.matches('(^|/)openshift$'))) || (has(c.env) && c.env.exists(e, has(e.value) && (e.value.contains('etcd') || e.value.contains('kube-apiserver'))))
 {{- end }}
