@@ -136,6 +136,37 @@ spec:
     expect(r.out).not.to.contain('/etc/kubernetes/manifests');
   });
 
+  it('Helm output with null optional fields (an empty annotations: or envFrom: a template left) is judged, not an input error', async () => {
+    const sts = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: etcd, namespace: storage, annotations: }
+spec:
+  template:
+    metadata:
+      annotations:
+      labels: {app: etcd}
+    spec:
+      initContainers:
+      containers:
+      - name: etcd
+        image: quay.io/coreos/etcd:v3.5.15
+        command: [etcd, --listen-client-urls=http://0.0.0.0:2379, --advertise-client-urls=http://etcd:2379]
+        envFrom:
+        env:
+`;
+    const r = await cli(['scan', '-'], sts);
+    expect(r.code, r.out).to.equal(1);
+    expect(r.out).to.contain('DENY StatefulSet storage/etcd (etcd in container etcd)');
+    expect(r.out).not.to.contain('ERROR');
+  });
+
+  it('a document without apiVersion/kind is said to be skipped, not passed over in silence (exit 0)', async () => {
+    const r = await cli(['scan', '-'], 'spec:\n  containers:\n  - {name: etcd, command: [etcd]}\n');
+    expect(r.code).to.equal(0);
+    expect(r.out).to.contain('SKIP object <unnamed> -#0: no apiVersion/kind: not a Kubernetes object, not checked');
+    expect(r.out).to.match(/1 object, 0 control-plane containers checked/);
+  });
+
   it('a policy file changes the actions: warn mode exits 0', async () => {
     const r = await cli(['scan', '--config', fixturePath('policies/audit-everything.yaml'), fixturePath('insecure/etcd-plaintext.yaml')]);
     expect(r.code).to.equal(0);

@@ -12,7 +12,7 @@ function title(r: ReportRow): string {
 
 /** The lines of one row: its verdict, then each failing or unverifiable rule. */
 function textLines(r: ReportRow): string[] {
-  if (r.skipped !== undefined) return [`ALLOW ${title(r)} ${where(r)}: ${r.skipped}`];
+  if (r.skipped !== undefined) return [`${r.kind === null ? 'SKIP' : 'ALLOW'} ${title(r)} ${where(r)}: ${r.skipped}`];
   if (r.component === null) return [];
   const lines: string[] = [];
   const bad = r.findings.filter((f) => f.status === 'fail' || f.status === 'unknown');

@@ -45,7 +45,7 @@ export interface ReportRow extends ReportSubject {
   readonly container: string | null;
   /** Which release of the program runs, as far as the image tells (absent when nothing runs). */
   readonly release?: string;
-  /** Why the object was not judged (an admission request the webhook lets through untouched). */
+  /** Why the object was not judged (an admission request the webhook lets through untouched, a document with no kind). */
   readonly skipped?: string;
   readonly findings: readonly ReportFinding[];
 }
