@@ -103,6 +103,22 @@ function warningText({ container, finding: f }: Located, withContainer: boolean)
   return truncate(full.length > WARNING_PREFERRED && short.length <= WARNING_PREFERRED ? short : full, WARNING_MAX);
 }
 
+/** A finding with the policy's actions on it (and why they differ), as plain data. */
+function withActions(f: Finding, action: Action, effectiveAction: Action, note: string | undefined): DecidedFinding {
+  const decided: { -readonly [K in keyof DecidedFinding]: DecidedFinding[K] } = {
+    rule: f.rule,
+    status: f.status,
+    message: f.message,
+    remediation: f.remediation,
+    evidence: f.evidence,
+    action,
+    effectiveAction,
+  };
+  if (f.details !== undefined) decided.details = f.details;
+  if (note !== undefined) decided.note = note;
+  return decided;
+}
+
 /**
  * Applies the policy to an evaluation: which findings deny, warn or are recorded for audit.
  * Pure: the same evaluation, policy and facts always give the same decision.
@@ -131,7 +147,7 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
         effectiveAction = 'warn';
         note = 'already failing before this update: warned, not denied';
       }
-      const decided: DecidedFinding = { ...f, action, effectiveAction, ...(note !== undefined ? { note } : {}) };
+      const decided = withActions(f, action, effectiveAction, note);
       if (failing && effectiveAction !== 'off') active.push({ container: result.container, finding: decided });
       return decided;
     });
