@@ -16,6 +16,8 @@ const KUBEADM_APISERVER_FLAGS = [
   '--secure-port=6443',
 ];
 
+const POD_IP: EnvVar = { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } };
+
 const THREE_MEMBERS = 'cp-1=https://10.0.0.11:2380,cp-2=https://10.0.0.12:2380,cp-3=https://10.0.0.13:2380';
 
 interface Case {
@@ -53,6 +55,11 @@ const CASES: Case[] = [
   { name: 'an http:// client URL fails', rule: 'etcd-client-tls', changes: { 'listen-client-urls': 'https://127.0.0.1:2379,http://10.0.0.11:2379' }, status: 'fail', message: /http:\/\/10.0.0.11:2379 is not TLS/ },
   { name: 'absent --listen-client-urls is the default http://localhost:2379', rule: 'etcd-client-tls', changes: { 'listen-client-urls': null, 'advertise-client-urls': null }, status: 'fail', message: /default of --listen-client-urls/ },
   { name: 'a --listen-client-http-urls http:// URL fails', rule: 'etcd-client-tls', changes: { 'listen-client-http-urls': 'http://127.0.0.1:2382' }, status: 'fail' },
+  // The host from a field reference, the scheme written in the manifest (etcd charts and operators: https://$(POD_IP):2379).
+  { name: 'https://$(POD_IP):2379: the scheme is known, TLS', rule: 'etcd-client-tls', changes: { 'listen-client-urls': 'https://$(POD_IP):2379,https://127.0.0.1:2379' }, env: [POD_IP], status: 'pass' },
+  { name: 'http://$(POD_IP):2379: certainly plaintext', rule: 'etcd-client-tls', changes: { 'listen-client-urls': 'https://127.0.0.1:2379,http://$(POD_IP):2379' }, env: [POD_IP], status: 'fail', message: /http:\/\/\$\(POD_IP\):2379 is not TLS/ },
+  { name: '$(SCHEME)://: the scheme itself from a field reference is unknown', rule: 'etcd-client-tls', changes: { 'listen-client-urls': '$(POD_IP)://x:2379' }, env: [POD_IP], status: 'unknown' },
+  { name: 'a peer URL with the pod IP keeps its scheme for the effective check', rule: 'etcd-peer-auth-effective', changes: { 'listen-peer-urls': 'https://$(POD_IP):2380', 'initial-cluster': THREE_MEMBERS }, env: [POD_IP], status: 'pass' },
   { name: 'cert file from a Secret is unknown', rule: 'etcd-client-tls', changes: { 'cert-file': null }, env: [{ name: 'ETCD_CERT_FILE', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], status: 'unknown', message: /ETCD_CERT_FILE comes from secretKeyRef s\/k/ },
 
   // etcd-client-cert-auth (CIS 2.2)

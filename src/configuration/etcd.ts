@@ -256,6 +256,28 @@ export function urlSchemes(list: string): Array<{ url: string; scheme: Scheme }>
 
 export const isTlsScheme = (scheme: Scheme): boolean => scheme === 'https' || scheme === 'unixs';
 
+/**
+ * The URLs of a URL-list setting and their schemes, as far as they are known. A value whose unknown
+ * parts hold no `,`, `=` or whitespace (an IP from status.podIP, a node name: separatorFreeText)
+ * keeps its list structure, and each URL whose scheme is literal text keeps its scheme:
+ * `https://$(POD_IP):2379` is TLS whatever the pod's IP. A scheme with an unknown part in it
+ * (`$(SCHEME)://…`) is undefined. Undefined: the list itself is unknown.
+ */
+export function knownUrlSchemes(s: Setting): Array<{ url: string; scheme: Scheme | undefined }> | undefined {
+  if (s.state !== 'unknown') {
+    const list = effectiveValue(s) ?? '';
+    return list === '' ? [] : urlSchemes(list);
+  }
+  if (s.separatorFreeText === undefined) return undefined;
+  return s.separatorFreeText
+    .split(',')
+    .map((u) => u.trim())
+    .map((url) => {
+      const scheme = url.slice(0, Math.max(0, url.indexOf(':')));
+      return { url, scheme: /^[A-Za-z][A-Za-z0-9+.-]*$/.test(scheme) ? (scheme.toLowerCase() as Scheme) : undefined };
+    });
+}
+
 /** What etcd checks after parsing, before serving (embed.Config.Validate, embed.StartEtcd). */
 function startupRefusal(cfg: ProgramConfig): string | undefined {
   const set = (flag: string): boolean | undefined => {

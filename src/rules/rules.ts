@@ -2,7 +2,7 @@
  * The controls, one declaration each. Adding a control means adding one entry to RULES (and one row
  * to the rules test table); the evaluation, decision and output code never name a rule.
  */
-import { etcdBehaviour, isTlsScheme, urlSchemes } from '../configuration/etcd.js';
+import { etcdBehaviour, isTlsScheme, knownUrlSchemes } from '../configuration/etcd.js';
 import type { Component } from '../launch/invocation.js';
 import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../configuration/settings.js';
 import { apiserverEtcdClientCertificate, certificateValid, runningMatchesManifest, etcdDataDir, etcdUniqueCa, manifestFile, modeAtMost, ownedByRoot, pkiFiles } from './node-checks.js';
@@ -94,14 +94,18 @@ function flagsSet(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
 /** Passes when every URL in the (list-valued) flags uses a TLS scheme; an empty list passes. */
 function urlsUseTls(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
   return (config) => {
-    const unknown = unknownOutcome(config, flags);
-    if (unknown !== undefined) return unknown;
     const evidence = evidenceOf(config, flags);
-    const plain = flags.flatMap((f) => {
-      const list = effectiveValue(config.get(f)) ?? '';
-      return list === '' ? [] : urlSchemes(list).filter((u) => !isTlsScheme(u.scheme)).map((u) => ({ flag: f, url: u.url }));
-    });
-    if (plain.length === 0) return { status: 'pass', message: evidence.join(', '), evidence };
+    const lists = flags.map((flag) => ({ flag, urls: knownUrlSchemes(config.get(flag)) }));
+    const plain = lists.flatMap(({ flag, urls }) => (urls ?? []).filter((u) => u.scheme !== undefined && !isTlsScheme(u.scheme)).map((u) => ({ flag, url: u.url })));
+    // A certainly plaintext URL fails whatever the unknown ones turn out to be.
+    if (plain.length === 0) {
+      const unknownList = lists.find((l) => l.urls === undefined || l.urls.some((u) => u.scheme === undefined));
+      if (unknownList !== undefined) {
+        const s = config.get(unknownList.flag);
+        return { status: 'unknown', message: s.state === 'unknown' ? s.reason : `a URL in --${unknownList.flag} has an unknown scheme`, evidence };
+      }
+      return { status: 'pass', message: evidence.join(', '), evidence };
+    }
     const first = plain[0] as { flag: string; url: string };
     const defaulted = config.get(first.flag).state === 'absent' ? ` (the default of --${first.flag})` : '';
     return { status: 'fail', message: `${first.url}${defaulted} is not TLS: plaintext traffic${plain.length > 1 ? ` (+${plain.length - 1} more)` : ''}`, evidence };
@@ -176,8 +180,8 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
     const ca = isNonEmpty(config.get(s.ca));
     const trustedCaVerifies = etcdBehaviour(config.releases, 'trustedCaRequiresClientCert');
     const verifies = anyOf(auth, deprecatedCa, bothOf(ca, trustedCaVerifies));
-    const urlLists = s.urls.map((f) => effectiveValue(config.get(f)));
-    const plain = urlLists.flatMap((list) => (list === undefined ? [] : urlSchemes(list).filter((u) => u.url !== '' && !isTlsScheme(u.scheme))));
+    const urlLists = s.urls.map((f) => knownUrlSchemes(config.get(f)));
+    const plain = urlLists.flatMap((urls) => (urls ?? []).filter((u) => u.url !== '' && u.scheme !== undefined && !isTlsScheme(u.scheme)));
     const fail = (message: string): CheckOutcome => ({ status: 'fail', message, evidence });
     // Certain failures first: an unknown setting elsewhere cannot repair them.
     if (files === false && auto === true) return fail(`--${s.auto} serves a self-signed certificate and drops --${s.auth} and --${s.ca}: ${s.what} certificates are not verified`);
@@ -190,7 +194,7 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
       );
     }
     if (plain.length > 0) return fail(`${plain.map((u) => u.url).join(', ')} serves plaintext: no TLS and no ${s.what} certificate verification there`);
-    if (files === undefined || (files === false && auto === undefined) || verifies === undefined || urlLists.includes(undefined)) {
+    if (files === undefined || (files === false && auto === undefined) || verifies === undefined || urlLists.some((urls) => urls === undefined || urls.some((u) => u.scheme === undefined))) {
       if (verifies === undefined && ca === true && auth === false && trustedCaVerifies === undefined) {
         return {
           status: 'unknown',
