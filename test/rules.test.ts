@@ -60,6 +60,9 @@ const CASES: Case[] = [
   { name: 'http://$(POD_IP):2379: certainly plaintext', rule: 'etcd-client-tls', changes: { 'listen-client-urls': 'https://127.0.0.1:2379,http://$(POD_IP):2379' }, env: [POD_IP], status: 'fail', message: /http:\/\/\$\(POD_IP\):2379 is not TLS/ },
   { name: '$(SCHEME)://: the scheme itself from a field reference is unknown', rule: 'etcd-client-tls', changes: { 'listen-client-urls': '$(POD_IP)://x:2379' }, env: [POD_IP], status: 'unknown' },
   { name: 'a peer URL with the pod IP keeps its scheme for the effective check', rule: 'etcd-peer-auth-effective', changes: { 'listen-peer-urls': 'https://$(POD_IP):2380', 'initial-cluster': THREE_MEMBERS }, env: [POD_IP], status: 'pass' },
+  // A template that was not rendered: what it will say is unknown, never plaintext.
+  { name: 'a Terraform placeholder in --listen-client-urls is unknown, not plaintext', rule: 'etcd-client-tls', changes: { 'listen-client-urls': '${etcd_client_urls}' }, status: 'unknown', message: /\$\{etcd_client_urls\}, an unrendered template placeholder/ },
+  { name: 'a Helm placeholder in ETCD_CLIENT_CERT_AUTH is unknown', rule: 'etcd-client-cert-auth', changes: { 'client-cert-auth': null }, env: [{ name: 'ETCD_CLIENT_CERT_AUTH', value: '{{ .Values.auth.client.secureTransport }}' }], status: 'unknown', message: /unrendered template placeholder/ },
   { name: 'cert file from a Secret is unknown', rule: 'etcd-client-tls', changes: { 'cert-file': null }, env: [{ name: 'ETCD_CERT_FILE', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], status: 'unknown', message: /ETCD_CERT_FILE comes from secretKeyRef s\/k/ },
 
   // etcd-client-cert-auth (CIS 2.2)

@@ -1,6 +1,6 @@
 import type { Container, EnvFromSource, EnvVarSource, Pod } from './pod.js';
 import { expandKubernetesReferences } from './expand.js';
-import type { EnvValue, Word } from './word.js';
+import { withPlaceholdersUnknown, type EnvValue, type Word } from './word.js';
 
 /**
  * A process environment as far as it can be known at admission time.
@@ -132,7 +132,7 @@ export function containerEnvironment(pod: Pod, container: Container): Environmen
   for (const envVar of container.env ?? []) {
     let value: EnvValue;
     if (envVar.value !== undefined && envVar.value !== '') {
-      const word: Word = expandKubernetesReferences(envVar.value, lookupSoFar);
+      const word: Word = withPlaceholdersUnknown(expandKubernetesReferences(envVar.value, lookupSoFar));
       value =
         word.unknown === undefined
           ? { state: 'known', value: word.text, origin: 'env' }

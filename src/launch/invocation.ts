@@ -3,7 +3,7 @@ import { expandKubernetesReferences } from './expand.js';
 import type { Container, Pod } from './pod.js';
 import { parseShellScript, ShellLimitError, ShellSyntaxError, type SourcedFiles } from './shell.js';
 import { WRAPPERS, wrappedCommand } from './wrappers.js';
-import { knownPrefix, type EnvValue, type Word } from './word.js';
+import { knownPrefix, withPlaceholdersUnknown, type EnvValue, type Word } from './word.js';
 
 export type Component = 'etcd' | 'kube-apiserver';
 
@@ -87,7 +87,7 @@ interface Walk {
 }
 
 function invocation(walk: Walk, component: Component, program: string, args: readonly Word[], env: Environment, origin: string, extra: { opaque?: string; startError?: string } = {}): Invocation {
-  return { component, program, args, env, origin, image: walk.image, ...extra };
+  return { component, program, args: args.map(withPlaceholdersUnknown), env, origin, image: walk.image, ...extra };
 }
 
 /**

@@ -29,6 +29,23 @@ export function knownPrefix(word: Word): string {
   return word.unknown === undefined ? word.text : word.text.slice(0, word.unknown.at);
 }
 
+/**
+ * A template placeholder left in a value the program receives: `{{ .Values.x }}` (Helm, Go
+ * templates, Jinja) or `${x}` (Terraform, envsubst). Kubernetes expands only `$(VAR)`, so such text
+ * reaches the program as written: the manifest is a template that was not rendered, and what it
+ * will say is unknown — never a plaintext URL or a false flag.
+ */
+const PLACEHOLDER = /\{\{.*?\}\}|\$\{[^}]*\}/;
+
+/** The word with its first unrendered template placeholder, and all after it, unknown. */
+export function withPlaceholdersUnknown(word: Word): Word {
+  const known = knownPrefix(word);
+  if (!known.includes('{{') && !known.includes('${')) return word;
+  const match = PLACEHOLDER.exec(known);
+  if (match === null) return word;
+  return { text: word.text, unknown: { at: match.index, reason: `holds ${match[0]}, an unrendered template placeholder (render the manifest first)` } };
+}
+
 /** Drops the first `n` characters of a word, keeping track of its unknown part. */
 export function sliceWord(word: Word, n: number): Word {
   const text = word.text.slice(n);
