@@ -37,6 +37,7 @@ describe('POSIX shell scripts (sh -c)', () => {
     { name: 'comments are ignored', script: '# start\netcd --a # trailing', commands: [['etcd', '--a']] },
     { name: 'redirections and IO numbers are not arguments', script: 'etcd --a 2>&1 >/tmp/log </dev/null', commands: [['etcd', '--a']] },
     { name: 'a here-document body is not run', script: 'cat <<EOF >/x\netcd --evil\nEOF\netcd --good', commands: [['cat'], ['etcd', '--good']] },
+    { name: "a here-string (bash's <<<) is a redirection, not a here-document: the lines after it run", script: 'grep -q x <<< "$HOST"\netcd --good', commands: [['grep', '-q', 'x'], ['etcd', '--good']] },
     { name: '"$@" gives each positional parameter', script: 'exec etcd "$@"', positional: ['--a=1', 'two words'], commands: [['exec', 'etcd', '--a=1', 'two words']] },
     { name: '$1 and $# ', script: 'etcd --name=$1 --n=$#', positional: ['x', 'y'], commands: [['etcd', '--name=x', '--n=2']] },
     { name: 'if/then/fi: the condition and the body are commands (true is a builtin)', script: 'if test -f x; then exec etcd --a; fi', commands: [['test', '-f', 'x'], ['exec', 'etcd', '--a']] },

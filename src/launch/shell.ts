@@ -33,8 +33,10 @@ export interface ShellCommand {
   readonly env: Environment;
 }
 
-const OPERATORS = ['&&', '||', ';;', '<<-', '<<', '>>', '<&', '>&', '<>', '>|', '&>', '|&', ';', '&', '|', '(', ')', '<', '>'];
-const REDIRECTIONS = new Set(['<', '>', '>>', '<&', '>&', '<>', '>|', '&>', '<<', '<<-']);
+// `<<<` first: bash's here-string (`cmd <<< "$WORD"`: the word on stdin) is one redirection, not a
+// here-document whose delimiter is `<` (which made the rest of a script its body).
+const OPERATORS = ['&&', '||', ';;', '<<<', '<<-', '<<', '>>', '<&', '>&', '<>', '>|', '&>', '|&', ';', '&', '|', '(', ')', '<', '>'];
+const REDIRECTIONS = new Set(['<', '>', '>>', '<&', '>&', '<>', '>|', '&>', '<<', '<<-', '<<<']);
 /** First characters of OPERATORS: most characters of a word are not one, and need no further look. */
 const OPERATOR_START = new Set(OPERATORS.map((o) => o[0] as string));
 /**
