@@ -149,6 +149,13 @@ describe('rules', () => {
     });
   }
 
+  it('a fix for a setting the pod makes through an ETCD_* variable names the variable, never a flag beside it (etcd 3.4+ refuses both)', () => {
+    const f = finding({ name: '', rule: 'etcd-client-cert-auth', changes: { 'client-cert-auth': null }, env: [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'false' }], status: 'fail' });
+    expect(f.remediation).to.match(/^Set ETCD_CLIENT_CERT_AUTH=true in .*change the variable; the same flag beside it stops etcd 3.4 and later\)$/);
+    expect(f.remediation).not.to.contain('--client-cert-auth');
+    expect(finding({ name: '', rule: 'etcd-client-cert-auth', changes: { 'client-cert-auth': 'false' }, status: 'fail' }).remediation).to.match(/^Set --client-cert-auth=true in /);
+  });
+
   it('every rule the pod decides has a pass and a fail case in the table (node rules: test/node.test.ts)', () => {
     for (const rule of RULES.filter((r) => r.scope !== 'node')) {
       const statuses = new Set(CASES.filter((c) => c.rule === rule.id).map((c) => c.status));

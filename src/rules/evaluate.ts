@@ -77,6 +77,23 @@ function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: 
   return { multi: topology !== 'single', membership };
 }
 
+/**
+ * A fix that names a flag the pod sets through its ETCD_* variable names the variable instead: the
+ * same flag added beside it stops etcd 3.4 and later ("conflicting environment variable … is
+ * shadowed by corresponding command-line flag", configuration/etcd.ts envShadowedIsFatal, measured).
+ */
+function inTermsOfVariables(template: string, config: ProgramConfig): string {
+  if (config.component !== 'etcd') return template;
+  let viaEnv = false;
+  const text = template.replace(/--([a-z][a-z0-9-]*)/g, (written, flag: string) => {
+    const s = config.get(flag);
+    if (s.state !== 'set' || s.source !== 'env' || s.envName === undefined) return written;
+    viaEnv = true;
+    return s.envName;
+  });
+  return viaEnv ? `${text} (the pod sets it as an ETCD_* variable: change the variable; the same flag beside it stops etcd 3.4 and later)` : text;
+}
+
 /** One rule on one run. */
 function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string, node: NodeContext | undefined): Finding {
   const program = rule.component;
@@ -84,7 +101,7 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
     rule: rule.id,
     status,
     message,
-    remediation: template.replace('{file}', fixAt),
+    remediation: inTermsOfVariables(template, config).replace('{file}', fixAt),
     evidence,
     ...(details !== undefined ? { details } : {}),
   });
