@@ -369,5 +369,12 @@ export function etcdMembership(cfg: ProgramConfig): Membership {
   }
   if (listed !== undefined) return { kind: 'single', evidence: `${where} lists one member${s.state === 'unknown' ? ' (its name and address are only known when the pod runs)' : ''}` };
   if (s.state === 'unknown') return { kind: 'undetermined', evidence: s.reason };
-  return { kind: 'undetermined', evidence: '--initial-cluster is not set' };
+  // Not set: etcd bootstraps a cluster of itself alone, <name>=<initial-advertise-peer-urls>
+  // (etcdmain configFromCmdLine: InitialClusterFromName). Measured on etcd 3.4.23 started with --name
+  // and no --initial-cluster: "added member … to cluster", "single voting member cluster". Joining an
+  // existing cluster (--initial-cluster-state=existing) needs a member list, so that case stays open.
+  const state = cfg.get('initial-cluster-state');
+  if (state.state === 'set' && state.value === 'existing') return { kind: 'undetermined', evidence: '--initial-cluster-state=existing without --initial-cluster' };
+  if (state.state === 'unknown') return { kind: 'undetermined', evidence: state.reason };
+  return { kind: 'single', evidence: '--initial-cluster is not set: etcd bootstraps a one-member cluster of itself (<name>=<initial-advertise-peer-urls>)' };
 }
