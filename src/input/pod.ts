@@ -119,33 +119,43 @@ export const POD_SCHEMA: JSONSchemaType<Pod> = {
 
 const validatePod = ajv.compile(POD_SCHEMA);
 
-/** A schema node as `project` walks it: an object's properties or map values, an array's items. */
+/** A schema node as a projection reads it: an object's properties or map values, an array's items. */
 interface SchemaNode {
-  readonly type?: string;
   readonly properties?: Readonly<Record<string, SchemaNode>>;
   readonly additionalProperties?: SchemaNode | boolean;
   readonly items?: SchemaNode;
 }
 
+type Projection = (value: unknown) => unknown;
+const asIs: Projection = (value) => value;
+
 /**
- * A copy of a value the schema validated, with exactly the schema's fields: undeclared properties
- * dropped, and null optional fields left out (the API server treats them as absent).
+ * How to copy a value the schema validated with exactly the schema's fields: undeclared properties
+ * dropped, null optional fields left out (the API server treats them as absent). Built once from the
+ * schema, so a decode walks the object and not the schema. Strings, string lists and string maps
+ * (labels, annotations) are taken as they are.
  */
-function project(schema: SchemaNode, value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return schema.items === undefined ? value : value.map((v) => project(schema.items as SchemaNode, v));
-  const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+function projection(schema: SchemaNode): Projection {
   if (schema.properties !== undefined) {
-    for (const [key, fieldSchema] of Object.entries(schema.properties)) {
-      const v = Object.hasOwn(source, key) ? source[key] : undefined;
-      if (v !== undefined && v !== null) out[key] = project(fieldSchema, v);
-    }
-  } else if (typeof schema.additionalProperties === 'object') {
-    for (const [key, v] of Object.entries(source)) out[key] = project(schema.additionalProperties, v);
+    const fields = Object.entries(schema.properties).map(([key, field]) => [key, projection(field)] as const);
+    return (value) => {
+      const source = value as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const [key, project] of fields) {
+        const v = source[key];
+        if (v !== undefined && v !== null) out[key] = project(v);
+      }
+      return out;
+    };
   }
-  return out;
+  if (schema.items !== undefined) {
+    const item = projection(schema.items);
+    return item === asIs ? asIs : (value) => (value as unknown[]).map(item);
+  }
+  return asIs;
 }
+
+const projectPod = projection(POD_SCHEMA as SchemaNode);
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly string[] };
 
@@ -155,5 +165,5 @@ export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly o
  */
 export function decodePod(object: unknown, root: string): Decoded<Pod> {
   if (!validatePod(object)) return { ok: false, problems: formatAjvErrors(validatePod.errors, root) };
-  return { ok: true, value: project(POD_SCHEMA as SchemaNode, object) as Pod };
+  return { ok: true, value: projectPod(object) as Pod };
 }
