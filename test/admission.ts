@@ -12,7 +12,10 @@ export const REVIEW_UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
  * A Pod CREATE as kube-apiserver sends it (k8s.io/api/admission/v1 AdmissionRequest), from
  * kubernetes-admin in kube-system; `request` overrides or adds fields (operation, userInfo, oldObject…).
  */
-export function admissionReview(pod: unknown, request: Record<string, unknown> = {}): { apiVersion: string; kind: string; request: Record<string, unknown> } {
+export function admissionReview(
+  pod: unknown,
+  request: Record<string, unknown> = {},
+): { apiVersion: string; kind: string; request: Record<string, unknown> } {
   const name = (pod as { metadata?: { name?: unknown } } | null)?.metadata?.name;
   return {
     apiVersion: 'admission.k8s.io/v1',
@@ -59,7 +62,9 @@ export function httpsRequest(url: string, opts: RequestOptions & { body?: string
       const serial = (res.socket as TLSSocket).getPeerCertificate?.().serialNumber ?? '';
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), serial }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), serial }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -69,6 +74,10 @@ export function httpsRequest(url: string, opts: RequestOptions & { body?: string
 
 /** POSTs an AdmissionReview body to `<base>/validate`. */
 export function postReview(base: string, body: string | Buffer, opts: RequestOptions = {}): Promise<HttpsReply> {
-  const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...(opts.headers as Record<string, string> | undefined) };
+  const headers = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...(opts.headers as Record<string, string> | undefined),
+  };
   return httpsRequest(`${base}/validate`, { method: 'POST', ...opts, headers, body });
 }

@@ -37,7 +37,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
 };
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** `import … from './x.js'`, `export … from`, `import type`, `import('./x.js')`: relative targets only. */
@@ -123,7 +125,10 @@ describe('architecture: the imports of src/', () => {
 
   it('has no cycle between folders, and each folder imports only the folders below it', () => {
     const folders = new Set([...graph.keys()].map(folderOf));
-    expect([...folders].filter((f) => ALLOWED[f] === undefined), 'a new folder needs its place in ALLOWED').to.deep.equal([]);
+    expect(
+      [...folders].filter((f) => ALLOWED[f] === undefined),
+      'a new folder needs its place in ALLOWED',
+    ).to.deep.equal([]);
     const violations: string[] = [];
     const folderGraph = new Map<string, string[]>();
     for (const [file, targets] of graph) {
@@ -132,7 +137,8 @@ describe('architecture: the imports of src/', () => {
         const to = folderOf(target);
         if (to === from) continue;
         folderGraph.set(from, [...new Set([...(folderGraph.get(from) ?? []), to])]);
-        if (!(ALLOWED[from] ?? []).includes(to)) violations.push(`${file} imports ${target} (${from} may import only: ${(ALLOWED[from] ?? []).join(', ') || 'nothing'})`);
+        if (!(ALLOWED[from] ?? []).includes(to))
+          violations.push(`${file} imports ${target} (${from} may import only: ${(ALLOWED[from] ?? []).join(', ') || 'nothing'})`);
       }
     }
     expect(violations).to.deep.equal([]);
@@ -142,7 +148,9 @@ describe('architecture: the imports of src/', () => {
   it('the pure stages do no I/O: no node: module, express, client-node or clock in launch, configuration, rules, judgement', () => {
     const impure = [...graph.keys()]
       .filter((f) => ['launch', 'configuration', 'rules', 'judgement'].includes(folderOf(f)))
-      .filter((f) => /from '(node:[^']+|express|@kubernetes\/client-node|pino)'|\bDate\.now\(|new Date\(/.test(readFileSync(join(SRC, f), 'utf8')));
+      .filter((f) =>
+        /from '(node:[^']+|express|@kubernetes\/client-node|pino)'|\bDate\.now\(|new Date\(/.test(readFileSync(join(SRC, f), 'utf8')),
+      );
     expect(impure).to.deep.equal([]);
   });
 });

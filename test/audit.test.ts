@@ -18,7 +18,11 @@ describe('audit of running pods', () => {
   });
 
   it('several etcd pods in one namespace: membership follows the cluster, peer rules apply to each', () => {
-    const report = auditPods([firstNodeWithoutPeerAuth('etcd-cp-1'), loadFixture('kubeadm/etcd-ha-member.yaml')], DEFAULT_POLICY, 'cluster:test');
+    const report = auditPods(
+      [firstNodeWithoutPeerAuth('etcd-cp-1'), loadFixture('kubeadm/etcd-ha-member.yaml')],
+      DEFAULT_POLICY,
+      'cluster:test',
+    );
     const first = report.results.find((r) => r.name === 'etcd-cp-1');
     expect(first?.findings.find((f) => f.rule === 'etcd-peer-client-cert-auth')?.status).to.equal('fail');
     expect(report.summary).to.deep.include({ documents: 2, checked: 2, denied: 1 });
@@ -27,7 +31,8 @@ describe('audit of running pods', () => {
   it('etcd pods in different namespaces are different clusters', () => {
     const other = { ...firstNodeWithoutPeerAuth('etcd-0'), metadata: { name: 'etcd-0', namespace: 'lab' } };
     const report = auditPods([firstNodeWithoutPeerAuth('etcd-cp-1'), other], DEFAULT_POLICY, 'cluster:test');
-    for (const r of report.results) expect(r.findings.find((f) => f.rule === 'etcd-peer-client-cert-auth')?.status, r.name ?? '').to.equal('not-applicable');
+    for (const r of report.results)
+      expect(r.findings.find((f) => f.rule === 'etcd-peer-client-cert-auth')?.status, r.name ?? '').to.equal('not-applicable');
   });
 
   it('an explicit etcdTopology in the policy wins over what the cluster shows', () => {
@@ -58,14 +63,30 @@ describe('PolicyReport (wgpolicyk8s.io/v1alpha2)', () => {
   }
 
   it('one report per namespace, results per rule and pod with the pod uid and CIS numbers, summary counted', () => {
-    const report = auditPods([loadFixture('insecure/etcd-plaintext.yaml'), loadFixture('kubeadm/kube-apiserver.yaml')], DEFAULT_POLICY, 'cluster:test');
+    const report = auditPods(
+      [loadFixture('insecure/etcd-plaintext.yaml'), loadFixture('kubeadm/kube-apiserver.yaml')],
+      DEFAULT_POLICY,
+      'cluster:test',
+    );
     const uids = new Map([['kube-system/etcd-cp-1', '1f0c3c2e-0000-4000-8000-000000000001']]);
     const [pr, ...more] = policyReports(report, new Date('2026-11-22T12:00:00Z'), uids);
     expect(more).to.have.length(0);
-    expect(pr?.metadata).to.deep.equal({ name: 'etcd-tls-guard', namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard' } });
+    expect(pr?.metadata).to.deep.equal({
+      name: 'etcd-tls-guard',
+      namespace: 'kube-system',
+      labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard' },
+    });
     const clientCertAuth = pr?.results.find((r) => r.rule === 'etcd-client-cert-auth');
-    expect(clientCertAuth).to.deep.include({ result: 'fail', policy: 'etcd-tls-guard', source: 'etcd-tls-guard', scored: true, timestamp: { seconds: 1795348800, nanos: 0 } });
-    expect(clientCertAuth?.resources).to.deep.equal([{ apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: 'etcd-cp-1', uid: '1f0c3c2e-0000-4000-8000-000000000001' }]);
+    expect(clientCertAuth).to.deep.include({
+      result: 'fail',
+      policy: 'etcd-tls-guard',
+      source: 'etcd-tls-guard',
+      scored: true,
+      timestamp: { seconds: 1795348800, nanos: 0 },
+    });
+    expect(clientCertAuth?.resources).to.deep.equal([
+      { apiVersion: 'v1', kind: 'Pod', namespace: 'kube-system', name: 'etcd-cp-1', uid: '1f0c3c2e-0000-4000-8000-000000000001' },
+    ]);
     expect(clientCertAuth?.properties).to.deep.include({ cis: '2.2', 'cis-1.5.1': '2.2', component: 'etcd', action: 'enforce' });
     expect(clientCertAuth?.message).to.contain('Fix:');
     const counted = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };

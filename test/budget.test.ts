@@ -66,7 +66,14 @@ describe('review byte budget', () => {
 
     before(async () => {
       certs = generateDevCertificates(['localhost', '127.0.0.1']);
-      server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => DEFAULT_POLICY, logger: silentLogger, budget });
+      server = await startServer({
+        host: '127.0.0.1',
+        port: 0,
+        material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+        policy: () => DEFAULT_POLICY,
+        logger: silentLogger,
+        budget,
+      });
     });
     after(async () => {
       await server.close(1000);
@@ -74,7 +81,9 @@ describe('review byte budget', () => {
 
     it('six concurrent 3 MiB reviews against an 8 MiB budget: all answered, never more than 8 MiB held, some waited', async () => {
       // An etcd pod with a large environment, as the API server would send it.
-      const pod = etcdPod(KUBEADM_ETCD_FLAGS, { env: Array.from({ length: 3000 }, (_, i) => ({ name: `APP_${i}`, value: 'v'.repeat(1000) })) });
+      const pod = etcdPod(KUBEADM_ETCD_FLAGS, {
+        env: Array.from({ length: 3000 }, (_, i) => ({ name: `APP_${i}`, value: 'v'.repeat(1000) })),
+      });
       const body = admissionReviewJson(pod);
       expect(body.length).to.be.within(2.5 * MiB, 3.5 * MiB);
       const replies = await Promise.all(Array.from({ length: 6 }, () => postReview(server.url, body, { ca: certs.ca.certPem })));
@@ -131,7 +140,9 @@ describe('review byte budget', () => {
       stalled.on('error', () => {});
       const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
       await new Promise<void>((resolve) => stalled.once('secureConnect', () => resolve()));
-      stalled.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n{"apiVersion"`);
+      stalled.write(
+        `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n{"apiVersion"`,
+      );
       await until('the stalled request holds the whole budget', () => budget.stats().inFlightBytes === MiB);
       // Behind it, a normal review waits for the budget, and is answered once the deadline frees it.
       const reply = await postReview(server.url, admissionReviewJson(etcdPod(KUBEADM_ETCD_FLAGS)), { ca: certs.ca.certPem });

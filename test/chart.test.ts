@@ -27,7 +27,15 @@ interface K8sObject {
 }
 
 function helm(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(helmBinary(), args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/etg-helm/cache', HELM_CONFIG_HOME: '/tmp/etg-helm/config', HELM_DATA_HOME: '/tmp/etg-helm/data' } });
+  const r = spawnSync(helmBinary(), args, {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: '/tmp/etg-helm/cache',
+      HELM_CONFIG_HOME: '/tmp/etg-helm/config',
+      HELM_DATA_HOME: '/tmp/etg-helm/data',
+    },
+  });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -98,8 +106,16 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       ['timeoutSeconds beyond the API server maximum of 30', ['--set', 'webhook.timeoutSeconds=31'], /timeoutSeconds/],
       ['a misspelled value', ['--set', 'replicas=3'], /additional propert(y|ies) 'replicas'/],
       ['an unknown policy action', ['--set', 'policy.defaultAction=block'], /defaultAction/],
-      ['an unknown rule id', ['--set', 'policy.actions.etcd-client-cert=warn'], /invalid propertyName 'etcd-client-cert'.*etcd-client-cert-auth/s],
-      ['cert-manager and an existing Secret together', ['--set', 'certManager.enabled=true', '--set', 'certificates.existingSecret=mine'], /existingSecret/],
+      [
+        'an unknown rule id',
+        ['--set', 'policy.actions.etcd-client-cert=warn'],
+        /invalid propertyName 'etcd-client-cert'.*etcd-client-cert-auth/s,
+      ],
+      [
+        'cert-manager and an existing Secret together',
+        ['--set', 'certManager.enabled=true', '--set', 'certificates.existingSecret=mine'],
+        /existingSecret/,
+      ],
       ['an existing Secret without its CA', ['--set', 'certificates.existingSecret=mine'], /caBundle/],
       ['client certificates without their CA', ['--set', 'clientAuth.enabled=true'], /caConfigMap/],
     ];
@@ -112,7 +128,9 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     }
 
     it('its policy schema is the webhook’s own (src/policy/policy.ts)', () => {
-      const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as { properties: { policy: Record<string, unknown> } };
+      const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as {
+        properties: { policy: Record<string, unknown> };
+      };
       const policy = { ...schema.properties.policy };
       delete policy.description;
       expect(policy).to.deep.equal(JSON.parse(JSON.stringify(POLICY_SCHEMA)));
@@ -122,7 +140,8 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       const validate = ajv.compile(JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object);
       for (const file of [join(CHART, 'values.yaml'), EVERYTHING]) {
         const values = parseYaml(readFileSync(file, 'utf8')) as object;
-        const merged = file === EVERYTHING ? { ...(parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as object), ...values } : values;
+        const merged =
+          file === EVERYTHING ? { ...(parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as object), ...values } : values;
         expect(validate(merged), JSON.stringify(validate.errors)).to.equal(true);
       }
     });
@@ -140,25 +159,72 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(wh.timeoutSeconds).to.equal(5);
       expect(wh.failurePolicy).to.equal('Fail');
       expect(wh.rules).to.deep.equal([
-        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods', 'replicationcontrollers', 'podtemplates'], scope: 'Namespaced' },
-        { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], scope: 'Namespaced' },
-        { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
+        {
+          apiGroups: [''],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['pods', 'replicationcontrollers', 'podtemplates'],
+          scope: 'Namespaced',
+        },
+        {
+          apiGroups: ['apps'],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+          scope: 'Namespaced',
+        },
+        {
+          apiGroups: ['batch'],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['jobs', 'cronjobs'],
+          scope: 'Namespaced',
+        },
       ]);
       // Every kind the webhook judges is in the rules, and nothing else (src/input/workload.ts).
-      const plural: Record<string, string> = { Pod: 'pods', PodTemplate: 'podtemplates', ReplicationController: 'replicationcontrollers', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', ReplicaSet: 'replicasets', Job: 'jobs', CronJob: 'cronjobs' };
-      expect(Object.entries(POD_SOURCES).map(([kind, s]) => `${s.group}/${plural[kind] ?? kind}`).sort()).to.deep.equal(wh.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0] ?? ''}/${res}`)).sort());
-      expect(wh.namespaceSelector).to.deep.equal({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system', 'openshift-etcd', 'openshift-kube-apiserver'] }] });
+      const plural: Record<string, string> = {
+        Pod: 'pods',
+        PodTemplate: 'podtemplates',
+        ReplicationController: 'replicationcontrollers',
+        Deployment: 'deployments',
+        StatefulSet: 'statefulsets',
+        DaemonSet: 'daemonsets',
+        ReplicaSet: 'replicasets',
+        Job: 'jobs',
+        CronJob: 'cronjobs',
+      };
+      expect(
+        Object.entries(POD_SOURCES)
+          .map(([kind, s]) => `${s.group}/${plural[kind] ?? kind}`)
+          .sort(),
+      ).to.deep.equal(wh.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0] ?? ''}/${res}`)).sort());
+      expect(wh.namespaceSelector).to.deep.equal({
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['kube-system', 'openshift-etcd', 'openshift-kube-apiserver'] },
+        ],
+      });
     });
 
     it('webhook.namespaces, webhook.timeoutSeconds and failurePolicy are values', () => {
-      const wh = webhookOf(render(['--set', 'webhook.namespaces={kube-system,control-plane}', '--set', 'webhook.timeoutSeconds=10', '--set', 'failurePolicy=Ignore']));
+      const wh = webhookOf(
+        render([
+          '--set',
+          'webhook.namespaces={kube-system,control-plane}',
+          '--set',
+          'webhook.timeoutSeconds=10',
+          '--set',
+          'failurePolicy=Ignore',
+        ]),
+      );
       expect(wh.namespaceSelector.matchExpressions[0]?.values).to.deep.equal(['kube-system', 'control-plane']);
       expect(wh.timeoutSeconds).to.equal(10);
       expect(wh.failurePolicy).to.equal('Ignore');
     });
 
     it('webhook.workloads=false checks pods only', () => {
-      expect(webhookOf(render(['--set', 'webhook.workloads=false'])).rules).to.deep.equal([{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' }]);
+      expect(webhookOf(render(['--set', 'webhook.workloads=false'])).rules).to.deep.equal([
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' },
+      ]);
     });
 
     it('webhook.namespaceSelector selects tenant namespaces by label instead of the list', () => {
@@ -191,7 +257,9 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     it('cert-manager: a CA Issuer chain, a Certificate for the Service names, and caBundle left to cainjector', () => {
       const objects = render(['--set', 'certManager.enabled=true']);
       expect(objects.filter((o) => o.kind === 'Secret')).to.have.length(0);
-      const cert = one(objects, 'Certificate', 'guard-etcd-tls-guard-tls') as K8sObject & { spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } } };
+      const cert = one(objects, 'Certificate', 'guard-etcd-tls-guard-tls') as K8sObject & {
+        spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } };
+      };
       expect(cert.spec.dnsNames).to.include(`guard-etcd-tls-guard.${NAMESPACE}.svc`);
       expect(cert.spec.issuerRef).to.deep.include({ name: 'guard-etcd-tls-guard-ca', kind: 'Issuer' });
       const caIssuer = one(objects, 'Issuer', 'guard-etcd-tls-guard-ca') as K8sObject & { spec: { ca: { secretName: string } } };
@@ -206,9 +274,22 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     });
 
     it('cert-manager with your issuer: no Issuers created, the Certificate uses it', () => {
-      const objects = render(['--set', 'certManager.enabled=true', '--set', 'certManager.issuerRef.name=corp-ca', '--set', 'certManager.issuerRef.kind=ClusterIssuer', '--set', 'certManager.issuerRef.group=cert-manager.io']);
+      const objects = render([
+        '--set',
+        'certManager.enabled=true',
+        '--set',
+        'certManager.issuerRef.name=corp-ca',
+        '--set',
+        'certManager.issuerRef.kind=ClusterIssuer',
+        '--set',
+        'certManager.issuerRef.group=cert-manager.io',
+      ]);
       expect(objects.filter((o) => o.kind === 'Issuer')).to.have.length(0);
-      expect((one(objects, 'Certificate') as K8sObject & { spec: { issuerRef: unknown } }).spec.issuerRef).to.deep.equal({ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+      expect((one(objects, 'Certificate') as K8sObject & { spec: { issuerRef: unknown } }).spec.issuerRef).to.deep.equal({
+        name: 'corp-ca',
+        kind: 'ClusterIssuer',
+        group: 'cert-manager.io',
+      });
     });
 
     it('an existing Secret: nothing generated, the given CA is the caBundle', () => {
@@ -227,9 +308,15 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       const deployment = one(objects, 'Deployment') as K8sObject & { spec: { replicas: number } };
       expect(deployment.spec.replicas).to.equal(2);
       const pod = podTemplate(objects);
-      const anti = (pod.spec.affinity as { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string } }[] } }).podAntiAffinity;
+      const anti = (
+        pod.spec.affinity as {
+          podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string } }[] };
+        }
+      ).podAntiAffinity;
       expect(anti.preferredDuringSchedulingIgnoredDuringExecution[0]?.podAffinityTerm.topologyKey).to.equal('kubernetes.io/hostname');
-      const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
+      const pdb = one(objects, 'PodDisruptionBudget') as K8sObject & {
+        spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } };
+      };
       expect(pdb.spec.maxUnavailable).to.equal(1);
       expect(pod.metadata.labels).to.deep.include(pdb.spec.selector.matchLabels);
 
@@ -250,7 +337,12 @@ describe('Helm chart charts/etcd-tls-guard', function () {
 
     it("Node's heap is three quarters of the memory limit (the review byte budget is sized from it), none without a limit; 4 MiB semi-spaces always", () => {
       const envOf = (args: string[]): Record<string, string> =>
-        Object.fromEntries((podTemplate(render(args)).spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env.map((e) => [e.name, e.value]));
+        Object.fromEntries(
+          (podTemplate(render(args)).spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env.map((e) => [
+            e.name,
+            e.value,
+          ]),
+        );
       expect(envOf([]).NODE_OPTIONS).to.equal('--max-old-space-size=192 --max-semi-space-size=4');
       expect(envOf(['--set', 'resources.limits.memory=1Gi']).NODE_OPTIONS).to.equal('--max-old-space-size=768 --max-semi-space-size=4');
       expect(envOf(['--set', 'resources.limits.memory=512M']).NODE_OPTIONS).to.equal('--max-old-space-size=366 --max-semi-space-size=4');
@@ -259,13 +351,20 @@ describe('Helm chart charts/etcd-tls-guard', function () {
 
     it('podAntiAffinity=hard requires different nodes; priorityClassName is passed on', () => {
       const pod = podTemplate(render(['--set', 'podAntiAffinity=hard', '--set', 'priorityClassName=system-cluster-critical']));
-      expect(pod.spec.affinity).to.have.nested.property('podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey', 'kubernetes.io/hostname');
+      expect(pod.spec.affinity).to.have.nested.property(
+        'podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey',
+        'kubernetes.io/hostname',
+      );
       expect(pod.spec.priorityClassName).to.equal('system-cluster-critical');
     });
 
     it('the process is configured with the settings `serve` reads (env), pointing at the mounted files', () => {
       const pod = podTemplate(render(['--set', 'clientAuth.enabled=true', '--set', 'clientAuth.caConfigMap=apiserver-client-ca']));
-      const c = pod.spec.containers[0] as unknown as { args: string[]; env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string }[] };
+      const c = pod.spec.containers[0] as unknown as {
+        args: string[];
+        env: { name: string; value: string }[];
+        volumeMounts: { name: string; mountPath: string }[];
+      };
       const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
       expect(c.args).to.deep.equal(['serve']);
       expect(env).to.deep.include({
@@ -285,11 +384,20 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     const objects = render();
     const kinds = objects.map((o) => o.kind);
     for (const kind of ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']) expect(kinds).to.not.include(kind);
-    expect((one(objects, 'ServiceAccount') as K8sObject & { automountServiceAccountToken: boolean }).automountServiceAccountToken).to.equal(false);
+    expect((one(objects, 'ServiceAccount') as K8sObject & { automountServiceAccountToken: boolean }).automountServiceAccountToken).to.equal(
+      false,
+    );
   });
 
   it('audit.enabled: a Role per audited namespace with exactly list pods (and PolicyReport writes), a token, the audit settings', () => {
-    const objects = render(['--set', 'audit.enabled=true', '--set', 'audit.policyReport=true', '--set', 'audit.namespaces={kube-system,control-plane}']);
+    const objects = render([
+      '--set',
+      'audit.enabled=true',
+      '--set',
+      'audit.policyReport=true',
+      '--set',
+      'audit.namespaces={kube-system,control-plane}',
+    ]);
     const roles = objects.filter((o) => o.kind === 'Role') as (K8sObject & { rules: unknown[] })[];
     expect(roles.map((r) => r.metadata.namespace)).to.deep.equal(['kube-system', 'control-plane']);
     expect(roles[0]?.rules).to.deep.equal([
@@ -301,8 +409,14 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     expect(objects.map((o) => o.kind)).to.not.include('ClusterRole');
     const pod = podTemplate(objects);
     expect(pod.spec.automountServiceAccountToken).to.equal(true);
-    const env = Object.fromEntries(((pod.spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env).map((e) => [e.name, e.value]));
-    expect(env).to.deep.include({ ETCD_TLS_GUARD_AUDIT_INTERVAL: '300', ETCD_TLS_GUARD_AUDIT_NAMESPACES: 'kube-system,control-plane', ETCD_TLS_GUARD_POLICY_REPORT: 'true' });
+    const env = Object.fromEntries(
+      (pod.spec.containers[0] as unknown as { env: { name: string; value: string }[] }).env.map((e) => [e.name, e.value]),
+    );
+    expect(env).to.deep.include({
+      ETCD_TLS_GUARD_AUDIT_INTERVAL: '300',
+      ETCD_TLS_GUARD_AUDIT_NAMESPACES: 'kube-system,control-plane',
+      ETCD_TLS_GUARD_POLICY_REPORT: 'true',
+    });
   });
 
   it('audit.namespaces=["*"]: a ClusterRole, which may also list PolicyReports to empty stale ones', () => {
@@ -328,13 +442,33 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     it('a DaemonSet on control-plane nodes: hostPID, read-only host paths, root with only DAC_READ_SEARCH and SYS_PTRACE, seccomp RuntimeDefault', () => {
       const objects = render(['--set', 'nodeAgent.enabled=true']);
       const pod = agent(objects);
-      const spec = pod.spec as unknown as Record<string, unknown> & { containers: Array<Record<string, unknown>>; volumes: Array<{ name: string; hostPath?: { path: string; type: string } }> };
+      const spec = pod.spec as unknown as Record<string, unknown> & {
+        containers: Array<Record<string, unknown>>;
+        volumes: Array<{ name: string; hostPath?: { path: string; type: string } }>;
+      };
       expect(spec.hostPID).to.equal(true);
       expect(spec.hostNetwork).to.equal(undefined);
       expect(spec.securityContext).to.deep.equal({ runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } });
-      const c = spec.containers[0] as { args: string[]; securityContext: unknown; volumeMounts: Array<{ mountPath: string; readOnly: boolean }>; env: Array<{ name: string }> };
-      expect(c.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', 'SYS_PTRACE'] } });
-      expect(c.args).to.deep.equal(['node', '--root=/host', '--proc=/proc', '--interval=300', '--expiry-warning=30d', '--metrics-port=9091', '--policy-report']);
+      const c = spec.containers[0] as {
+        args: string[];
+        securityContext: unknown;
+        volumeMounts: Array<{ mountPath: string; readOnly: boolean }>;
+        env: Array<{ name: string }>;
+      };
+      expect(c.securityContext).to.deep.equal({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH', 'SYS_PTRACE'] },
+      });
+      expect(c.args).to.deep.equal([
+        'node',
+        '--root=/host',
+        '--proc=/proc',
+        '--interval=300',
+        '--expiry-warning=30d',
+        '--metrics-port=9091',
+        '--policy-report',
+      ]);
       expect(c.volumeMounts.every((m) => m.readOnly)).to.equal(true);
       expect(spec.volumes.flatMap((v) => (v.hostPath !== undefined ? [`${v.hostPath.path} ${v.hostPath.type}`] : []))).to.deep.equal([
         '/etc/kubernetes Directory',
@@ -344,15 +478,30 @@ describe('Helm chart charts/etcd-tls-guard', function () {
         '/etc/group File',
       ]);
       expect(c.env.map((e) => e.name)).to.include('NODE_NAME');
-      const terms = (spec.affinity as { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string }> }> } } }).nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
-      expect(terms.map((t) => t.matchExpressions[0]?.key)).to.deep.equal(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master', 'node-role.kubernetes.io/etcd']);
-      expect((spec.tolerations as Array<{ key?: string }>).map((t) => t.key)).to.include.members(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']);
+      const terms = (
+        spec.affinity as {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: Array<{ matchExpressions: Array<{ key: string }> }> };
+          };
+        }
+      ).nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+      expect(terms.map((t) => t.matchExpressions[0]?.key)).to.deep.equal([
+        'node-role.kubernetes.io/control-plane',
+        'node-role.kubernetes.io/master',
+        'node-role.kubernetes.io/etcd',
+      ]);
+      expect((spec.tolerations as Array<{ key?: string }>).map((t) => t.key)).to.include.members([
+        'node-role.kubernetes.io/control-plane',
+        'node-role.kubernetes.io/master',
+      ]);
     });
 
     it('RBAC: only get/create/update of clusterpolicyreports; its pods are never selected by the webhook Service', () => {
       const objects = render(['--set', 'nodeAgent.enabled=true']);
       const role = one(objects, 'ClusterRole', 'guard-etcd-tls-guard-node-agent') as K8sObject & { rules: unknown[] };
-      expect(role.rules).to.deep.equal([{ apiGroups: ['wgpolicyk8s.io'], resources: ['clusterpolicyreports'], verbs: ['get', 'create', 'update'] }]);
+      expect(role.rules).to.deep.equal([
+        { apiGroups: ['wgpolicyk8s.io'], resources: ['clusterpolicyreports'], verbs: ['get', 'create', 'update'] },
+      ]);
       const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string> } };
       const labels = agent(objects).metadata.labels;
       expect(Object.entries(service.spec.selector).every(([k, v]) => labels[k] === v)).to.equal(false);
@@ -362,7 +511,17 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     });
 
     it('the schema refuses a host path that is neither a Directory nor a File (it would be created on the node)', () => {
-      const r = helm(['template', 'guard', CHART, '--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.hostPaths[0].path=/etc', '--set', 'nodeAgent.hostPaths[0].type=DirectoryOrCreate']);
+      const r = helm([
+        'template',
+        'guard',
+        CHART,
+        '--set',
+        'nodeAgent.enabled=true',
+        '--set',
+        'nodeAgent.hostPaths[0].path=/etc',
+        '--set',
+        'nodeAgent.hostPaths[0].type=DirectoryOrCreate',
+      ]);
       expect(r.status).to.not.equal(0);
       expect(r.stderr).to.match(/hostPaths/);
     });
@@ -385,13 +544,26 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     const sm = one(objects, 'ServiceMonitor') as K8sObject & { spec: { endpoints: { port: string; path: string }[] } };
     expect(sm.spec.endpoints[0]).to.deep.include({ port: 'metrics', path: '/metrics' });
     expect(sm.metadata.labels?.release).to.equal('kube-prometheus-stack');
-    const np = one(objects, 'NetworkPolicy') as K8sObject & { spec: { policyTypes: string[]; egress: unknown[]; ingress: { ports: { port: string }[] }[] } };
+    const np = one(objects, 'NetworkPolicy') as K8sObject & {
+      spec: { policyTypes: string[]; egress: unknown[]; ingress: { ports: { port: string }[] }[] };
+    };
     expect(np.spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
     // The audit (on in this file) reaches the API server, nothing else.
-    expect(np.spec.egress).to.deep.equal([{ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] }]);
-    expect(one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy')).to.have.nested.property('spec.egress').that.deep.equals([]);
+    expect(np.spec.egress).to.deep.equal([
+      {
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 6443, protocol: 'TCP' },
+        ],
+      },
+    ]);
+    expect(one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy'))
+      .to.have.nested.property('spec.egress')
+      .that.deep.equals([]);
     expect(np.spec.ingress.map((i) => i.ports[0]?.port)).to.deep.equal(['https', 'metrics']);
-    expect(podTemplate(objects).spec.containers[0]?.image).to.equal('registry.example.com/security/etcd-tls-guard@sha256:' + 'a'.repeat(64));
+    expect(podTemplate(objects).spec.containers[0]?.image).to.equal(
+      'registry.example.com/security/etcd-tls-guard@sha256:' + 'a'.repeat(64),
+    );
   });
 
   it('NOTES.txt says how to try it with kubectl apply --dry-run=server', () => {
@@ -402,10 +574,15 @@ describe('Helm chart charts/etcd-tls-guard', function () {
 
   describe('matchConditions (CEL)', () => {
     // The variables the API server gives match conditions (admissionregistration.k8s.io/v1).
-    const env = new Environment().registerVariable('object', 'map').registerVariable('oldObject', 'map').registerVariable('request', 'map').registerVariable('authorizer', 'map');
+    const env = new Environment()
+      .registerVariable('object', 'map')
+      .registerVariable('oldObject', 'map')
+      .registerVariable('request', 'map')
+      .registerVariable('authorizer', 'map');
     const conditions = webhookOf(render()).matchConditions;
     const request = { namespace: 'kube-system', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } };
-    const matches = (pod: Pod, req: object = request): boolean => conditions.every((m) => env.evaluate(m.expression, { object: pod, oldObject: null, request: req, authorizer: {} }) === true);
+    const matches = (pod: Pod, req: object = request): boolean =>
+      conditions.every((m) => env.evaluate(m.expression, { object: pod, oldObject: null, request: req, authorizer: {} }) === true);
 
     it('every expression compiles (parses and type-checks)', () => {
       expect(conditions.map((m) => m.name)).to.deep.equal(['not-etcd-tls-guard-itself', 'control-plane-pods-only']);
@@ -429,15 +606,39 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       }
     }
     const tricky: [string, Pod][] = [
-      ['registry.k8s.io/etcd with args only (go-runner image default)', podWith({ image: 'registry.k8s.io/etcd:3.5.15-0', args: ['etcd', ...KUBEADM_ETCD_FLAGS] })],
+      [
+        'registry.k8s.io/etcd with args only (go-runner image default)',
+        podWith({ image: 'registry.k8s.io/etcd:3.5.15-0', args: ['etcd', ...KUBEADM_ETCD_FLAGS] }),
+      ],
       ['quay.io/coreos/etcd with neither command nor args', podWith({ image: 'quay.io/coreos/etcd:v3.5.17' })],
       ['bitnami/etcd run by its entrypoint script', podWith({ image: 'bitnami/etcd:3.5' })],
       ['an etcd image pinned by digest', podWith({ image: `gcr.io/etcd-development/etcd@sha256:${'b'.repeat(64)}` })],
-      ['kube-apiserver-amd64 image', podWith({ image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.0', args: ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379'] })],
+      [
+        'kube-apiserver-amd64 image',
+        podWith({
+          image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.0',
+          args: ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379'],
+        }),
+      ],
       ['sh -c with etcd inside the script', podWith({ image: 'busybox', command: ['sh', '-c', 'exec /usr/local/bin/etcd --name x'] })],
-      ['$(PROGRAM) from an env value', podWith({ image: 'debian', command: ['$(PROGRAM)'], env: [{ name: 'PROGRAM', value: '/usr/local/bin/etcd' }] })],
-      ['etcd in an init container', { ...podWith({ image: 'nginx' }), spec: { initContainers: [container({ image: 'alpine', command: ['etcd', '--auto-tls'] })], containers: [container({ image: 'nginx' })] } }],
-      ['kube-apiserver through hyperkube', podWith({ image: 'example/hyperkube:v1.30', command: ['/hyperkube', 'kube-apiserver', '--etcd-servers=https://x:2379'] })],
+      [
+        '$(PROGRAM) from an env value',
+        podWith({ image: 'debian', command: ['$(PROGRAM)'], env: [{ name: 'PROGRAM', value: '/usr/local/bin/etcd' }] }),
+      ],
+      [
+        'etcd in an init container',
+        {
+          ...podWith({ image: 'nginx' }),
+          spec: {
+            initContainers: [container({ image: 'alpine', command: ['etcd', '--auto-tls'] })],
+            containers: [container({ image: 'nginx' })],
+          },
+        },
+      ],
+      [
+        'kube-apiserver through hyperkube',
+        podWith({ image: 'example/hyperkube:v1.30', command: ['/hyperkube', 'kube-apiserver', '--etcd-servers=https://x:2379'] }),
+      ],
     ];
 
     for (const [name, pod] of [...fixturePods, ...tricky]) {
@@ -451,7 +652,11 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     // The same pods as the templates of workloads: every kind's template path is looked into.
     const workloadsOf = (pod: Pod): Array<[string, object, object]> => {
       const template = { metadata: { labels: { app: 'x' } }, spec: pod.spec };
-      const at = (kind: string, group: string): object => ({ namespace: 'tenant-a', operation: 'CREATE', kind: { group, version: 'v1', kind } });
+      const at = (kind: string, group: string): object => ({
+        namespace: 'tenant-a',
+        operation: 'CREATE',
+        kind: { group, version: 'v1', kind },
+      });
       return [
         ['StatefulSet', { kind: 'StatefulSet', metadata: { name: 'etcd' }, spec: { template } }, at('StatefulSet', 'apps')],
         ['Deployment', { kind: 'Deployment', metadata: { name: 'etcd' }, spec: { template } }, at('Deployment', 'apps')],
@@ -462,24 +667,38 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     for (const [name, pod] of [...fixturePods, ...tricky]) {
       if (evaluatePod(pod, { etcdTopology: 'auto' }).results.length === 0) continue;
       it(`sends ${name} as the template of a StatefulSet, Deployment, CronJob and PodTemplate`, () => {
-        for (const [kind, object, req] of workloadsOf(pod)) expect(conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(true);
+        for (const [kind, object, req] of workloadsOf(pod))
+          expect(
+            conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true),
+            kind,
+          ).to.equal(true);
       });
     }
 
     it('leaves ordinary workloads in the API server (no evaluation error), and the webhook’s own Deployment and ReplicaSets', () => {
       for (const [kind, object, req] of workloadsOf(podWith({ image: 'nginx:1.27', name: 'web' }))) {
-        expect(conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(false);
+        expect(
+          conditions.every((m) => env.evaluate(m.expression, { object, oldObject: null, request: req, authorizer: {} }) === true),
+          kind,
+        ).to.equal(false);
       }
       const own = one(render(), 'Deployment');
       for (const kind of ['Deployment', 'ReplicaSet']) {
         const req = { namespace: NAMESPACE, operation: 'UPDATE', kind: { group: 'apps', version: 'v1', kind } };
-        expect(conditions.every((m) => env.evaluate(m.expression, { object: { ...own, kind }, oldObject: null, request: req, authorizer: {} }) === true), kind).to.equal(false);
+        expect(
+          conditions.every(
+            (m) => env.evaluate(m.expression, { object: { ...own, kind }, oldObject: null, request: req, authorizer: {} }) === true,
+          ),
+          kind,
+        ).to.equal(false);
       }
     });
 
     it('leaves other pods in the API server, even with no annotations, command, args or env (no evaluation error)', () => {
       expect(matches(podWith({ image: 'nginx:1.27', name: 'web' }))).to.equal(false);
-      expect(matches(podWith({ image: 'registry.k8s.io/coredns/coredns:v1.11.1', args: ['-conf', '/etc/coredns/Corefile'] }))).to.equal(false);
+      expect(matches(podWith({ image: 'registry.k8s.io/coredns/coredns:v1.11.1', args: ['-conf', '/etc/coredns/Corefile'] }))).to.equal(
+        false,
+      );
       expect(matches(podWith({ image: 'ghcr.io/example/etcd-backup-operator:v1' }))).to.equal(false);
     });
 
@@ -491,9 +710,16 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       const own = podTemplate(render());
       const ownPod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { labels: own.metadata.labels }, spec: own.spec };
       // Its pods mention etcd (the image name, the env): only the self-exclusion keeps them out.
-      expect(matches(ownPod, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(false);
-      const impostor: Pod = { ...ownPod, spec: { ...ownPod.spec, containers: [container({ image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] })] } };
-      expect(matches(impostor, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(true);
+      expect(matches(ownPod, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(
+        false,
+      );
+      const impostor: Pod = {
+        ...ownPod,
+        spec: { ...ownPod.spec, containers: [container({ image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] })] },
+      };
+      expect(matches(impostor, { namespace: NAMESPACE, operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } })).to.equal(
+        true,
+      );
     });
   });
 });

@@ -8,7 +8,9 @@ const NOT_KUBELET: RequestFacts = { kubeletMirror: false };
 
 /** etcd failing exactly CIS 2.2 (client-cert-auth absent, CA file keeps verification on). */
 function failing22(): PodEvaluation {
-  return evaluatePod(etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'client-cert-auth': null }), { mirror: true, nodeName: 'cp-1' }), { etcdTopology: 'auto' });
+  return evaluatePod(etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'client-cert-auth': null }), { mirror: true, nodeName: 'cp-1' }), {
+    etcdTopology: 'auto',
+  });
 }
 
 /** The plaintext fixture: six failing rules. */
@@ -39,19 +41,35 @@ describe('decisions', () => {
     expect(d.denialMessage).to.equal(
       'etcd-tls-guard: 1 etcd TLS control fails for pod kube-system/etcd-cp-1:\n' +
         '- [etcd-client-cert-auth] CIS 2.2: CIS 2.2 fails: --client-cert-auth is not set (defaults to false); client certificates are nevertheless verified because --trusted-ca-file is set. ' +
-        'Fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1, and in kubeadm\'s ClusterConfiguration (etcd.local.extraArgs) so that `kubeadm upgrade` keeps it',
+        "Fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1, and in kubeadm's ClusterConfiguration (etcd.local.extraArgs) so that `kubeadm upgrade` keeps it",
     );
   });
 
   it('the denial lists every failing enforced rule', () => {
     const d = decide(plaintext(), policyFromObject({}), NOT_KUBELET);
-    for (const rule of ['etcd-client-tls', 'etcd-client-cert-auth', 'etcd-peer-tls', 'etcd-peer-client-cert-auth', 'etcd-client-auth-effective', 'etcd-peer-auth-effective']) {
+    for (const rule of [
+      'etcd-client-tls',
+      'etcd-client-cert-auth',
+      'etcd-peer-tls',
+      'etcd-peer-client-cert-auth',
+      'etcd-client-auth-effective',
+      'etcd-peer-auth-effective',
+    ]) {
       expect(d.denialMessage).to.contain(`[${rule}]`);
     }
   });
 
   it('One Deny, One Warn, One Audit: warnings ride along on a denial', () => {
-    const policy = policyFromObject({ actions: { 'etcd-client-tls': 'enforce', 'etcd-client-cert-auth': 'warn', 'etcd-peer-tls': 'audit', 'etcd-peer-client-cert-auth': 'off', 'etcd-client-auth-effective': 'off', 'etcd-peer-auth-effective': 'off' } });
+    const policy = policyFromObject({
+      actions: {
+        'etcd-client-tls': 'enforce',
+        'etcd-client-cert-auth': 'warn',
+        'etcd-peer-tls': 'audit',
+        'etcd-peer-client-cert-auth': 'off',
+        'etcd-client-auth-effective': 'off',
+        'etcd-peer-auth-effective': 'off',
+      },
+    });
     const d = decide(plaintext(), policy, NOT_KUBELET);
     expect(d.allowed).to.equal(false);
     expect(d.denialMessage).to.contain('[etcd-client-tls]').and.not.contain('[etcd-client-cert-auth]');
@@ -106,7 +124,9 @@ describe('decisions', () => {
   });
 
   it('unknown findings take unknownAction (default warn)', () => {
-    const pod = etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'auto-tls': null }), { env: [{ name: 'ETCD_AUTO_TLS', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] });
+    const pod = etcdPod(withFlags(KUBEADM_ETCD_FLAGS, { 'auto-tls': null }), {
+      env: [{ name: 'ETCD_AUTO_TLS', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+    });
     const evaluation = evaluatePod(pod, { etcdTopology: 'auto' });
     const d = decide(evaluation, policyFromObject({}), NOT_KUBELET);
     expect(d.allowed).to.equal(true);
@@ -116,16 +136,25 @@ describe('decisions', () => {
 
   it('unknownAction is never stronger than the rule action', () => {
     const pod = etcdPod(KUBEADM_ETCD_FLAGS, { env: [{ name: 'ETCD_AUTO_TLS', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] });
-    const d = decide(evaluatePod(pod, { etcdTopology: 'auto' }), policyFromObject({ unknownAction: 'enforce', actions: { 'etcd-auto-tls': 'audit' } }), NOT_KUBELET);
+    const d = decide(
+      evaluatePod(pod, { etcdTopology: 'auto' }),
+      policyFromObject({ unknownAction: 'enforce', actions: { 'etcd-auto-tls': 'audit' } }),
+      NOT_KUBELET,
+    );
     expect(d.allowed).to.equal(true);
     expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-auto-tls')?.effectiveAction).to.equal('audit');
   });
 
   it('an exemption by namespace and name glob turns the finding off, with its reason', () => {
-    const policy = policyFromObject({ exemptions: [{ namespace: 'kube-*', name: 'etcd-cp-?', rules: ['etcd-client-cert-auth'], reason: 'migration, ticket OPS-42' }] });
+    const policy = policyFromObject({
+      exemptions: [{ namespace: 'kube-*', name: 'etcd-cp-?', rules: ['etcd-client-cert-auth'], reason: 'migration, ticket OPS-42' }],
+    });
     const d = decide(failing22(), policy, NOT_KUBELET);
     expect(d.allowed).to.equal(true);
-    expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-client-cert-auth')).to.deep.include({ effectiveAction: 'off', note: 'exempted: migration, ticket OPS-42' });
+    expect(d.results.flatMap((r) => r.findings).find((f) => f.rule === 'etcd-client-cert-auth')).to.deep.include({
+      effectiveAction: 'off',
+      note: 'exempted: migration, ticket OPS-42',
+    });
   });
 
   it('an exemption for other rules does not apply', () => {
@@ -145,7 +174,14 @@ describe('decisions', () => {
       namespace: 'kube-system',
       name: 'x',
       mirror: false,
-      results: Array.from({ length: 40 }, (_, i) => ({ component: 'etcd' as const, container: `etcd-${i}`, initContainer: false, origin: 'command/args', release: 'etcd 3.5.15 (image tag)', findings: plaintext().results[0]?.findings ?? [] })),
+      results: Array.from({ length: 40 }, (_, i) => ({
+        component: 'etcd' as const,
+        container: `etcd-${i}`,
+        initContainer: false,
+        origin: 'command/args',
+        release: 'etcd 3.5.15 (image tag)',
+        findings: plaintext().results[0]?.findings ?? [],
+      })),
     };
     const d = decide(many, policyFromObject({ defaultAction: 'warn' }), NOT_KUBELET);
     const total = d.warnings.reduce((n, w) => n + w.length, 0);

@@ -28,7 +28,12 @@ describe('generated files are up to date (npm run generate)', () => {
 
   it('rules --format markdown prints that table', async () => {
     let out = '';
-    const code = await main(['rules', '--format', 'markdown'], { out: (t) => (out += t), err: () => undefined, env: {}, readStdin: () => Promise.resolve('') });
+    const code = await main(['rules', '--format', 'markdown'], {
+      out: (t) => (out += t),
+      err: () => undefined,
+      env: {},
+      readStdin: () => Promise.resolve(''),
+    });
     expect(code).to.equal(0);
     expect(out).to.equal(rulesMarkdown());
   });

@@ -7,7 +7,16 @@ import { evaluatePod, type ComponentResult } from '../src/rules/evaluate.js';
 import type { Status } from '../src/rules/rules.js';
 import { loadFixture } from './helpers.js';
 
-const ETCD_RULES = ['etcd-client-tls', 'etcd-client-cert-auth', 'etcd-auto-tls', 'etcd-peer-tls', 'etcd-peer-client-cert-auth', 'etcd-peer-auto-tls', 'etcd-client-auth-effective', 'etcd-peer-auth-effective'] as const;
+const ETCD_RULES = [
+  'etcd-client-tls',
+  'etcd-client-cert-auth',
+  'etcd-auto-tls',
+  'etcd-peer-tls',
+  'etcd-peer-client-cert-auth',
+  'etcd-peer-auto-tls',
+  'etcd-client-auth-effective',
+  'etcd-peer-auth-effective',
+] as const;
 const APISERVER_RULES = ['apiserver-etcd-cafile', 'apiserver-etcd-client-cert', 'apiserver-etcd-tls'] as const;
 
 const all = (rules: readonly string[], status: Status): Record<string, Status> => Object.fromEntries(rules.map((r) => [r, status]));
@@ -65,7 +74,8 @@ const CASES: readonly Case[] = [
         component: 'kube-apiserver',
         release: /release is not known/,
         statuses: all(APISERVER_RULES, 'unknown'),
-        message: /KubeAPIServerConfig file \/etc\/kubernetes\/static-pod-resources\/configmaps\/config\/config\.yaml on the node \(--openshift-config\)/,
+        message:
+          /KubeAPIServerConfig file \/etc\/kubernetes\/static-pod-resources\/configmaps\/config\/config\.yaml on the node \(--openshift-config\)/,
         note: /--openshift-config is not a flag of kube-apiserver/,
         fix: /cluster-kube-apiserver-operator's configuration/,
       },
@@ -92,7 +102,8 @@ const CASES: readonly Case[] = [
         component: 'kube-apiserver',
         release: /release is not known/,
         statuses: all(APISERVER_RULES, 'unknown'),
-        message: /OpenShift 3's master API server reads its etcd connection \(etcdClientInfo\) from the master configuration \/etc\/origin\/master\/master-config\.yaml on the node/,
+        message:
+          /OpenShift 3's master API server reads its etcd connection \(etcdClientInfo\) from the master configuration \/etc\/origin\/master\/master-config\.yaml on the node/,
         fix: /\/etc\/origin\/master\/master-config\.yaml on node master-1\.example\.test \(etcdClientInfo\)/,
       },
     },
@@ -138,7 +149,7 @@ const CASES: readonly Case[] = [
   },
   {
     fixture: 'kube-up-etcd.yaml',
-    why: 'clients over http://127.0.0.1:2379 (kube-up\'s default); one member in --initial-cluster, so the peer controls do not apply',
+    why: "clients over http://127.0.0.1:2379 (kube-up's default); one member in --initial-cluster, so the peer controls do not apply",
     containers: {
       'etcd-container': {
         component: 'etcd',
@@ -247,7 +258,9 @@ describe('real distributions: the verdicts a careful human gives', () => {
       });
 
       for (const [name, want] of Object.entries(c.containers)) {
-        it(`${name}: ${want.component}, ${Object.entries(want.statuses).map(([r, s]) => `${r} ${s}`).join(', ')}`, () => {
+        it(`${name}: ${want.component}, ${Object.entries(want.statuses)
+          .map(([r, s]) => `${r} ${s}`)
+          .join(', ')}`, () => {
           const got = byContainer.get(name);
           expect(got?.component).to.equal(want.component);
           expect(got?.release).to.match(want.release);

@@ -12,7 +12,9 @@ import { httpsGet, spawnWebhook } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-const RUNTIME_NODE_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'test', 'runtime-node', 'package.json'), 'utf8')) as { dependencies: { node: string } };
+const RUNTIME_NODE_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'test', 'runtime-node', 'package.json'), 'utf8')) as {
+  dependencies: { node: string };
+};
 /** The Node.js binary of the image's major, from the `node` npm package (installed by npm test). */
 const RUNTIME_NODE = join(ROOT, 'test', 'runtime-node', 'node_modules', '.bin', 'node');
 
@@ -43,7 +45,9 @@ describe('Dockerfile', () => {
   const runtime = all.at(-1) as Stage;
 
   it('passes the dockerfile-utils linter without a warning', () => {
-    const problems = validate(DOCKERFILE).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
+    const problems = validate(DOCKERFILE).map(
+      (d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`,
+    );
     expect(problems).to.deep.equal([]);
   });
 
@@ -64,7 +68,9 @@ describe('Dockerfile', () => {
   });
 
   it('the runtime stage holds only production dependencies, dist/src and package.json', () => {
-    const copies = runtime.instructions.filter((i): i is Copy => i.getKeyword() === 'COPY').map((c) => [...c.getFlags().map((f) => `--${f.getName()}=${f.getValue() ?? ''}`), ...c.getArguments().map((a) => a.getValue())]);
+    const copies = runtime.instructions
+      .filter((i): i is Copy => i.getKeyword() === 'COPY')
+      .map((c) => [...c.getFlags().map((f) => `--${f.getName()}=${f.getValue() ?? ''}`), ...c.getArguments().map((a) => a.getValue())]);
     expect(copies).to.deep.equal([
       ['--from=deps', '/app/node_modules', './node_modules'],
       ['--from=build', '/src/dist/src', './dist/src'],
@@ -96,7 +102,10 @@ describe('the runtime stage, reproduced without Docker', function () {
     // The deps stage: production dependencies only, no install scripts.
     await cp(join(ROOT, 'package.json'), join(app, 'package.json'));
     await cp(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
-    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, stdio: 'pipe' });
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+      cwd: app,
+      stdio: 'pipe',
+    });
     // The runtime stage's COPY lines.
     await cp(join(ROOT, 'dist', 'src'), join(app, 'dist', 'src'), { recursive: true });
     expect(existsSync(join(app, 'node_modules', 'typescript')), 'a dev dependency in the image').to.equal(false);

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const README = join(ROOT, 'README.md');
-const DOCS = [README, ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+const DOCS = [
+  README,
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(ROOT, 'docs', f)),
+];
 
 /** GitHub's heading anchor: lower case, punctuation dropped, each space a hyphen. */
 function anchorOf(heading: string): string {
@@ -48,7 +53,8 @@ describe('docs', () => {
         const [path, anchor] = link.split('#') as [string, string | undefined];
         const target = path === '' ? file : resolve(dirname(file), path);
         if (!existsSync(target)) broken.push(`${link}: no file`);
-        else if (anchor !== undefined && target.endsWith('.md') && !anchorsIn(target).has(anchor)) broken.push(`${link}: no heading #${anchor}`);
+        else if (anchor !== undefined && target.endsWith('.md') && !anchorsIn(target).has(anchor))
+          broken.push(`${link}: no heading #${anchor}`);
       }
       expect(broken).to.deep.equal([]);
     });

@@ -14,7 +14,12 @@ function config(args: string[], env: EnvVar[] = [], envFrom?: EnvFromSource[]): 
   return readEtcdConfig(inv);
 }
 
-const B = ['--listen-client-urls=https://127.0.0.1:2379', '--advertise-client-urls=https://127.0.0.1:2379', '--cert-file=/c', '--key-file=/k'];
+const B = [
+  '--listen-client-urls=https://127.0.0.1:2379',
+  '--advertise-client-urls=https://127.0.0.1:2379',
+  '--cert-file=/c',
+  '--key-file=/k',
+];
 
 describe('etcd environment and config file (etcdmain + pkg/flags)', () => {
   it('ETCD_CLIENT_CERT_AUTH=true is used when the flag is absent from argv', () => {
@@ -35,7 +40,9 @@ describe('etcd environment and config file (etcdmain + pkg/flags)', () => {
     expect(c.get('client-cert-auth').state).to.equal('absent');
   });
   it('ETCD_CLIENT_CERT_AUTH=yes makes etcd refuse to start (measured: invalid value "yes" for ETCD_CLIENT_CERT_AUTH)', () => {
-    expect(config(B, [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'yes' }]).refusal).to.equal('invalid value "yes" for ETCD_CLIENT_CERT_AUTH: parse error');
+    expect(config(B, [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'yes' }]).refusal).to.equal(
+      'invalid value "yes" for ETCD_CLIENT_CERT_AUTH: parse error',
+    );
   });
   it('lower-case etcd_client_cert_auth is not read (measured)', () => {
     expect(config(B, [{ name: 'etcd_client_cert_auth', value: 'true' }]).get('client-cert-auth').state).to.equal('absent');
@@ -48,7 +55,11 @@ describe('etcd environment and config file (etcdmain + pkg/flags)', () => {
     expect(config(B, [], [{ configMapRef: { name: 'etcd' } }]).opaque).to.contain('ETCD_CONFIG_FILE');
   });
   it('an argv flag is not taken as conflicting with what envFrom might hold', () => {
-    const c = config([...B, '--config-file='], [{ name: 'ETCD_CONFIG_FILE', value: '' }], [{ prefix: 'ETCD_', configMapRef: { name: 'etcd' } }]);
+    const c = config(
+      [...B, '--config-file='],
+      [{ name: 'ETCD_CONFIG_FILE', value: '' }],
+      [{ prefix: 'ETCD_', configMapRef: { name: 'etcd' } }],
+    );
     expect(c.refusal).to.contain('conflicting environment variable "ETCD_CONFIG_FILE"');
   });
   it('--config-file replaces every other flag and variable: all settings unknown', () => {
@@ -72,25 +83,40 @@ describe('etcd environment and config file (etcdmain + pkg/flags)', () => {
   });
   it('https client URL without cert/key refuses to start (measured)', () => {
     const c = config(['--listen-client-urls=https://127.0.0.1:2379', '--advertise-client-urls=https://127.0.0.1:2379']);
-    expect(c.refusal).to.equal('TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme');
+    expect(c.refusal).to.equal(
+      'TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme',
+    );
   });
   it('https client URL without cert/key but with --auto-tls starts (measured)', () => {
-    expect(config(['--listen-client-urls=https://127.0.0.1:2379', '--advertise-client-urls=https://127.0.0.1:2379', '--auto-tls']).refusal).to.equal(undefined);
+    expect(
+      config(['--listen-client-urls=https://127.0.0.1:2379', '--advertise-client-urls=https://127.0.0.1:2379', '--auto-tls']).refusal,
+    ).to.equal(undefined);
   });
   it('https peer URL without peer cert/key refuses to start (measured)', () => {
-    expect(config([...B, '--listen-peer-urls=https://127.0.0.1:2380']).refusal).to.contain('cannot listen on TLS for https://127.0.0.1:2380');
+    expect(config([...B, '--listen-peer-urls=https://127.0.0.1:2380']).refusal).to.contain(
+      'cannot listen on TLS for https://127.0.0.1:2380',
+    );
   });
   it('--listen-client-urls without --advertise-client-urls refuses to start (measured)', () => {
-    expect(config(['--listen-client-urls=http://127.0.0.1:2379']).refusal).to.equal('--advertise-client-urls is required when --listen-client-urls is set explicitly');
+    expect(config(['--listen-client-urls=http://127.0.0.1:2379']).refusal).to.equal(
+      '--advertise-client-urls is required when --listen-client-urls is set explicitly',
+    );
   });
   it('ETCD_ADVERTISE_CLIENT_URLS satisfies that (measured)', () => {
-    expect(config(['--listen-client-urls=http://127.0.0.1:2379'], [{ name: 'ETCD_ADVERTISE_CLIENT_URLS', value: 'http://127.0.0.1:2379' }]).refusal).to.equal(undefined);
+    expect(
+      config(['--listen-client-urls=http://127.0.0.1:2379'], [{ name: 'ETCD_ADVERTISE_CLIENT_URLS', value: 'http://127.0.0.1:2379' }])
+        .refusal,
+    ).to.equal(undefined);
   });
   it('--version prints and exits: etcd does not serve', () => {
     expect(config(['--version']).exits).to.contain('--version');
   });
-  it('an absent flag takes etcd\'s default', () => {
-    expect(config(B).get('listen-peer-urls')).to.deep.equal({ flag: 'listen-peer-urls', state: 'absent', defaultValue: 'http://localhost:2380' });
+  it("an absent flag takes etcd's default", () => {
+    expect(config(B).get('listen-peer-urls')).to.deep.equal({
+      flag: 'listen-peer-urls',
+      state: 'absent',
+      defaultValue: 'http://localhost:2380',
+    });
   });
   it('the kubeadm flags parse without refusal', () => {
     expect(config(KUBEADM_ETCD_FLAGS).refusal).to.equal(undefined);
@@ -128,15 +154,40 @@ describe('etcd membership', () => {
     { name: 'one member in --initial-cluster', args: ['--initial-cluster=a=https://1.1.1.1:2380'], kind: 'single' },
     { name: 'three members', args: ['--initial-cluster=a=https://1:2380,b=https://2:2380,c=https://3:2380'], kind: 'cluster' },
     { name: 'one member with two peer URLs is one member', args: ['--initial-cluster=a=https://1:2380,a=https://2:2380'], kind: 'single' },
-    { name: 'from ETCD_INITIAL_CLUSTER', args: [], env: [{ name: 'ETCD_INITIAL_CLUSTER', value: 'a=https://1:2380,b=https://2:2380' }], kind: 'cluster' },
+    {
+      name: 'from ETCD_INITIAL_CLUSTER',
+      args: [],
+      env: [{ name: 'ETCD_INITIAL_CLUSTER', value: 'a=https://1:2380,b=https://2:2380' }],
+      kind: 'cluster',
+    },
     // Measured on etcd 3.4.23: with --name and no --initial-cluster it bootstraps a one-member cluster of itself.
     { name: 'absent, peers on a routable address: single (etcd bootstraps a cluster of itself)', args: [ROUTABLE_PEERS], kind: 'single' },
-    { name: 'absent with --initial-cluster-state=existing: undetermined (it joins a cluster it does not list)', args: [ROUTABLE_PEERS, '--initial-cluster-state=existing'], kind: 'undetermined' },
+    {
+      name: 'absent with --initial-cluster-state=existing: undetermined (it joins a cluster it does not list)',
+      args: [ROUTABLE_PEERS, '--initial-cluster-state=existing'],
+      kind: 'undetermined',
+    },
     { name: 'absent, peers on the default http://localhost:2380: single (no other member can reach it)', args: [], kind: 'single' },
-    { name: 'peers on 127.0.0.1 and [::1] only: single', args: ['--listen-peer-urls=https://127.0.0.1:2380,https://[::1]:2380'], kind: 'single' },
-    { name: 'peers on loopback, but --initial-cluster lists three: cluster', args: ['--listen-peer-urls=http://127.0.0.1:2380', '--initial-cluster=a=http://127.0.0.1:2380,b=http://127.0.0.1:2381,c=http://127.0.0.1:2382'], kind: 'cluster' },
+    {
+      name: 'peers on 127.0.0.1 and [::1] only: single',
+      args: ['--listen-peer-urls=https://127.0.0.1:2380,https://[::1]:2380'],
+      kind: 'single',
+    },
+    {
+      name: 'peers on loopback, but --initial-cluster lists three: cluster',
+      args: [
+        '--listen-peer-urls=http://127.0.0.1:2380',
+        '--initial-cluster=a=http://127.0.0.1:2380,b=http://127.0.0.1:2381,c=http://127.0.0.1:2382',
+      ],
+      kind: 'cluster',
+    },
     { name: 'discovery: cluster', args: ['--discovery-srv=example.com'], kind: 'cluster' },
-    { name: 'unknown (configMapKeyRef): undetermined', args: [ROUTABLE_PEERS], env: [{ name: 'ETCD_INITIAL_CLUSTER', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }], kind: 'undetermined' },
+    {
+      name: 'unknown (configMapKeyRef): undetermined',
+      args: [ROUTABLE_PEERS],
+      env: [{ name: 'ETCD_INITIAL_CLUSTER', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }],
+      kind: 'undetermined',
+    },
     {
       name: '$(NODE_NAME)=https://$(HOST_IP):2380 is one member, though both are only known when the pod runs',
       args: [ROUTABLE_PEERS, '--initial-cluster=$(NODE_NAME)=https://$(HOST_IP):2380'],

@@ -23,7 +23,12 @@ describe('$(VAR) expansion (k8s third_party/forked/golang/expansion)', () => {
     { name: 'an unterminated $( stays literal', input: '--x=$(NAME', text: '--x=$(NAME' },
     { name: 'several references in one string', input: '$(NAME)-$(NAME)', text: 'cp-1-cp-1' },
     { name: 'empty name is undefined and kept', input: '$()', text: '$()' },
-    { name: 'a Secret-backed value is unknown from where it starts', input: '--client-cert-auth=$(SECRET)', text: '--client-cert-auth=$(SECRET)', unknownAt: 19 },
+    {
+      name: 'a Secret-backed value is unknown from where it starts',
+      input: '--client-cert-auth=$(SECRET)',
+      text: '--client-cert-auth=$(SECRET)',
+      unknownAt: 19,
+    },
     { name: 'text without $ is unchanged', input: '--client-cert-auth=true', text: '--client-cert-auth=true' },
   ];
   for (const c of cases) {

@@ -18,7 +18,12 @@ import { spawnWebhook, until } from './processes.js';
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 const REVIEW = admissionReviewJson(
-  { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } },
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'etcd-x' },
+    spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] },
+  },
   { uid: 'aa11bb22-0000-4000-8000-000000000000' },
 );
 
@@ -29,20 +34,24 @@ type Outcome = { kind: 'answered'; status: number; allowed: boolean | undefined 
 function validate(url: string, ca: string): Promise<Outcome> {
   return new Promise((resolve) => {
     let connected = false;
-    const req = request(`${url}/validate`, { method: 'POST', ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => {
-        let allowed: boolean | undefined;
-        try {
-          allowed = (JSON.parse(body) as { response: { allowed: boolean } }).response.allowed;
-        } catch {
-          allowed = undefined;
-        }
-        resolve({ kind: 'answered', status: res.statusCode ?? 0, allowed });
-      });
-      res.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'error', code: err.code ?? err.message, connected: true }));
-    });
+    const req = request(
+      `${url}/validate`,
+      { method: 'POST', ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          let allowed: boolean | undefined;
+          try {
+            allowed = (JSON.parse(body) as { response: { allowed: boolean } }).response.allowed;
+          } catch {
+            allowed = undefined;
+          }
+          resolve({ kind: 'answered', status: res.statusCode ?? 0, allowed });
+        });
+        res.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'error', code: err.code ?? err.message, connected: true }));
+      },
+    );
     req.on('socket', (socket) => socket.once('secureConnect', () => (connected = true)));
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ kind: 'error', code: err.code ?? err.message, connected }));
     req.end(REVIEW);
@@ -59,7 +68,31 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     const install = (p: CertificatePair): Promise<void> => atomicWrite(join(dir, 'tls'), { 'tls.crt': p.certPem, 'tls.key': p.keyPem });
     await install(pairs[0] as CertificatePair);
     await atomicWrite(join(dir, 'config'), { 'policy.yaml': 'defaultAction: enforce\n' });
-    const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--tls-cert-file', join(dir, 'tls', 'tls.crt'), '--tls-key-file', join(dir, 'tls', 'tls.key'), '--config', join(dir, 'config', 'policy.yaml'), '--reload-interval', '0.2', '--shutdown-delay', '0.5', '--drain-timeout', '5']);
+    const {
+      child,
+      url,
+      log: output,
+      exited,
+    } = await spawnWebhook(process.execPath, [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--tls-cert-file',
+      join(dir, 'tls', 'tls.crt'),
+      '--tls-key-file',
+      join(dir, 'tls', 'tls.key'),
+      '--config',
+      join(dir, 'config', 'policy.yaml'),
+      '--reload-interval',
+      '0.2',
+      '--shutdown-delay',
+      '0.5',
+      '--drain-timeout',
+      '5',
+    ]);
 
     const outcomes: { at: number; outcome: Outcome }[] = [];
     let stop = false;
@@ -98,7 +131,9 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     await Promise.all(clients);
     // The webhook served on for --shutdown-delay, then logged when it stopped accepting: from then on,
     // new connections may be refused (the log line's own time, this machine's clock).
-    const drainLine = output().split('\n').find((l) => l.includes('stopped accepting connections'));
+    const drainLine = output()
+      .split('\n')
+      .find((l) => l.includes('stopped accepting connections'));
     expect(drainLine, 'the drain is logged').to.be.a('string');
     const drainStartedAt = Date.parse((JSON.parse(drainLine as string) as { time: string }).time);
 
@@ -108,9 +143,15 @@ describe('load with faults: certificate rotations, policy reloads and SIGTERM un
     // completed (accepted by the kernel as the listening socket closed) — the request was never sent.
     // A request sent and then cut, or any error before the drain, is a failure.
     const refusedAfterDrain = (o: { at: number; outcome: Outcome }): boolean =>
-      o.outcome.kind === 'error' && !o.outcome.connected && (o.outcome.code === 'ECONNREFUSED' || o.outcome.code === 'ECONNRESET') && o.at >= drainStartedAt - 100;
+      o.outcome.kind === 'error' &&
+      !o.outcome.connected &&
+      (o.outcome.code === 'ECONNREFUSED' || o.outcome.code === 'ECONNRESET') &&
+      o.at >= drainStartedAt - 100;
     const failures = outcomes.filter((o) => o.outcome.kind === 'error' && !refusedAfterDrain(o));
-    expect(failures.map((f) => ({ ...f.outcome, msAfterDrainStart: f.at - drainStartedAt })), 'failed or dropped requests').to.deep.equal([]);
+    expect(
+      failures.map((f) => ({ ...f.outcome, msAfterDrainStart: f.at - drainStartedAt })),
+      'failed or dropped requests',
+    ).to.deep.equal([]);
     expect(answered.length).to.be.greaterThan(40);
     for (const o of answered) {
       if (o.outcome.kind !== 'answered') continue;
@@ -149,7 +190,8 @@ describe('slow and abusive clients', function () {
   });
 
   /** How long after `since` the socket closed. `since` is taken before connecting: the server's clock for it starts later. */
-  const closed = (socket: Socket, since: number): Promise<number> => new Promise((resolve) => socket.once('close', () => resolve(Date.now() - since)));
+  const closed = (socket: Socket, since: number): Promise<number> =>
+    new Promise((resolve) => socket.once('close', () => resolve(Date.now() - since)));
   const tls = (): Promise<TLSSocket> =>
     new Promise((resolve, reject) => {
       const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: certs.ca.certPem, servername: 'localhost' }, () => resolve(s));
@@ -169,7 +211,8 @@ describe('slow and abusive clients', function () {
     // A request line and a header whose value never ends; a body that never completes; a finished
     // request whose connection then stays open, idle (its client reads the answer).
     for (const s of dribbleHeaders) s.write('POST /validate HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
-    for (const s of dribbleBody) s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n`);
+    for (const s of dribbleBody)
+      s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n`);
     for (const s of idle) {
       s.resume();
       s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
@@ -189,7 +232,9 @@ describe('slow and abusive clients', function () {
     const SLACK_MS = 50; // timer granularity
     expect(Math.min(...times.slice(0, 10)), 'silent TCP: closed by the handshake timeout').to.be.at.least(800 - SLACK_MS);
     expect(Math.min(...times.slice(10, 20)), 'dribbled headers: closed by the headers timeout').to.be.at.least(800 - SLACK_MS);
-    expect(Math.min(...times.slice(20, 30)), 'dribbled body: closed by the request timeout, not the headers one').to.be.at.least(1500 - SLACK_MS);
+    expect(Math.min(...times.slice(20, 30)), 'dribbled body: closed by the request timeout, not the headers one').to.be.at.least(
+      1500 - SLACK_MS,
+    );
     expect(Math.min(...times.slice(30, 40)), 'idle keep-alive: closed by the keep-alive timeout').to.be.at.least(800 - SLACK_MS);
   });
 
@@ -198,7 +243,9 @@ describe('slow and abusive clients', function () {
     let received = '';
     s.on('data', (d: Buffer) => (received += d.toString('latin1')));
     s.on('error', () => {});
-    s.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n${REVIEW}`);
+    s.write(
+      `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${REVIEW.length}\r\n\r\n${REVIEW}`,
+    );
     await closed(s, Date.now());
     expect(received.startsWith('HTTP/')).to.equal(false);
   });

@@ -42,12 +42,32 @@ describe('etcd flags (Go flag package)', () => {
   });
 
   const refusals: Array<{ name: string; args: string[]; error: RegExp }> = [
-    { name: '--client-cert-auth=yes makes etcd exit (measured: invalid boolean value "yes")', args: ['--client-cert-auth=yes'], error: /invalid boolean value "yes" for -client-cert-auth/ },
+    {
+      name: '--client-cert-auth=yes makes etcd exit (measured: invalid boolean value "yes")',
+      args: ['--client-cert-auth=yes'],
+      error: /invalid boolean value "yes" for -client-cert-auth/,
+    },
     { name: '--client-cert-auth= (empty) makes etcd exit (measured)', args: ['--client-cert-auth='], error: /invalid boolean value ""/ },
-    { name: '--client-cert-auth true, space form: \'true\' is not a valid flag (measured)', args: ['--client-cert-auth', 'true'], error: /'true' is not a valid flag/ },
-    { name: 'names are case-sensitive: --Client-Cert-Auth is not defined (measured)', args: ['--Client-Cert-Auth'], error: /flag provided but not defined: -Client-Cert-Auth/ },
-    { name: 'an unknown flag (measured: flag provided but not defined)', args: ['--bogus-flag'], error: /flag provided but not defined: -bogus-flag/ },
-    { name: 'anything after -- is refused (measured: \'foo\' is not a valid flag)', args: ['--name=a', '--', 'foo'], error: /'foo' is not a valid flag/ },
+    {
+      name: "--client-cert-auth true, space form: 'true' is not a valid flag (measured)",
+      args: ['--client-cert-auth', 'true'],
+      error: /'true' is not a valid flag/,
+    },
+    {
+      name: 'names are case-sensitive: --Client-Cert-Auth is not defined (measured)',
+      args: ['--Client-Cert-Auth'],
+      error: /flag provided but not defined: -Client-Cert-Auth/,
+    },
+    {
+      name: 'an unknown flag (measured: flag provided but not defined)',
+      args: ['--bogus-flag'],
+      error: /flag provided but not defined: -bogus-flag/,
+    },
+    {
+      name: "anything after -- is refused (measured: 'foo' is not a valid flag)",
+      args: ['--name=a', '--', 'foo'],
+      error: /'foo' is not a valid flag/,
+    },
     { name: 'a lone - is a non-flag argument (measured)', args: ['-'], error: /'-' is not a valid flag/ },
     { name: '---name is bad syntax (measured)', args: ['---name=a'], error: /bad flag syntax: ---name=a/ },
     { name: '--=x is bad syntax (measured)', args: ['--=x'], error: /bad flag syntax/ },
@@ -123,7 +143,9 @@ describe('kube-apiserver flags (spf13/pflag)', () => {
     expect(r.error).to.match(/does not take any arguments, got "true"/);
   });
   it('a single-dash long name is an unknown shorthand', () => {
-    expect(parsePflags(words('-etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').error).to.equal("unknown shorthand flag: 'e' in -etcd-cafile=/a");
+    expect(parsePflags(words('-etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').error).to.equal(
+      "unknown shorthand flag: 'e' in -etcd-cafile=/a",
+    );
   });
   it('-v=2, -v 2 and -v2 are klog verbosity', () => {
     expect(pLast(['-v=2'], 'v')).to.equal('2');
@@ -131,7 +153,9 @@ describe('kube-apiserver flags (spf13/pflag)', () => {
     expect(pLast(['-v4'], 'v')).to.equal('4');
   });
   it('interspersed positional arguments are refused by kube-apiserver', () => {
-    expect(parsePflags(words('--etcd-cafile=/a', 'extra', '--etcd-servers=x'), apiTable, shorthands, 'kube-apiserver').error).to.match(/does not take any arguments/);
+    expect(parsePflags(words('--etcd-cafile=/a', 'extra', '--etcd-servers=x'), apiTable, shorthands, 'kube-apiserver').error).to.match(
+      /does not take any arguments/,
+    );
   });
   it('--help and -h exit', () => {
     expect(parsePflags(words('--help'), apiTable, shorthands, 'kube-apiserver').exits).to.contain('usage');
@@ -151,26 +175,51 @@ describe('kube-apiserver flags (spf13/pflag)', () => {
     expect(parsePflags(words('--bogus=1'), apiTable, shorthands, 'kube-apiserver').error).to.equal('unknown flag: --bogus');
   });
   it('a value flag at the end needs an argument', () => {
-    expect(parsePflags(words('--etcd-cafile'), apiTable, shorthands, 'kube-apiserver').error).to.equal('flag needs an argument: --etcd-cafile');
+    expect(parsePflags(words('--etcd-cafile'), apiTable, shorthands, 'kube-apiserver').error).to.equal(
+      'flag needs an argument: --etcd-cafile',
+    );
   });
   it('---etcd-cafile is bad syntax', () => {
-    expect(parsePflags(words('---etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').error).to.equal('bad flag syntax: ---etcd-cafile=/a');
+    expect(parsePflags(words('---etcd-cafile=/a'), apiTable, shorthands, 'kube-apiserver').error).to.equal(
+      'bad flag syntax: ---etcd-cafile=/a',
+    );
   });
   it('--etcd-cafile= sets an empty value (not "set" for CIS)', () => {
     expect(pLast(['--etcd-cafile='], 'etcd-cafile')).to.equal('');
   });
   it('an invalid boolean value is an error', () => {
-    expect(parsePflags(words('--allow-privileged=yes'), apiTable, shorthands, 'kube-apiserver').error).to.match(/invalid argument "yes" for "--allow-privileged" flag/);
+    expect(parsePflags(words('--allow-privileged=yes'), apiTable, shorthands, 'kube-apiserver').error).to.match(
+      /invalid argument "yes" for "--allow-privileged" flag/,
+    );
   });
 });
 
 describe('a flag no release in scope knows, when the release is not covered (tolerated)', () => {
   // The arity of an unrecognised flag is unknown: the documented reading rule (Collector.unrecognizedFlag).
   const cases: Array<{ name: string; args: string[]; form: string; name2?: string; flag: string; value?: string; uncertain?: boolean }> = [
-    { name: '--x=v is complete', args: ['--force-new-cluster-bump-amount=5', '--client-cert-auth'], form: 'inline', flag: 'client-cert-auth', value: 'true' },
-    { name: '--x WORD takes WORD as its value (the only reading under which etcd starts)', args: ['--ca-file', '/ca.crt', '--name=a'], form: 'separate', flag: 'name', value: 'a' },
+    {
+      name: '--x=v is complete',
+      args: ['--force-new-cluster-bump-amount=5', '--client-cert-auth'],
+      form: 'inline',
+      flag: 'client-cert-auth',
+      value: 'true',
+    },
+    {
+      name: '--x WORD takes WORD as its value (the only reading under which etcd starts)',
+      args: ['--ca-file', '/ca.crt', '--name=a'],
+      form: 'separate',
+      flag: 'name',
+      value: 'a',
+    },
     { name: '--x last is bare', args: ['--name=a', '--experimental-thing'], form: 'bare', flag: 'name', value: 'a' },
-    { name: '--x --y: --y may be the value of --x, so what it sets is uncertain', args: ['--bogus', '--client-cert-auth'], form: 'ambiguous', flag: 'client-cert-auth', value: 'true', uncertain: true },
+    {
+      name: '--x --y: --y may be the value of --x, so what it sets is uncertain',
+      args: ['--bogus', '--client-cert-auth'],
+      form: 'ambiguous',
+      flag: 'client-cert-auth',
+      value: 'true',
+      uncertain: true,
+    },
   ];
   for (const c of cases) {
     it(`Go flag: ${c.name}`, () => {
@@ -184,9 +233,18 @@ describe('a flag no release in scope knows, when the release is not covered (tol
   }
 
   it('pflag: an unknown long flag is recorded and parsing goes on', () => {
-    const r = parsePflags(words('--insecure-port=8080', '--etcd-cafile=/ca', '--openshift-config', '/cfg.yaml'), apiTable, shorthands, 'kube-apiserver', true);
+    const r = parsePflags(
+      words('--insecure-port=8080', '--etcd-cafile=/ca', '--openshift-config', '/cfg.yaml'),
+      apiTable,
+      shorthands,
+      'kube-apiserver',
+      true,
+    );
     expect(r.error).to.equal(undefined);
-    expect(r.unrecognized.map((u) => [u.name, u.form])).to.deep.equal([['insecure-port', 'inline'], ['openshift-config', 'separate']]);
+    expect(r.unrecognized.map((u) => [u.name, u.form])).to.deep.equal([
+      ['insecure-port', 'inline'],
+      ['openshift-config', 'separate'],
+    ]);
     expect(r.occurrences.get('etcd-cafile')?.[0]?.value.text).to.equal('/ca');
   });
 

@@ -33,7 +33,20 @@ const RUNS = 300;
  * - anything etcd refuses fails the rule ("etcd will refuse to start").
  */
 type Token = { kind: 'bare'; dashes: '-' | '--' } | { kind: 'eq'; value: string } | { kind: 'space'; value: string } | { kind: 'other' };
-const GO_BOOL: Readonly<Record<string, boolean>> = { 1: true, t: true, T: true, TRUE: true, true: true, True: true, 0: false, f: false, F: false, FALSE: false, false: false, False: false };
+const GO_BOOL: Readonly<Record<string, boolean>> = {
+  1: true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
+};
 
 function referenceVerdict(tokens: readonly Token[], env: string | undefined): 'pass' | 'fail' {
   let value: boolean | undefined;
@@ -91,7 +104,9 @@ describe('property: etcd --client-cert-auth, the model and a reference written f
         const envVars: EnvVar[] = env === undefined ? [] : [{ name: 'ETCD_CLIENT_CERT_AUTH', value: env }];
         const pod = etcdPod([...base, ...argvOf(tokens)], { env: envVars });
         const finding = judgePod(pod, DEFAULT_POLICY).results[0]?.findings.find((f) => f.rule === 'etcd-client-cert-auth');
-        expect(finding?.status, JSON.stringify({ argv: argvOf(tokens), env, message: finding?.message })).to.equal(referenceVerdict(tokens, env));
+        expect(finding?.status, JSON.stringify({ argv: argvOf(tokens), env, message: finding?.message })).to.equal(
+          referenceVerdict(tokens, env),
+        );
       }),
       { numRuns: RUNS },
     );
@@ -120,26 +135,52 @@ describe('property: parsers never throw on hostile input', () => {
   });
 
   it('a random container (command, args, env, image): a well-formed verdict, the same every time', () => {
-    const word = fc.oneof(script, fc.constantFrom('etcd', 'kube-apiserver', 'sh', '-c', 'exec', 'env', '$(A)', '$(ETCD_X)', '--client-cert-auth', '--etcd-servers=https://x'));
-    const env = fc.array(fc.record({ name: fc.constantFrom('A', 'ETCD_CLIENT_CERT_AUTH', 'ETCD_AUTO_TLS', 'B'), value: script }), { maxLength: 4 });
+    const word = fc.oneof(
+      script,
+      fc.constantFrom(
+        'etcd',
+        'kube-apiserver',
+        'sh',
+        '-c',
+        'exec',
+        'env',
+        '$(A)',
+        '$(ETCD_X)',
+        '--client-cert-auth',
+        '--etcd-servers=https://x',
+      ),
+    );
+    const env = fc.array(fc.record({ name: fc.constantFrom('A', 'ETCD_CLIENT_CERT_AUTH', 'ETCD_AUTO_TLS', 'B'), value: script }), {
+      maxLength: 4,
+    });
     let judged = 0;
     fc.assert(
-      fc.property(fc.array(word, { maxLength: 6 }), fc.array(word, { maxLength: 6 }), env, fc.constantFrom('registry.k8s.io/etcd:3.5', 'busybox', 'bitnami/etcd'), (command, args, envVars, image) => {
-        const pod = podWith({ command, args, env: envVars, image });
-        const verdict = judgePod(pod, DEFAULT_POLICY);
-        if (verdict.results.length > 0) judged++;
-        // Pure: judged again, the same verdict.
-        expect(judgePod(pod, DEFAULT_POLICY)).to.deep.equal(verdict);
-        for (const r of verdict.results) {
-          // Every rule of the component, once, in the rule table's order; never a silent gap.
-          expect(r.findings.map((f) => f.rule)).to.deep.equal(RULES.filter((rule) => rule.component === r.component && rule.scope !== 'node').map((rule) => rule.id));
-          for (const f of r.findings) expect(f.message, f.rule).to.not.equal('');
-        }
-        // The decision follows the findings: denied exactly when an enforced rule fails or cannot be verified.
-        const enforcedFailure = verdict.results.some((r) => r.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'enforce'));
-        expect(verdict.allowed).to.equal(!enforcedFailure);
-        expect(verdict.denialMessage !== undefined).to.equal(enforcedFailure);
-      }),
+      fc.property(
+        fc.array(word, { maxLength: 6 }),
+        fc.array(word, { maxLength: 6 }),
+        env,
+        fc.constantFrom('registry.k8s.io/etcd:3.5', 'busybox', 'bitnami/etcd'),
+        (command, args, envVars, image) => {
+          const pod = podWith({ command, args, env: envVars, image });
+          const verdict = judgePod(pod, DEFAULT_POLICY);
+          if (verdict.results.length > 0) judged++;
+          // Pure: judged again, the same verdict.
+          expect(judgePod(pod, DEFAULT_POLICY)).to.deep.equal(verdict);
+          for (const r of verdict.results) {
+            // Every rule of the component, once, in the rule table's order; never a silent gap.
+            expect(r.findings.map((f) => f.rule)).to.deep.equal(
+              RULES.filter((rule) => rule.component === r.component && rule.scope !== 'node').map((rule) => rule.id),
+            );
+            for (const f of r.findings) expect(f.message, f.rule).to.not.equal('');
+          }
+          // The decision follows the findings: denied exactly when an enforced rule fails or cannot be verified.
+          const enforcedFailure = verdict.results.some((r) =>
+            r.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'enforce'),
+          );
+          expect(verdict.allowed).to.equal(!enforcedFailure);
+          expect(verdict.denialMessage !== undefined).to.equal(enforcedFailure);
+        },
+      ),
       { numRuns: RUNS },
     );
     // The generator reaches containers that run a program often enough for the checks above to bite.
@@ -162,7 +203,8 @@ describe('property: growth patterns stay bounded', () => {
     const size = JSON.stringify(verdict).length;
     expect(size, 'verdict size').to.be.at.most(VERDICT_MAX_BYTES);
     for (const r of verdict.results) {
-      for (const f of r.findings) for (const e of f.evidence) expect(e.length, 'one piece of evidence').to.be.at.most(SHELL_LIMITS.valueChars + 1024);
+      for (const f of r.findings)
+        for (const e of f.evidence) expect(e.length, 'one piece of evidence').to.be.at.most(SHELL_LIMITS.valueChars + 1024);
     }
   }
 
@@ -172,7 +214,12 @@ describe('property: growth patterns stay bounded', () => {
   it('a shell variable doubled n times (plain, quoted, braced; in sequence, in a loop, in a function)', () => {
     fc.assert(
       fc.property(doublings, doubledBy, fc.constantFrom('seq', 'loop', 'function'), (n, dbl, shape) => {
-        const body = shape === 'seq' ? `A=${dbl}; `.repeat(n) : shape === 'loop' ? `for i in ${'x '.repeat(Math.min(n, 16))}; do A=${dbl}; done; ` : `d() { A=${dbl}; }; ${'d; '.repeat(n)}`;
+        const body =
+          shape === 'seq'
+            ? `A=${dbl}; `.repeat(n)
+            : shape === 'loop'
+              ? `for i in ${'x '.repeat(Math.min(n, 16))}; do A=${dbl}; done; `
+              : `d() { A=${dbl}; }; ${'d; '.repeat(n)}`;
         checkBounded(podWith({ command: ['sh', '-c', `A=xy; ${body}exec etcd --name="$A" --client-cert-auth=true`] }));
       }),
       { numRuns: 60 },
@@ -185,7 +232,13 @@ describe('property: growth patterns stay bounded', () => {
         const env = [{ name: 'A0', value: 'xy' }];
         for (let i = 1; i <= n; i++) env.push({ name: `A${i}`, value: `$(A${i - 1})$(A${i - 1})` });
         const ref = `$(A${n})`;
-        checkBounded(podWith({ command: ['etcd', `--name=${ref}`], ...(inArgs ? { args: [`--initial-cluster=${ref}=https://${ref}:2380`] } : {}), env }));
+        checkBounded(
+          podWith({
+            command: ['etcd', `--name=${ref}`],
+            ...(inArgs ? { args: [`--initial-cluster=${ref}=https://${ref}:2380`] } : {}),
+            env,
+          }),
+        );
       }),
       { numRuns: 40 },
     );
@@ -221,8 +274,17 @@ describe('property: configuration and manifest input never crash the loaders', (
         {
           defaultAction: fc.oneof(fc.constantFrom('enforce', 'warn', 'audit', 'off', 'block'), fc.jsonValue()),
           unknownAction: fc.oneof(fc.constantFrom('enforce', 'warn', 'audit', 'off'), fc.jsonValue()),
-          actions: fc.oneof(fc.dictionary(fc.constantFrom('etcd-client-cert-auth', 'etcd-auto-tls', 'nope', '__proto__'), fc.constantFrom('warn', 'off', 'x')), fc.jsonValue()),
-          exemptions: fc.oneof(fc.array(fc.record({ namespace: fc.string(), name: fc.string(), reason: fc.string() }, { requiredKeys: [] })), fc.jsonValue()),
+          actions: fc.oneof(
+            fc.dictionary(
+              fc.constantFrom('etcd-client-cert-auth', 'etcd-auto-tls', 'nope', '__proto__'),
+              fc.constantFrom('warn', 'off', 'x'),
+            ),
+            fc.jsonValue(),
+          ),
+          exemptions: fc.oneof(
+            fc.array(fc.record({ namespace: fc.string(), name: fc.string(), reason: fc.string() }, { requiredKeys: [] })),
+            fc.jsonValue(),
+          ),
         },
         { requiredKeys: [] },
       ),
@@ -255,15 +317,58 @@ describe('property: configuration and manifest input never crash the loaders', (
   it('the fast YAML reader reads every document it takes exactly as the YAML 1.1 reference does', () => {
     // Scalars YAML 1.1 types specially (kubectl's go-yaml v2 does too), and ordinary ones.
     const special = fc.constantFrom(
-      ...['yes', 'no', 'on', 'off', 'y', 'n', 'Yes', 'NO', 'On', 'null', 'Null', '~', '0755', '0x1F', '1_000', '0b101', '1.5', '.5', '1e3', '-.inf', '.nan'],
+      ...[
+        'yes',
+        'no',
+        'on',
+        'off',
+        'y',
+        'n',
+        'Yes',
+        'NO',
+        'On',
+        'null',
+        'Null',
+        '~',
+        '0755',
+        '0x1F',
+        '1_000',
+        '0b101',
+        '1.5',
+        '.5',
+        '1e3',
+        '-.inf',
+        '.nan',
+      ],
       ...['12:30', '190:20:30', '2026-11-22', '2026-11-22T10:00:00Z', '2001-12-14 21:59:43.10', '<<', '+1', '-0', '00', '08', '1.'],
     );
-    const ordinary = fc.constantFrom('true', 'False', 'TRUE', '0', '7', '-3', '42', '--flag=value', '--client-cert-auth', 'v1', 'etcd', '3.5.15-0', '10.0.0.1', 'a b', 'café', 'https://x:2379');
-    const scalar = fc.oneof({ arbitrary: ordinary, weight: 12 }, { arbitrary: special, weight: 1 });
-    const value = fc.oneof(scalar, scalar.map((x) => JSON.stringify(x)), fc.constant(''));
-    const line = fc.tuple(scalar, fc.oneof(value, fc.array(value, { minLength: 1, maxLength: 3 }))).map(([k, v]) =>
-      Array.isArray(v) ? `${k}:\n${v.map((x) => `  - ${x}`).join('\n')}` : `${k}: ${v}`,
+    const ordinary = fc.constantFrom(
+      'true',
+      'False',
+      'TRUE',
+      '0',
+      '7',
+      '-3',
+      '42',
+      '--flag=value',
+      '--client-cert-auth',
+      'v1',
+      'etcd',
+      '3.5.15-0',
+      '10.0.0.1',
+      'a b',
+      'café',
+      'https://x:2379',
     );
+    const scalar = fc.oneof({ arbitrary: ordinary, weight: 12 }, { arbitrary: special, weight: 1 });
+    const value = fc.oneof(
+      scalar,
+      scalar.map((x) => JSON.stringify(x)),
+      fc.constant(''),
+    );
+    const line = fc
+      .tuple(scalar, fc.oneof(value, fc.array(value, { minLength: 1, maxLength: 3 })))
+      .map(([k, v]) => (Array.isArray(v) ? `${k}:\n${v.map((x) => `  - ${x}`).join('\n')}` : `${k}: ${v}`));
     const doc = fc.array(line, { minLength: 1, maxLength: 6 }).map((ls) => ls.join('\n'));
     let fast = 0;
     fc.assert(
@@ -307,7 +412,13 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
 
   before(async () => {
     certs = generateDevCertificates(['localhost']);
-    server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => DEFAULT_POLICY, logger: silentLogger });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => DEFAULT_POLICY,
+      logger: silentLogger,
+    });
     agent = new Agent({ keepAlive: true, maxSockets: 4, ca: certs.ca.certPem, servername: 'localhost' });
   });
   after(async () => {
@@ -329,7 +440,9 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
     const keys = Object.keys(doc);
     if (keys.length === 0) return replacement;
     const key = keys[(path[0] as number) % keys.length] as string;
-    const copy: Record<string, unknown> = Array.isArray(doc) ? ([...(doc as unknown[])] as unknown as Record<string, unknown>) : { ...(doc as Record<string, unknown>) };
+    const copy: Record<string, unknown> = Array.isArray(doc)
+      ? ([...(doc as unknown[])] as unknown as Record<string, unknown>)
+      : { ...(doc as Record<string, unknown>) };
     copy[key] = mutateAt((doc as Record<string, unknown>)[key], path.slice(1), replacement);
     return copy;
   }
@@ -339,21 +452,29 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
     // Truncated JSON.
     fc.integer({ min: 0, max: validText.length - 1 }).map((n) => Buffer.from(validText.slice(0, n))),
     // A value anywhere replaced by anything JSON can hold.
-    fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.jsonValue()).map(([path, v]) => Buffer.from(JSON.stringify(mutateAt(valid, path, v)))),
+    fc
+      .tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.jsonValue())
+      .map(([path, v]) => Buffer.from(JSON.stringify(mutateAt(valid, path, v)))),
     // __proto__ and constructor keys where objects are expected.
-    fc.constantFrom(
-      validText.replace('"request":{', '"request":{"__proto__":{"allowed":true},'),
-      validText.replace('"metadata":{', '"metadata":{"__proto__":{"namespace":"x"},"constructor":{"prototype":{"polluted":true}},'),
-      `{"__proto__":{"apiVersion":"admission.k8s.io/v1"},"kind":"AdmissionReview"}`,
-    ).map((t) => Buffer.from(t)),
+    fc
+      .constantFrom(
+        validText.replace('"request":{', '"request":{"__proto__":{"allowed":true},'),
+        validText.replace('"metadata":{', '"metadata":{"__proto__":{"namespace":"x"},"constructor":{"prototype":{"polluted":true}},'),
+        `{"__proto__":{"apiVersion":"admission.k8s.io/v1"},"kind":"AdmissionReview"}`,
+      )
+      .map((t) => Buffer.from(t)),
     // Huge strings and deep nesting.
-    fc.constantFrom(
-      JSON.stringify(mutateAt(valid, [2, 0], 'x'.repeat(1024 * 1024))),
-      validText.replace('"object":', `"deep":${deep(5000)},"object":`),
-      deep(100_000),
-    ).map((t) => Buffer.from(t)),
+    fc
+      .constantFrom(
+        JSON.stringify(mutateAt(valid, [2, 0], 'x'.repeat(1024 * 1024))),
+        validText.replace('"object":', `"deep":${deep(5000)},"object":`),
+        deep(100_000),
+      )
+      .map((t) => Buffer.from(t)),
     // Invalid UTF-8 inside an otherwise valid review.
-    fc.integer({ min: 1, max: validText.length - 2 }).map((n) => Buffer.concat([Buffer.from(validText.slice(0, n)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(validText.slice(n))])),
+    fc
+      .integer({ min: 1, max: validText.length - 2 })
+      .map((n) => Buffer.concat([Buffer.from(validText.slice(0, n)), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(validText.slice(n))])),
     // Random bytes.
     fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
   );

@@ -51,7 +51,10 @@ export function podWith(opts: PodOptions, containers?: Container[]): Pod {
       namespace: opts.namespace ?? 'kube-system',
       ...(opts.mirror === true ? { annotations: { 'kubernetes.io/config.mirror': 'abc', 'kubernetes.io/config.source': 'file' } } : {}),
     },
-    spec: { ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}), containers: containers ?? [container({ ...opts, containerName: 'etcd' })] },
+    spec: {
+      ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}),
+      containers: containers ?? [container({ ...opts, containerName: 'etcd' })],
+    },
   };
 }
 
@@ -82,7 +85,8 @@ export function withFlags(base: readonly string[], changes: Readonly<Record<stri
     if (value === null) continue;
     const written = flag.startsWith('-') ? flag : `--${flag}`; // `-etcd-cafile`: written as given
     if (value === '') out.push(written);
-    else if (value.endsWith(' X')) out.push(written, value.slice(0, -2)); // `--flag value` (space form)
+    else if (value.endsWith(' X'))
+      out.push(written, value.slice(0, -2)); // `--flag value` (space form)
     else out.push(`${written}=${value}`);
   }
   return out;

@@ -22,12 +22,20 @@ interface Reply {
 
 let certs: DevCertificates;
 
-function send(server: RunningServer, opts: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null }): Promise<Reply> {
+function send(
+  server: RunningServer,
+  opts: { method?: string; path?: string; body?: string | Buffer; contentType?: string | null },
+): Promise<Reply> {
   const headers: Record<string, string> = {};
   if (opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
   if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
   // A client that trusts only the dev CA: the server must present a certificate it signed.
-  return httpsRequest(new URL(opts.path ?? '/validate', server.url).href, { method: opts.method ?? 'POST', ca: certs.ca.certPem, headers, ...(opts.body !== undefined ? { body: opts.body } : {}) }).then((r) => ({
+  return httpsRequest(new URL(opts.path ?? '/validate', server.url).href, {
+    method: opts.method ?? 'POST',
+    ca: certs.ca.certPem,
+    headers,
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+  }).then((r) => ({
     status: r.status,
     contentType: r.headers['content-type'] as string | undefined,
     body: r.body,
@@ -44,7 +52,13 @@ describe('webhook over HTTPS', () => {
 
   before(async () => {
     certs = generateDevCertificates(['localhost', '127.0.0.1']);
-    server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => policy, logger: silentLogger });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => policy,
+      logger: silentLogger,
+    });
   });
   after(async () => {
     await server.close(1000);
@@ -65,10 +79,21 @@ describe('webhook over HTTPS', () => {
     return new Promise((resolve) => {
       // SECLEVEL=0: OpenSSL 3 clients otherwise refuse to offer TLS 1.0/1.1 at all, and the test
       // would only show that the client cannot speak it, not that the server refuses it.
-      const socket = tlsConnect({ host: '127.0.0.1', port: Number(port), servername: 'localhost', ca: certs.ca.certPem, minVersion, maxVersion, ciphers: 'DEFAULT:@SECLEVEL=0' }, () => {
-        resolve(socket.getProtocol() ?? 'none');
-        socket.end();
-      });
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: Number(port),
+          servername: 'localhost',
+          ca: certs.ca.certPem,
+          minVersion,
+          maxVersion,
+          ciphers: 'DEFAULT:@SECLEVEL=0',
+        },
+        () => {
+          resolve(socket.getProtocol() ?? 'none');
+          socket.end();
+        },
+      );
       socket.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
     });
   }
@@ -78,8 +103,12 @@ describe('webhook over HTTPS', () => {
     expect(await handshake('TLSv1.3', 'TLSv1.3')).to.equal('TLSv1.3');
     // The server's alert: protocol_version (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION), or the client
     // seeing the server pick a version it did not offer.
-    expect(await handshake('TLSv1.1', 'TLSv1.1')).to.match(/^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/);
-    expect(await handshake('TLSv1', 'TLSv1')).to.match(/^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/);
+    expect(await handshake('TLSv1.1', 'TLSv1.1')).to.match(
+      /^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/,
+    );
+    expect(await handshake('TLSv1', 'TLSv1')).to.match(
+      /^error ERR_SSL_(TLSV1_ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER)/,
+    );
   });
 
   it('GET /healthz and /readyz answer ok', async () => {
@@ -139,10 +168,13 @@ describe('webhook over HTTPS', () => {
     // The whole response: uid, allowed, and the judgement's annotations (one per failing rule), no warnings.
     const verdict = judgePod(pod, policy);
     expect(response).to.deep.equal({ uid: UID, allowed: true, auditAnnotations: verdict.auditAnnotations });
-    expect(verdict.auditAnnotations).to.include({ 'apiserver-etcd-cafile': 'fail: --etcd-cafile is not set', 'apiserver-etcd-tls': 'fail: http://127.0.0.1:2379 is not TLS: plaintext traffic' });
+    expect(verdict.auditAnnotations).to.include({
+      'apiserver-etcd-cafile': 'fail: --etcd-cafile is not set',
+      'apiserver-etcd-tls': 'fail: http://127.0.0.1:2379 is not TLS: plaintext traffic',
+    });
   });
 
-  it("a kubelet creating its mirror pod is allowed and audited (denying it would not stop etcd)", async () => {
+  it('a kubelet creating its mirror pod is allowed and audited (denying it would not stop etcd)', async () => {
     const kubelet = { userInfo: { username: 'system:node:cp-1', groups: ['system:nodes', 'system:authenticated'] } };
     const { response } = (await send(server, { body: review(loadFixture('insecure/etcd-plaintext.yaml'), kubelet) })).json();
     expect(response.allowed).to.equal(true);
@@ -168,7 +200,10 @@ describe('webhook over HTTPS', () => {
       { kind: { group: 'example.com', version: 'v1', kind: 'Deployment' } },
       { operation: 'UPDATE', subResource: 'status', oldObject: pod },
     ]) {
-      expect((await send(server, { body: review(pod, extra) })).json().response, JSON.stringify(extra)).to.deep.equal({ uid: UID, allowed: true });
+      expect((await send(server, { body: review(pod, extra) })).json().response, JSON.stringify(extra)).to.deep.equal({
+        uid: UID,
+        allowed: true,
+      });
     }
   });
 
@@ -185,7 +220,8 @@ describe('webhook over HTTPS', () => {
     // The decoder writes U+FFFD for each malformed sequence, and the webhook checks the bytes only
     // when the text has one (app.ts): a sent U+FFFD must not be taken for an error, nor an error missed.
     const pod = loadFixture('kubeadm/etcd.yaml');
-    const withNote = (note: string): string => review({ ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, note } } });
+    const withNote = (note: string): string =>
+      review({ ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, note } } });
     const body = (bytes: number[]): Buffer => {
       const [before, after] = withNote('@@').split('@@') as [string, string];
       return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
@@ -217,24 +253,81 @@ describe('webhook over HTTPS', () => {
     expect(response.warnings).to.be.an('array').with.length.above(0);
   });
 
-  const bad: Array<{ name: string; body?: string | Buffer; contentType?: string | null; method?: string; path?: string; status: number; message: RegExp; uid?: string }> = [
-    { name: 'wrong content type → 415', body: review(loadFixture('kubeadm/etcd.yaml')), contentType: 'text/plain', status: 415, message: /Content-Type must be application\/json/ },
+  const bad: Array<{
+    name: string;
+    body?: string | Buffer;
+    contentType?: string | null;
+    method?: string;
+    path?: string;
+    status: number;
+    message: RegExp;
+    uid?: string;
+  }> = [
+    {
+      name: 'wrong content type → 415',
+      body: review(loadFixture('kubeadm/etcd.yaml')),
+      contentType: 'text/plain',
+      status: 415,
+      message: /Content-Type must be application\/json/,
+    },
     { name: 'no content type → 415', body: '{}', contentType: null, status: 415, message: /Content-Type must be application\/json/ },
-    { name: 'a charset other than UTF-8 → 415', body: '{}', contentType: 'application/json; charset=latin1', status: 415, message: /UTF-8/ },
+    {
+      name: 'a charset other than UTF-8 → 415',
+      body: '{}',
+      contentType: 'application/json; charset=latin1',
+      status: 415,
+      message: /UTF-8/,
+    },
     { name: 'empty body → 400', body: '', status: 400, message: /request body is empty/ },
     { name: 'not JSON → 400', body: '{"apiVersion":', status: 400, message: /not valid JSON/ },
     { name: 'invalid UTF-8 → 400', body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), status: 400, message: /not valid UTF-8/ },
-    { name: 'wrong apiVersion → 400', body: review({ spec: { containers: [] } }).replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'), status: 400, message: /expected apiVersion admission.k8s.io\/v1 and kind AdmissionReview/, uid: UID },
-    { name: 'wrong kind → 400', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'Pod', request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE' } }), status: 400, message: /kind AdmissionReview/, uid: 'u' },
-    { name: 'missing uid → 400', body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { kind: { kind: 'Pod' }, operation: 'CREATE' } }), status: 400, message: /request.uid: required field is missing/ },
+    {
+      name: 'wrong apiVersion → 400',
+      body: review({ spec: { containers: [] } }).replace('admission.k8s.io/v1', 'admission.k8s.io/v1beta1'),
+      status: 400,
+      message: /expected apiVersion admission.k8s.io\/v1 and kind AdmissionReview/,
+      uid: UID,
+    },
+    {
+      name: 'wrong kind → 400',
+      body: JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'Pod',
+        request: { uid: 'u', kind: { kind: 'Pod' }, operation: 'CREATE' },
+      }),
+      status: 400,
+      message: /kind AdmissionReview/,
+      uid: 'u',
+    },
+    {
+      name: 'missing uid → 400',
+      body: JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { kind: { kind: 'Pod' }, operation: 'CREATE' },
+      }),
+      status: 400,
+      message: /request.uid: required field is missing/,
+    },
     { name: 'JSON null → 400', body: 'null', status: 400, message: /must be object/ },
-    { name: 'a pod with a non-string arg → 400, uid kept', body: review({ metadata: { name: 'x' }, spec: { containers: [{ name: 'etcd', command: ['etcd', true] }] } }), status: 400, message: /request.object.spec.containers\[0\].command\[1\]: must be string/, uid: UID },
+    {
+      name: 'a pod with a non-string arg → 400, uid kept',
+      body: review({ metadata: { name: 'x' }, spec: { containers: [{ name: 'etcd', command: ['etcd', true] }] } }),
+      status: 400,
+      message: /request.object.spec.containers\[0\].command\[1\]: must be string/,
+      uid: UID,
+    },
     { name: 'GET /validate → 405', method: 'GET', status: 405, message: /only POST/ },
     { name: 'unknown path → 404', path: '/mutate', body: '{}', status: 404, message: /POST \/validate/ },
   ];
   for (const c of bad) {
     it(`bad input: ${c.name}, never allowed`, async () => {
-      const res = await send(server, { ...(c.body !== undefined ? { body: c.body } : {}), ...(c.contentType !== undefined ? { contentType: c.contentType } : {}), ...(c.method !== undefined ? { method: c.method } : {}), ...(c.path !== undefined ? { path: c.path } : {}) });
+      const res = await send(server, {
+        ...(c.body !== undefined ? { body: c.body } : {}),
+        ...(c.contentType !== undefined ? { contentType: c.contentType } : {}),
+        ...(c.method !== undefined ? { method: c.method } : {}),
+        ...(c.path !== undefined ? { path: c.path } : {}),
+      });
       expect(res.status).to.equal(c.status);
       const { response } = res.json();
       expect(response.allowed).to.equal(false);
@@ -252,7 +345,10 @@ describe('webhook over HTTPS', () => {
 
   it('accepts a 3 MiB pod (the API server maximum) in an UPDATE with its old object', async () => {
     const pod = loadFixture('kubeadm/etcd.yaml');
-    const big = { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, filler: 'x'.repeat(3 * 1024 * 1024 - 4096) } } };
+    const big = {
+      ...pod,
+      metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, filler: 'x'.repeat(3 * 1024 * 1024 - 4096) } },
+    };
     const res = await send(server, { body: review(big, { operation: 'UPDATE', oldObject: big }) });
     expect(res.status).to.equal(200);
     expect(res.json().response.allowed).to.equal(true);
@@ -288,7 +384,9 @@ describe('webhook over HTTPS', () => {
   it('plain HTTP on the webhook port gets no answer', async () => {
     const url = new URL(server.url.replace('https:', 'http:'));
     const outcome = await new Promise<string>((resolve) => {
-      const req = httpRequest({ host: url.hostname, port: url.port, path: '/healthz', method: 'GET' }, (res) => resolve(`status ${res.statusCode}`));
+      const req = httpRequest({ host: url.hostname, port: url.port, path: '/healthz', method: 'GET' }, (res) =>
+        resolve(`status ${res.statusCode}`),
+      );
       req.on('error', (err) => resolve(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`));
       req.end();
     });
@@ -314,7 +412,14 @@ describe('webhook over HTTPS, when something unexpected throws while a review is
         }
       },
     };
-    server = await startServer({ host: '127.0.0.1', port: 0, material: servingMaterial(certs.server.certPem, certs.server.keyPem), policy: () => policyFromObject({}), logger: silentLogger, observer });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => policyFromObject({}),
+      logger: silentLogger,
+      observer,
+    });
   });
   after(async () => {
     await server.close(1000);

@@ -17,4 +17,3 @@ export async function atomicWrite(dir: string, files: Readonly<Record<string, st
   for (const name of Object.keys(files)) await symlink(join('..data', name), join(dir, name)).catch(() => undefined);
   if (old !== undefined) await rm(join(dir, old), { recursive: true });
 }
-

@@ -8,9 +8,17 @@ const LOG_MODULE = fileURLToPath(new URL('../src/log.js', import.meta.url));
 
 /** Runs `script` in a child Node.js process with `logger` from createLogger('info'); its stdout so far, and its exit. */
 function runLogging(script: string): { stdout: () => string; exited: Promise<number | null>; kill: () => void } {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(LOG_MODULE)};\nconst logger = createLogger('info');\n${script}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createLogger } from ${JSON.stringify(LOG_MODULE)};\nconst logger = createLogger('info');\n${script}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stderr.resume();
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

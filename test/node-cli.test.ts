@@ -20,19 +20,26 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-
 describe('etcd-tls-guard node (the command)', function () {
   this.timeout(60_000);
 
   it('--help says what it reads, its privileges and exit codes', async () => {
     const r = await cli(['node', '--help']);
     expect(r.code).to.equal(0);
-    expect(r.out).to.match(/--root DIR/).and.match(/CAP_SYS_PTRACE/).and.match(/Exit codes/);
+    expect(r.out)
+      .to.match(/--root DIR/)
+      .and.match(/CAP_SYS_PTRACE/)
+      .and.match(/Exit codes/);
   });
 
   it('rules lists the node rules with scope node (json and text)', async () => {
     const json = JSON.parse((await cli(['rules', '--format', 'json'])).out) as Array<{ id: string; scope: string }>;
-    expect(json.filter((r) => r.scope === 'node').map((r) => r.id)).to.include.members(['etcd-server-cert', 'etcd-peer-cert', 'apiserver-etcd-client-cert-valid', 'etcd-unique-ca']);
+    expect(json.filter((r) => r.scope === 'node').map((r) => r.id)).to.include.members([
+      'etcd-server-cert',
+      'etcd-peer-cert',
+      'apiserver-etcd-client-cert-valid',
+      'etcd-unique-ca',
+    ]);
     expect(json.find((r) => r.id === 'etcd-client-cert-auth')?.scope).to.equal('pod');
     expect((await cli(['rules'])).out).to.match(/^etcd-unique-ca +etcd +node +CIS 2\.7 \(v1\.10 2\.7\)/m);
   });
@@ -50,7 +57,10 @@ describe('etcd-tls-guard node (the command)', function () {
       chownSync(host.path('var/lib/etcd'), 998, 998);
       const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--format', 'json']);
       expect(r.code, r.out).to.equal(0);
-      const report = JSON.parse(r.out) as { results: Array<{ findings: Array<{ rule: string; status: string }> }>; summary: { checked: number } };
+      const report = JSON.parse(r.out) as {
+        results: Array<{ findings: Array<{ rule: string; status: string }> }>;
+        summary: { checked: number };
+      };
       expect(report.summary.checked).to.equal(2);
       expect(report.results[0]?.findings.find((f) => f.rule === 'etcd-unique-ca')?.status).to.equal('pass');
     } finally {
@@ -61,11 +71,21 @@ describe('etcd-tls-guard node (the command)', function () {
   it('an expired etcd certificate: exit 1, and the text names it with its date', async () => {
     const { host, pki } = kubeadmNode();
     try {
-      host.pair('etc/kubernetes/pki/etcd/server', issueCertificate(pki.etcdCa, { sans: ['localhost', NODE_IP], usage: 'both', now: new Date(Date.now() - 400 * 86_400_000), days: 365 }));
+      host.pair(
+        'etc/kubernetes/pki/etcd/server',
+        issueCertificate(pki.etcdCa, {
+          sans: ['localhost', NODE_IP],
+          usage: 'both',
+          now: new Date(Date.now() - 400 * 86_400_000),
+          days: 365,
+        }),
+      );
       const r = await cli(['node', '--root', host.root, '--proc', host.path('proc')]);
       expect(r.code).to.equal(1);
       expect(r.out).to.match(/DENY Pod kube-system\/etcd-cp-1 \(etcd in container etcd\) \/etc\/kubernetes\/manifests\/etcd.yaml#0/);
-      expect(r.out).to.match(/fail {4}etcd-server-cert \[enforce\]: etcd's serving certificate \/etc\/kubernetes\/pki\/etcd\/server.crt: expired on /);
+      expect(r.out).to.match(
+        /fail {4}etcd-server-cert \[enforce\]: etcd's serving certificate \/etc\/kubernetes\/pki\/etcd\/server.crt: expired on /,
+      );
     } finally {
       host.remove();
     }
@@ -105,7 +125,9 @@ describe('etcd-tls-guard node (the command)', function () {
         checks: 3,
         reloadPolicy: () => {
           reloads++;
-          return reloads === 1 ? Promise.resolve(DEFAULT_POLICY) : Promise.reject(new Error('policy.yaml: defaultAction must be one of enforce, warn, audit'));
+          return reloads === 1
+            ? Promise.resolve(DEFAULT_POLICY)
+            : Promise.reject(new Error('policy.yaml: defaultAction must be one of enforce, warn, audit'));
         },
       });
       expect(reloads).to.equal(2);
@@ -119,7 +141,11 @@ describe('etcd-tls-guard node (the command)', function () {
   it('the agent: gauges by rule and status, days to expiry per certificate, and SIGTERM → exit 0', async () => {
     const { host } = kubeadmNode();
     const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'node', '--root', host.root, '--proc', host.path('proc'), '--interval', '10', '--metrics-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_TLS_GUARD_LOG_LEVEL: 'info' } });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'node', '--root', host.root, '--proc', host.path('proc'), '--interval', '10', '--metrics-port', String(port)],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_TLS_GUARD_LOG_LEVEL: 'info' } },
+    );
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -127,7 +153,9 @@ describe('etcd-tls-guard node (the command)', function () {
       await until('the first node check', () => log.includes('node check done'));
       const metrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
       expect(metrics).to.contain('etcd_tls_guard_node_findings{rule="etcd-server-cert",status="pass"} 1');
-      expect(metrics).to.match(/etcd_tls_guard_node_certificate_expiry_days\{rule="etcd-server-cert",file="\/etc\/kubernetes\/pki\/etcd\/server.crt"\} 36[45]/);
+      expect(metrics).to.match(
+        /etcd_tls_guard_node_certificate_expiry_days\{rule="etcd-server-cert",file="\/etc\/kubernetes\/pki\/etcd\/server.crt"\} 36[45]/,
+      );
       child.kill('SIGTERM');
       expect(await exited).to.equal(0);
     } finally {

@@ -13,14 +13,37 @@ import { readEtcdConfigFile } from '../src/configuration/etcd-config-file.js';
 import { readOpenShiftConfig } from '../src/configuration/apiserver.js';
 import { HostRoot } from '../src/node/host.js';
 
-
 const yamlish = fc.oneof(
   fc.string({ maxLength: 400 }),
   fc
     .array(
       fc.tuple(
-        fc.constantFrom('client-transport-security', 'peer-transport-security', 'Client-Cert-Auth', 'listen-client-urls', 'storageConfig', 'apiServerArguments', 'a', '<<', '&x', '*x'),
-        fc.constantFrom(': true', ': yes', ': "true"', ': [1, 2]', ': {a: 1}', ':\n  client-cert-auth: on', ': &x {cert-file: 1}', ': *x', ': !!binary aGk=', ': 2001-12-14', ': ~', ':'),
+        fc.constantFrom(
+          'client-transport-security',
+          'peer-transport-security',
+          'Client-Cert-Auth',
+          'listen-client-urls',
+          'storageConfig',
+          'apiServerArguments',
+          'a',
+          '<<',
+          '&x',
+          '*x',
+        ),
+        fc.constantFrom(
+          ': true',
+          ': yes',
+          ': "true"',
+          ': [1, 2]',
+          ': {a: 1}',
+          ':\n  client-cert-auth: on',
+          ': &x {cert-file: 1}',
+          ': *x',
+          ': !!binary aGk=',
+          ': 2001-12-14',
+          ': ~',
+          ':',
+        ),
       ),
       { maxLength: 12 },
     )
@@ -42,11 +65,24 @@ describe('node readers on hostile input (properties)', function () {
   });
 
   it('the KubeAPIServerConfig reader never throws', () => {
-    fc.assert(fc.property(yamlish, (text) => { const r = readOpenShiftConfig(text, '/f'); return typeof r === 'string' || r instanceof Map; }), { numRuns: 2_000 });
+    fc.assert(
+      fc.property(yamlish, (text) => {
+        const r = readOpenShiftConfig(text, '/f');
+        return typeof r === 'string' || r instanceof Map;
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('a billion-laughs alias bomb is refused, not expanded', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     expect(readEtcdConfigFile(bomb, '/f').refusal).to.match(/alias|Excessive/i);
   });
 
@@ -59,7 +95,26 @@ describe('node readers on hostile input (properties)', function () {
       let n = 0;
       fc.assert(
         fc.property(
-          fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'a/d'), fc.constantFrom('/', '..', '../..', '../../../outside', outside, `${outside}/secret`, '/a', 'b', '../b', '/etc', '.', 'a/../../..')), { minLength: 1, maxLength: 6 }),
+          fc.array(
+            fc.tuple(
+              fc.constantFrom('a', 'b', 'c', 'a/d'),
+              fc.constantFrom(
+                '/',
+                '..',
+                '../..',
+                '../../../outside',
+                outside,
+                `${outside}/secret`,
+                '/a',
+                'b',
+                '../b',
+                '/etc',
+                '.',
+                'a/../../..',
+              ),
+            ),
+            { minLength: 1, maxLength: 6 },
+          ),
           fc.constantFrom('/a', '/b', '/c/x', '/a/d/secret', '/b/secret', '/a/../../outside/secret'),
           (links, lookup) => {
             const root = join(base, `r${n++}`);

@@ -79,7 +79,10 @@ function kubeadmFiles(): KubeadmFiles {
       ['etc/kubernetes/pki/etcd/ca', etcdCa],
       ['etc/kubernetes/pki/etcd/server', issueCertificate(etcdCa, { sans, usage: 'both' })],
       ['etc/kubernetes/pki/etcd/peer', issueCertificate(etcdCa, { sans, usage: 'both' })],
-      ['etc/kubernetes/pki/apiserver-etcd-client', issueCertificate(etcdCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' })],
+      [
+        'etc/kubernetes/pki/apiserver-etcd-client',
+        issueCertificate(etcdCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' }),
+      ],
       ['etc/kubernetes/pki/apiserver', issueCertificate(clusterCa, { sans: ['kubernetes', NODE_IP], usage: 'server' })],
     ],
   };

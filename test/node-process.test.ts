@@ -21,7 +21,9 @@ import { freePort, until } from './processes.js';
 function answersWithoutCertificate(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     let data = '';
-    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => s.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    const s = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () =>
+      s.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    );
     s.on('data', (d: Buffer) => (data += d.toString()));
     s.on('error', () => resolve(false));
     s.on('close', () => resolve(data.startsWith('HTTP/1.1 200')));
@@ -58,10 +60,27 @@ describe('etcd-tls-guard node on running etcd processes (/proc)', function () {
     ports.envRun = await freePort();
     ports.fileRun = await freePort();
     const [peerA, peerB] = [await freePort(), await freePort()];
-    const urls = (c: number, p: number): string[] => [`--listen-client-urls=https://127.0.0.1:${c}`, `--advertise-client-urls=https://127.0.0.1:${c}`, `--listen-peer-urls=http://127.0.0.1:${p}`, `--initial-advertise-peer-urls=http://127.0.0.1:${p}`, `--initial-cluster=default=http://127.0.0.1:${p}`];
+    const urls = (c: number, p: number): string[] => [
+      `--listen-client-urls=https://127.0.0.1:${c}`,
+      `--advertise-client-urls=https://127.0.0.1:${c}`,
+      `--listen-peer-urls=http://127.0.0.1:${p}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${p}`,
+      `--initial-cluster=default=http://127.0.0.1:${p}`,
+    ];
     // Run 1: flags in argv, TLS files and client-cert-auth in ETCD_* variables.
     const argvA = [etcdBin, `--data-dir=${join(dir, 'a')}`, ...urls(ports.envRun, peerA)];
-    children.push(spawn(argvA[0] as string, argvA.slice(1), { env: { PATH: '/usr/bin:/bin', ETCD_CERT_FILE: join(dir, 'server.crt'), ETCD_KEY_FILE: join(dir, 'server.key'), ETCD_TRUSTED_CA_FILE: join(dir, 'ca.crt'), ETCD_CLIENT_CERT_AUTH: 'true' }, stdio: 'ignore' }));
+    children.push(
+      spawn(argvA[0] as string, argvA.slice(1), {
+        env: {
+          PATH: '/usr/bin:/bin',
+          ETCD_CERT_FILE: join(dir, 'server.crt'),
+          ETCD_KEY_FILE: join(dir, 'server.key'),
+          ETCD_TRUSTED_CA_FILE: join(dir, 'ca.crt'),
+          ETCD_CLIENT_CERT_AUTH: 'true',
+        },
+        stdio: 'ignore',
+      }),
+    );
     // Run 2: everything in a config file, client-cert-auth false and no trusted CA.
     writeFileSync(
       join(dir, 'etcd.conf.yml'),
@@ -76,10 +95,32 @@ describe('etcd-tls-guard node on running etcd processes (/proc)', function () {
       });
     }
     // The node's manifest for etcd: run 1's settings, as flags.
-    const manifestArgs = [`--data-dir=${join(dir, 'a')}`, ...urls(ports.envRun, peerA), `--cert-file=${join(dir, 'server.crt')}`, `--key-file=${join(dir, 'server.key')}`, `--trusted-ca-file=${join(dir, 'ca.crt')}`, '--client-cert-auth=true'];
-    host.write('etc/kubernetes/manifests/etcd.yaml', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd', namespace: 'kube-system' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', ...manifestArgs] }] } }));
+    const manifestArgs = [
+      `--data-dir=${join(dir, 'a')}`,
+      ...urls(ports.envRun, peerA),
+      `--cert-file=${join(dir, 'server.crt')}`,
+      `--key-file=${join(dir, 'server.key')}`,
+      `--trusted-ca-file=${join(dir, 'ca.crt')}`,
+      '--client-cert-auth=true',
+    ];
+    host.write(
+      'etc/kubernetes/manifests/etcd.yaml',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'etcd', namespace: 'kube-system' },
+        spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', ...manifestArgs] }] },
+      }),
+    );
     const pids = new Set(children.map((c) => c.pid as number));
-    rows = checkNode({ root: host.root, procDir: '/proc', pids, policy: DEFAULT_POLICY, now: Date.now(), expiryWarningMs: 30 * 86_400_000 }).rows;
+    rows = checkNode({
+      root: host.root,
+      procDir: '/proc',
+      pids,
+      policy: DEFAULT_POLICY,
+      now: Date.now(),
+      expiryWarningMs: 30 * 86_400_000,
+    }).rows;
   });
 
   after(() => {

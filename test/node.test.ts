@@ -16,7 +16,14 @@ const DAY = 86_400_000;
 const THIRTY_DAYS = 30 * DAY;
 
 function check(host: HostDir, extra: { manifestDirs?: string[] } = {}): ReturnType<typeof checkNode> {
-  return checkNode({ root: host.root, procDir: host.path('proc'), policy: DEFAULT_POLICY, now: Date.now(), expiryWarningMs: THIRTY_DAYS, ...extra });
+  return checkNode({
+    root: host.root,
+    procDir: host.path('proc'),
+    policy: DEFAULT_POLICY,
+    now: Date.now(),
+    expiryWarningMs: THIRTY_DAYS,
+    ...extra,
+  });
 }
 
 function findingOf(rows: readonly ReportRow[], component: 'etcd' | 'kube-apiserver', rule: string): ReportFinding {
@@ -43,9 +50,26 @@ const past = (days: number): Date => new Date(Date.now() - days * DAY);
 
 const CASES: Case[] = [
   // etcd-server-cert
-  { name: "kubeadm's serving certificate passes", rule: 'etcd-server-cert', status: 'pass', message: /valid until .* matches its key, is signed by its CA and covers its URLs/ },
-  { name: 'an expired certificate fails with its date', rule: 'etcd-server-cert', change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', now: past(400), days: 365 })), status: 'fail', message: /expired on \d{4}-\d\d-\d\dT/ },
-  { name: 'a not-yet-valid certificate fails', rule: 'etcd-server-cert', change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', now: new Date(Date.now() + 10 * DAY) })), status: 'fail', message: /not valid before/ },
+  {
+    name: "kubeadm's serving certificate passes",
+    rule: 'etcd-server-cert',
+    status: 'pass',
+    message: /valid until .* matches its key, is signed by its CA and covers its URLs/,
+  },
+  {
+    name: 'an expired certificate fails with its date',
+    rule: 'etcd-server-cert',
+    change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', now: past(400), days: 365 })),
+    status: 'fail',
+    message: /expired on \d{4}-\d\d-\d\dT/,
+  },
+  {
+    name: 'a not-yet-valid certificate fails',
+    rule: 'etcd-server-cert',
+    change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', now: new Date(Date.now() + 10 * DAY) })),
+    status: 'fail',
+    message: /not valid before/,
+  },
   {
     name: 'a key that is not the certificate’s fails',
     rule: 'etcd-server-cert',
@@ -53,11 +77,41 @@ const CASES: Case[] = [
     status: 'fail',
     message: /the key \/etc\/kubernetes\/pki\/etcd\/server.key is not the key of this certificate/,
   },
-  { name: 'a certificate of another CA fails', rule: 'etcd-server-cert', change: (h) => h.pair(SERVER, issueCertificate(generateCa(), { sans: SANS, usage: 'both' })), status: 'fail', message: /not signed by --trusted-ca-file \/etc\/kubernetes\/pki\/etcd\/ca.crt/ },
-  { name: 'a SAN list without the advertised IP fails', rule: 'etcd-server-cert', change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: ['cp-1', 'localhost'], usage: 'both' })), status: 'fail', message: /do not cover 10.0.0.11 \(--advertise-client-urls\)/ },
-  { name: 'a clientAuth-only certificate cannot serve', rule: 'etcd-server-cert', change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'client' })), status: 'fail', message: /does not allow serverAuth/ },
-  { name: 'expiring within --expiry-warning passes with a warning and the date', rule: 'etcd-server-cert', change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', days: 10 })), status: 'pass', warning: /expires on \d{4}-.*\(in (9|10) days\)/ },
-  { name: 'a missing certificate file fails', rule: 'etcd-server-cert', change: (h) => h.write(`${SERVER}.crt`, 'not a certificate', 0o644), status: 'fail', message: /no PEM certificate/ },
+  {
+    name: 'a certificate of another CA fails',
+    rule: 'etcd-server-cert',
+    change: (h) => h.pair(SERVER, issueCertificate(generateCa(), { sans: SANS, usage: 'both' })),
+    status: 'fail',
+    message: /not signed by --trusted-ca-file \/etc\/kubernetes\/pki\/etcd\/ca.crt/,
+  },
+  {
+    name: 'a SAN list without the advertised IP fails',
+    rule: 'etcd-server-cert',
+    change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: ['cp-1', 'localhost'], usage: 'both' })),
+    status: 'fail',
+    message: /do not cover 10.0.0.11 \(--advertise-client-urls\)/,
+  },
+  {
+    name: 'a clientAuth-only certificate cannot serve',
+    rule: 'etcd-server-cert',
+    change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'client' })),
+    status: 'fail',
+    message: /does not allow serverAuth/,
+  },
+  {
+    name: 'expiring within --expiry-warning passes with a warning and the date',
+    rule: 'etcd-server-cert',
+    change: (h, p) => h.pair(SERVER, issueCertificate(p.etcdCa, { sans: SANS, usage: 'both', days: 10 })),
+    status: 'pass',
+    warning: /expires on \d{4}-.*\(in (9|10) days\)/,
+  },
+  {
+    name: 'a missing certificate file fails',
+    rule: 'etcd-server-cert',
+    change: (h) => h.write(`${SERVER}.crt`, 'not a certificate', 0o644),
+    status: 'fail',
+    message: /no PEM certificate/,
+  },
   {
     name: 'a symlink pointing outside the host root is not followed out',
     rule: 'etcd-server-cert',
@@ -68,19 +122,49 @@ const CASES: Case[] = [
   },
   // etcd-peer-cert
   { name: 'a multi-member peer certificate passes', rule: 'etcd-peer-cert', change: multiMember, status: 'pass' },
-  { name: 'a peer certificate without clientAuth fails (peers are clients too)', rule: 'etcd-peer-cert', change: (h, p) => { multiMember(h); h.pair('etc/kubernetes/pki/etcd/peer', issueCertificate(p.etcdCa, { sans: SANS, usage: 'server' })); }, status: 'fail', message: /does not allow clientAuth/ },
+  {
+    name: 'a peer certificate without clientAuth fails (peers are clients too)',
+    rule: 'etcd-peer-cert',
+    change: (h, p) => {
+      multiMember(h);
+      h.pair('etc/kubernetes/pki/etcd/peer', issueCertificate(p.etcdCa, { sans: SANS, usage: 'server' }));
+    },
+    status: 'fail',
+    message: /does not allow clientAuth/,
+  },
   { name: 'a single member has no peer traffic', rule: 'etcd-peer-cert', status: 'not-applicable' },
   // etcd-unique-ca (CIS 2.7)
   { name: "kubeadm's separate etcd CA passes", rule: 'etcd-unique-ca', status: 'pass' },
-  { name: 'the cluster CA copied to etcd/ca.crt fails (compared by content)', rule: 'etcd-unique-ca', change: (h, p) => h.pair('etc/kubernetes/pki/etcd/ca', p.clusterCa), status: 'fail', message: /holds the same CA certificate as kube-apiserver's --client-ca-file/ },
-  { name: 'without kube-apiserver on the node it cannot be compared', rule: 'etcd-unique-ca', change: (h) => h.write('etc/kubernetes/manifests/kube-apiserver.yaml', '# moved away\n'), status: 'unknown', message: /kube-apiserver does not run on this node/ },
+  {
+    name: 'the cluster CA copied to etcd/ca.crt fails (compared by content)',
+    rule: 'etcd-unique-ca',
+    change: (h, p) => h.pair('etc/kubernetes/pki/etcd/ca', p.clusterCa),
+    status: 'fail',
+    message: /holds the same CA certificate as kube-apiserver's --client-ca-file/,
+  },
+  {
+    name: 'without kube-apiserver on the node it cannot be compared',
+    rule: 'etcd-unique-ca',
+    change: (h) => h.write('etc/kubernetes/manifests/kube-apiserver.yaml', '# moved away\n'),
+    status: 'unknown',
+    message: /kube-apiserver does not run on this node/,
+  },
   // apiserver-etcd-client-cert-valid
-  { name: "kubeadm's etcd client certificate passes", rule: 'apiserver-etcd-client-cert-valid', component: 'kube-apiserver', status: 'pass' },
+  {
+    name: "kubeadm's etcd client certificate passes",
+    rule: 'apiserver-etcd-client-cert-valid',
+    component: 'kube-apiserver',
+    status: 'pass',
+  },
   {
     name: 'a client certificate etcd does not trust fails',
     rule: 'apiserver-etcd-client-cert-valid',
     component: 'kube-apiserver',
-    change: (h, p) => h.pair('etc/kubernetes/pki/apiserver-etcd-client', issueCertificate(p.clusterCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' })),
+    change: (h, p) =>
+      h.pair(
+        'etc/kubernetes/pki/apiserver-etcd-client',
+        issueCertificate(p.clusterCa, { sans: [], commonName: 'kube-apiserver-etcd-client', usage: 'client' }),
+      ),
     status: 'fail',
     message: /not signed by the CA etcd trusts/,
   },
@@ -102,39 +186,134 @@ const CASES: Case[] = [
   },
   // manifests (CIS 1.1.1/1.1.2, 1.1.7/1.1.8)
   { name: 'a 600 root manifest passes', rule: 'etcd-manifest-permissions', status: 'pass' },
-  { name: 'a 644 manifest fails', rule: 'etcd-manifest-permissions', change: (h) => h.write('etc/kubernetes/manifests/etcd.yaml', h.fixture('kubeadm/etcd.yaml'), 0o644), status: 'fail', message: /mode 644 is more permissive than 600/ },
+  {
+    name: 'a 644 manifest fails',
+    rule: 'etcd-manifest-permissions',
+    change: (h) => h.write('etc/kubernetes/manifests/etcd.yaml', h.fixture('kubeadm/etcd.yaml'), 0o644),
+    status: 'fail',
+    message: /mode 644 is more permissive than 600/,
+  },
   { name: 'a 600 kube-apiserver manifest passes', rule: 'apiserver-manifest-permissions', component: 'kube-apiserver', status: 'pass' },
-  { name: 'a 664 kube-apiserver manifest fails', rule: 'apiserver-manifest-permissions', component: 'kube-apiserver', change: (h) => h.write('etc/kubernetes/manifests/kube-apiserver.yaml', h.fixture('kubeadm/kube-apiserver.yaml'), 0o664), status: 'fail' },
+  {
+    name: 'a 664 kube-apiserver manifest fails',
+    rule: 'apiserver-manifest-permissions',
+    component: 'kube-apiserver',
+    change: (h) => h.write('etc/kubernetes/manifests/kube-apiserver.yaml', h.fixture('kubeadm/kube-apiserver.yaml'), 0o664),
+    status: 'fail',
+  },
   { name: 'a root-owned manifest passes', rule: 'etcd-manifest-ownership', status: 'pass' },
-  { name: 'a manifest owned by another user fails', rule: 'etcd-manifest-ownership', change: (h) => chownPath(h, 'etc/kubernetes/manifests/etcd.yaml', 998), status: 'fail', message: /owned by etcd:etcd, not root:root/ },
-  { name: 'a root-owned kube-apiserver manifest passes', rule: 'apiserver-manifest-ownership', component: 'kube-apiserver', status: 'pass' },
-  { name: 'a kube-apiserver manifest owned by uid 1000 fails', rule: 'apiserver-manifest-ownership', component: 'kube-apiserver', change: (h) => chownPath(h, 'etc/kubernetes/manifests/kube-apiserver.yaml', 1000), status: 'fail', message: /owned by 1000:1000/ },
+  {
+    name: 'a manifest owned by another user fails',
+    rule: 'etcd-manifest-ownership',
+    change: (h) => chownPath(h, 'etc/kubernetes/manifests/etcd.yaml', 998),
+    status: 'fail',
+    message: /owned by etcd:etcd, not root:root/,
+  },
+  {
+    name: 'a root-owned kube-apiserver manifest passes',
+    rule: 'apiserver-manifest-ownership',
+    component: 'kube-apiserver',
+    status: 'pass',
+  },
+  {
+    name: 'a kube-apiserver manifest owned by uid 1000 fails',
+    rule: 'apiserver-manifest-ownership',
+    component: 'kube-apiserver',
+    change: (h) => chownPath(h, 'etc/kubernetes/manifests/kube-apiserver.yaml', 1000),
+    status: 'fail',
+    message: /owned by 1000:1000/,
+  },
   // data directory (CIS 1.1.11/1.1.12)
   { name: 'a 700 data directory passes', rule: 'etcd-data-dir-permissions', status: 'pass' },
-  { name: 'a 755 data directory fails', rule: 'etcd-data-dir-permissions', change: (h) => h.dir('var/lib/etcd', 0o755), status: 'fail', message: /mode 755 is more permissive than 700/ },
-  { name: 'an etcd-owned data directory passes (no process: the etcd account)', rule: 'etcd-data-dir-ownership', change: (h) => chownPath(h, 'var/lib/etcd', 998), status: 'pass' },
-  { name: 'a root-owned data directory, with etcd not visible, fails as CIS reads it', rule: 'etcd-data-dir-ownership', status: 'fail', message: /not etcd:etcd/ },
+  {
+    name: 'a 755 data directory fails',
+    rule: 'etcd-data-dir-permissions',
+    change: (h) => h.dir('var/lib/etcd', 0o755),
+    status: 'fail',
+    message: /mode 755 is more permissive than 700/,
+  },
+  {
+    name: 'an etcd-owned data directory passes (no process: the etcd account)',
+    rule: 'etcd-data-dir-ownership',
+    change: (h) => chownPath(h, 'var/lib/etcd', 998),
+    status: 'pass',
+  },
+  {
+    name: 'a root-owned data directory, with etcd not visible, fails as CIS reads it',
+    rule: 'etcd-data-dir-ownership',
+    status: 'fail',
+    message: /not etcd:etcd/,
+  },
   // PKI files (CIS 1.1.19–1.1.21)
   { name: 'root-owned PKI passes', rule: 'etcd-pki-ownership', status: 'pass' },
-  { name: 'a key owned by etcd fails', rule: 'etcd-pki-ownership', change: (h) => chownPath(h, `${SERVER}.key`, 998), status: 'fail', message: /server.key: owned by etcd:etcd/ },
+  {
+    name: 'a key owned by etcd fails',
+    rule: 'etcd-pki-ownership',
+    change: (h) => chownPath(h, `${SERVER}.key`, 998),
+    status: 'fail',
+    message: /server.key: owned by etcd:etcd/,
+  },
   { name: '644 certificates pass', rule: 'etcd-pki-cert-permissions', status: 'pass' },
-  { name: 'a 666 certificate fails', rule: 'etcd-pki-cert-permissions', change: (h) => chmodPath(h, `${SERVER}.crt`, 0o666), status: 'fail' },
+  {
+    name: 'a 666 certificate fails',
+    rule: 'etcd-pki-cert-permissions',
+    change: (h) => chmodPath(h, `${SERVER}.crt`, 0o666),
+    status: 'fail',
+  },
   { name: '600 keys pass', rule: 'etcd-pki-key-permissions', status: 'pass' },
-  { name: 'a 644 key fails', rule: 'etcd-pki-key-permissions', change: (h) => chmodPath(h, `${SERVER}.key`, 0o644), status: 'fail', message: /server.key: mode 644 is more permissive than 600/ },
+  {
+    name: 'a 644 key fails',
+    rule: 'etcd-pki-key-permissions',
+    change: (h) => chmodPath(h, `${SERVER}.key`, 0o644),
+    status: 'fail',
+    message: /server.key: mode 644 is more permissive than 600/,
+  },
   { name: "kube-apiserver's root-owned PKI passes", rule: 'apiserver-pki-ownership', component: 'kube-apiserver', status: 'pass' },
-  { name: "a kube-apiserver PKI directory owned by uid 1000 fails", rule: 'apiserver-pki-ownership', component: 'kube-apiserver', change: (h) => chownPath(h, 'etc/kubernetes/pki', 1000), status: 'fail', message: /\/etc\/kubernetes\/pki: owned by 1000/ },
+  {
+    name: 'a kube-apiserver PKI directory owned by uid 1000 fails',
+    rule: 'apiserver-pki-ownership',
+    component: 'kube-apiserver',
+    change: (h) => chownPath(h, 'etc/kubernetes/pki', 1000),
+    status: 'fail',
+    message: /\/etc\/kubernetes\/pki: owned by 1000/,
+  },
   { name: "kube-apiserver's 644 certificates pass", rule: 'apiserver-pki-cert-permissions', component: 'kube-apiserver', status: 'pass' },
-  { name: 'a 646 cluster CA fails', rule: 'apiserver-pki-cert-permissions', component: 'kube-apiserver', change: (h) => chmodPath(h, 'etc/kubernetes/pki/ca.crt', 0o646), status: 'fail' },
+  {
+    name: 'a 646 cluster CA fails',
+    rule: 'apiserver-pki-cert-permissions',
+    component: 'kube-apiserver',
+    change: (h) => chmodPath(h, 'etc/kubernetes/pki/ca.crt', 0o646),
+    status: 'fail',
+  },
   { name: "kube-apiserver's 600 keys pass", rule: 'apiserver-pki-key-permissions', component: 'kube-apiserver', status: 'pass' },
-  { name: 'a 640 apiserver key fails', rule: 'apiserver-pki-key-permissions', component: 'kube-apiserver', change: (h) => chmodPath(h, 'etc/kubernetes/pki/apiserver.key', 0o640), status: 'fail' },
+  {
+    name: 'a 640 apiserver key fails',
+    rule: 'apiserver-pki-key-permissions',
+    component: 'kube-apiserver',
+    change: (h) => chmodPath(h, 'etc/kubernetes/pki/apiserver.key', 0o640),
+    status: 'fail',
+  },
   // drift: manifests are not processes
   { name: 'a manifest is what processes are compared with', rule: 'etcd-running-matches-manifest', status: 'not-applicable' },
-  { name: 'a kube-apiserver manifest is what processes are compared with', rule: 'apiserver-running-matches-manifest', component: 'kube-apiserver', status: 'not-applicable' },
+  {
+    name: 'a kube-apiserver manifest is what processes are compared with',
+    rule: 'apiserver-running-matches-manifest',
+    component: 'kube-apiserver',
+    status: 'not-applicable',
+  },
 ];
 
 /** Three members: the peer rules apply. */
 function multiMember(h: HostDir): void {
-  h.write('etc/kubernetes/manifests/etcd.yaml', h.fixture('kubeadm/etcd.yaml').replace('--initial-cluster=cp-1=https://10.0.0.11:2380', '--initial-cluster=cp-1=https://10.0.0.11:2380,cp-2=https://10.0.0.12:2380,cp-3=https://10.0.0.13:2380'));
+  h.write(
+    'etc/kubernetes/manifests/etcd.yaml',
+    h
+      .fixture('kubeadm/etcd.yaml')
+      .replace(
+        '--initial-cluster=cp-1=https://10.0.0.11:2380',
+        '--initial-cluster=cp-1=https://10.0.0.11:2380,cp-2=https://10.0.0.12:2380,cp-3=https://10.0.0.13:2380',
+      ),
+  );
 }
 
 import { chmodSync, chownSync } from 'node:fs';
@@ -179,7 +358,11 @@ describe('etcd-tls-guard node: the node rules on a kubeadm-like node', function 
     const { host } = kubeadmNode();
     try {
       host.write('etc/kubelet-static/etcd.yaml', host.fixture('kubeadm/etcd.yaml'));
-      host.write('var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubelet-static\n', 0o644);
+      host.write(
+        'var/lib/kubelet/config.yaml',
+        'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /etc/kubelet-static\n',
+        0o644,
+      );
       const result = check(host);
       expect(result.manifestDirs).to.deep.equal([{ path: '/etc/kubelet-static', from: '/var/lib/kubelet/config.yaml staticPodPath' }]);
       expect(result.rows.map((r) => r.source)).to.deep.equal(['/etc/kubelet-static/etcd.yaml']);
@@ -250,8 +433,12 @@ describe('etcd-tls-guard node: configuration that lives on the node', function (
       expect(result.manifestDirs).to.deep.equal([{ path: '/var/lib/rancher/rke2/agent/pod-manifests', from: 'default' }]);
       const auth = findingOf(result.rows, 'etcd', 'etcd-client-cert-auth');
       expect(auth.status).to.equal('fail');
-      expect(auth.message).to.equal('--client-cert-auth is false (client-transport-security.client-cert-auth in /var/lib/rancher/rke2/server/db/etcd/config)');
-      expect(auth.evidence).to.deep.equal(['client-transport-security.client-cert-auth: false (/var/lib/rancher/rke2/server/db/etcd/config)']);
+      expect(auth.message).to.equal(
+        '--client-cert-auth is false (client-transport-security.client-cert-auth in /var/lib/rancher/rke2/server/db/etcd/config)',
+      );
+      expect(auth.evidence).to.deep.equal([
+        'client-transport-security.client-cert-auth: false (/var/lib/rancher/rke2/server/db/etcd/config)',
+      ]);
       expect(findingOf(result.rows, 'etcd', 'etcd-client-tls').status).to.equal('pass');
       expect(findingOf(result.rows, 'etcd', 'etcd-server-cert').status).to.equal('pass');
       // The data directory is a hostPath volume; the certificate files are mounted one by one.
@@ -291,7 +478,9 @@ describe('etcd-tls-guard node: configuration that lives on the node', function (
       const result = check(host);
       const cafile = findingOf(result.rows, 'kube-apiserver', 'apiserver-etcd-cafile');
       expect(cafile.status).to.equal('pass');
-      expect(cafile.evidence).to.include.members(['storageConfig.ca: /etc/kubernetes/static-pod-resources/configmaps/etcd-serving-ca/ca-bundle.crt (/etc/kubernetes/static-pod-resources/configmaps/config/config.yaml)']);
+      expect(cafile.evidence).to.include.members([
+        'storageConfig.ca: /etc/kubernetes/static-pod-resources/configmaps/etcd-serving-ca/ca-bundle.crt (/etc/kubernetes/static-pod-resources/configmaps/config/config.yaml)',
+      ]);
       expect(findingOf(result.rows, 'kube-apiserver', 'apiserver-etcd-tls').status).to.equal('pass');
       const client = findingOf(result.rows, 'kube-apiserver', 'apiserver-etcd-client-cert-valid');
       expect(client.status, client.message).to.equal('pass');
@@ -333,7 +522,9 @@ describe('etcd-tls-guard node: configuration that lives on the node', function (
       host.write('etc/kubernetes/manifests/etcd.yaml', host.fixture('node/openshift3-master-etcd.yaml'));
       const f = findingOf(check(host).rows, 'etcd', 'etcd-client-cert-auth');
       expect(f.status).to.equal('unknown');
-      expect(f.message).to.match(/source \/etc\/etcd\/etcd.conf`: \/etc\/etcd\/etcd.conf cannot be read on the node: \/etc\/etcd\/etcd.conf: no such file on the node/);
+      expect(f.message).to.match(
+        /source \/etc\/etcd\/etcd.conf`: \/etc\/etcd\/etcd.conf cannot be read on the node: \/etc\/etcd\/etcd.conf: no such file on the node/,
+      );
     } finally {
       host.remove();
     }

@@ -47,11 +47,13 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)( -?\d+)?$/.exec(line);
     expect(m, `not an exposition line: ${line}`).to.not.equal(null);
     const labels: Record<string, string> = {};
-    for (const pair of (m?.[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g)) labels[pair[1] as string] = pair[2] as string;
+    for (const pair of (m?.[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g))
+      labels[pair[1] as string] = pair[2] as string;
     const valueText = m?.[3] as string;
     // Values are read as Go's strconv.ParseFloat (Prometheus' parser) reads them: NaN and Inf in any case.
     const special = /^([+-]?)(nan|inf|infinity)$/i.exec(valueText);
-    const value = special !== null ? (special[2]?.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(valueText);
+    const value =
+      special !== null ? (special[2]?.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity) : Number(valueText);
     expect(special === null && Number.isNaN(value), `bad value in ${line}`).to.equal(false);
     samples.push({ name: m?.[1] as string, labels, value });
   }
@@ -86,7 +88,13 @@ const review = (pod: unknown, uid = 'b3a9d1f2-0000-4000-8000-000000000001'): str
 
 /** POSTs an AdmissionReview (by default: CREATE of the plaintext etcd fixture) over a new TLS connection. */
 function post(wh: Webhook, ca: CertificatePair, extra: RequestOptions & { body?: string } = {}): Promise<Reply> {
-  return call(`${wh.url}/validate`, { method: 'POST', ca: ca.certPem, headers: { 'content-type': 'application/json' }, body: review(JSON.parse(plaintextEtcd)), ...extra });
+  return call(`${wh.url}/validate`, {
+    method: 'POST',
+    ca: ca.certPem,
+    headers: { 'content-type': 'application/json' },
+    body: review(JSON.parse(plaintextEtcd)),
+    ...extra,
+  });
 }
 
 const plaintextEtcd = JSON.stringify(parseYaml(readFileSync(fixturePath('insecure/etcd-plaintext.yaml'), 'utf8')));
@@ -122,9 +130,17 @@ describe('watched files', () => {
     const dir = await mkdtemp(join(tmpdir(), 'etg-watch-'));
     await atomicWrite(dir, { 'policy.yaml': 'defaultAction: enforce\n' });
     const applied: string[] = [];
-    const watch = watchFiles({ paths: [join(dir, 'policy.yaml')], load: ([b]) => b?.toString() ?? '', apply: (t) => applied.push(t), onError: () => {}, pollMs: 0, settleMs: 10 }, [
-      Buffer.from('defaultAction: enforce\n'),
-    ]);
+    const watch = watchFiles(
+      {
+        paths: [join(dir, 'policy.yaml')],
+        load: ([b]) => b?.toString() ?? '',
+        apply: (t) => applied.push(t),
+        onError: () => {},
+        pollMs: 0,
+        settleMs: 10,
+      },
+      [Buffer.from('defaultAction: enforce\n')],
+    );
     try {
       await atomicWrite(dir, { 'policy.yaml': 'defaultAction: warn\n' });
       await until('the swapped file applied', () => applied.length > 0);
@@ -145,7 +161,9 @@ describe('watched files', () => {
       if (!t.startsWith('good')) throw new Error(`bad: ${t}`);
       return t;
     };
-    const watch = watchFiles({ paths: [path], load, apply: (t) => applied.push(t), onError: (e) => errors.push(e.message), pollMs: 0 }, [Buffer.from('good-1')]);
+    const watch = watchFiles({ paths: [path], load, apply: (t) => applied.push(t), onError: (e) => errors.push(e.message), pollMs: 0 }, [
+      Buffer.from('good-1'),
+    ]);
     try {
       await watch.check();
       await writeFile(path, 'half');
@@ -178,7 +196,9 @@ describe('etcd-tls-guard webhook operations', function () {
     webhook = undefined;
   });
 
-  async function start(extra: { clientCaFile?: string; configPath?: string; metrics?: boolean; logger?: ReturnType<typeof createLogger> } = {}): Promise<Webhook> {
+  async function start(
+    extra: { clientCaFile?: string; configPath?: string; metrics?: boolean; logger?: ReturnType<typeof createLogger> } = {},
+  ): Promise<Webhook> {
     webhook = await startWebhook({
       host: '127.0.0.1',
       port: 0,
@@ -286,7 +306,8 @@ describe('etcd-tls-guard webhook operations', function () {
     const stranger = issueCertificate(generateCa(), { sans: ['kube-apiserver'], usage: 'client' });
     await atomicWrite(join(dir, 'certs'), { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'client-ca.crt': clientCa.certPem });
     const wh = await start({ clientCaFile: join(dir, 'certs', 'client-ca.crt') });
-    const as = (client?: CertificatePair): Promise<Reply> => post(wh, ca, client !== undefined ? { cert: client.certPem, key: client.keyPem } : {});
+    const as = (client?: CertificatePair): Promise<Reply> =>
+      post(wh, ca, client !== undefined ? { cert: client.certPem, key: client.keyPem } : {});
 
     expect((await as(apiserver)).status).to.equal(200);
     const anonymous = await as();
@@ -305,44 +326,75 @@ describe('etcd-tls-guard webhook operations', function () {
     await post(wh, ca, { body: '{"not":"a review"}' });
 
     const { samples, types } = parseExposition(await scrape(wh.metricsUrl as string));
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'CREATE', decision: 'denied', dry_run: 'true' })).to.equal(2);
+    expect(
+      sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'CREATE', decision: 'denied', dry_run: 'true' }),
+    ).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_admission_requests_total', { operation: 'unknown', decision: 'error' })).to.equal(1);
     expect(types.get('etcd_tls_guard_admission_request_duration_seconds')).to.equal('histogram');
     expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_count', { operation: 'CREATE' })).to.equal(2);
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation: 'CREATE', le: '+Inf' })).to.equal(2);
-    expect(sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' })).to.equal(2);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation: 'CREATE', le: '+Inf' })).to.equal(
+      2,
+    );
+    expect(
+      sampleValue(samples, 'etcd_tls_guard_findings_total', { rule: 'etcd-client-cert-auth', status: 'fail', action: 'enforce' }),
+    ).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_certificate_expiry_timestamp_seconds')).to.equal(Date.parse('2027-11-22T00:00:00Z') / 1000);
     expect(sampleValue(samples, 'process_resident_memory_bytes')).to.be.greaterThan(0);
   });
 
   it('the latency histogram: cumulative buckets up to +Inf, sum and count, per operation', async () => {
     const metrics = createMetrics();
-    const review = (operation: string, seconds: number): void => metrics.reviewed({ operation, decision: 'allowed', dryRun: false, seconds, results: [] });
+    const review = (operation: string, seconds: number): void =>
+      metrics.reviewed({ operation, decision: 'allowed', dryRun: false, seconds, results: [] });
     review('CREATE', 0.0003);
     review('CREATE', 0.0005); // on a bound: counted in that bucket (le = less than or equal)
     review('CREATE', 0.002);
     review('CREATE', 3);
     review('UPDATE', 0.04);
     const { samples } = parseExposition(await metrics.registry.metrics());
-    const bucket = (operation: string, le: string): number | undefined => sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation, le });
-    expect([bucket('CREATE', '0.0005'), bucket('CREATE', '0.001'), bucket('CREATE', '0.0025'), bucket('CREATE', '2.5'), bucket('CREATE', '+Inf')]).to.deep.equal([2, 2, 3, 3, 4]);
-    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_sum', { operation: 'CREATE' })).to.be.closeTo(3.0028, 1e-9);
+    const bucket = (operation: string, le: string): number | undefined =>
+      sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_bucket', { operation, le });
+    expect([
+      bucket('CREATE', '0.0005'),
+      bucket('CREATE', '0.001'),
+      bucket('CREATE', '0.0025'),
+      bucket('CREATE', '2.5'),
+      bucket('CREATE', '+Inf'),
+    ]).to.deep.equal([2, 2, 3, 3, 4]);
+    expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_sum', { operation: 'CREATE' })).to.be.closeTo(
+      3.0028,
+      1e-9,
+    );
     expect(sampleValue(samples, 'etcd_tls_guard_admission_request_duration_seconds_count', { operation: 'CREATE' })).to.equal(4);
     expect([bucket('UPDATE', '0.025'), bucket('UPDATE', '0.05'), bucket('UPDATE', '+Inf')]).to.deep.equal([0, 1, 1]);
-    const les = samples.filter((x) => x.name === 'etcd_tls_guard_admission_request_duration_seconds_bucket' && x.labels.operation === 'CREATE').map((x) => x.labels.le);
+    const les = samples
+      .filter((x) => x.name === 'etcd_tls_guard_admission_request_duration_seconds_bucket' && x.labels.operation === 'CREATE')
+      .map((x) => x.labels.le);
     expect(les).to.deep.equal(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf']);
   });
 
   it('findings are counted once per review, the same results sent again or new ones, and a scrape does not count them again', async () => {
     const metrics = createMetrics();
-    const resultsOf = (status: string) => [{ findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction: 'enforce' }, { rule: 'etcd-auto-tls', status: 'pass', effectiveAction: 'enforce' }] }];
+    const resultsOf = (status: string) => [
+      {
+        findings: [
+          { rule: 'etcd-client-cert-auth', status, effectiveAction: 'enforce' },
+          { rule: 'etcd-auto-tls', status: 'pass', effectiveAction: 'enforce' },
+        ],
+      },
+    ];
     const cached = resultsOf('fail');
-    const reviewed = (results: ReturnType<typeof resultsOf>): void => metrics.reviewed({ operation: 'CREATE', decision: 'denied', dryRun: false, seconds: 0.001, results });
+    const reviewed = (results: ReturnType<typeof resultsOf>): void =>
+      metrics.reviewed({ operation: 'CREATE', decision: 'denied', dryRun: false, seconds: 0.001, results });
     for (let i = 0; i < 3; i++) reviewed(cached);
     for (let i = 0; i < 40; i++) reviewed(resultsOf('fail'));
     reviewed(cached);
     const count = async (rule: string, status: string): Promise<number | undefined> =>
-      sampleValue(parseExposition(await metrics.registry.metrics()).samples, 'etcd_tls_guard_findings_total', { rule, status, action: 'enforce' });
+      sampleValue(parseExposition(await metrics.registry.metrics()).samples, 'etcd_tls_guard_findings_total', {
+        rule,
+        status,
+        action: 'enforce',
+      });
     expect(await count('etcd-client-cert-auth', 'fail')).to.equal(44);
     expect(await count('etcd-auto-tls', 'pass')).to.equal(44);
     expect(await count('etcd-client-cert-auth', 'fail')).to.equal(44);
@@ -353,7 +405,19 @@ describe('etcd-tls-guard webhook operations', function () {
   it("Node.js process metrics: prom-client's defaults (collectDefaultMetrics)", async () => {
     const { samples, types } = parseExposition(await createMetrics().registry.metrics());
     const names = new Set(samples.map((x) => x.name));
-    for (const name of ['process_cpu_seconds_total', 'process_start_time_seconds', 'process_resident_memory_bytes', 'process_open_fds', 'process_max_fds', 'nodejs_heap_size_used_bytes', 'nodejs_heap_space_size_used_bytes', 'nodejs_active_handles_total', 'nodejs_version_info', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_start_time_seconds',
+      'process_resident_memory_bytes',
+      'process_open_fds',
+      'process_max_fds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_heap_space_size_used_bytes',
+      'nodejs_active_handles_total',
+      'nodejs_version_info',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+    ]) {
       expect(names, name).to.include(name);
     }
     expect(types.get('process_cpu_seconds_total')).to.equal('counter');
@@ -362,11 +426,31 @@ describe('etcd-tls-guard webhook operations', function () {
 
   it('every label value is counted, those outside the known statuses, actions and decisions too, and only series that were counted are published', async () => {
     const metrics = createMetrics();
-    const finding = (status: string, effectiveAction: string) => [{ findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction }] }];
+    const finding = (status: string, effectiveAction: string) => [
+      { findings: [{ rule: 'etcd-client-cert-auth', status, effectiveAction }] },
+    ];
     metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('pass', 'warn') });
-    metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('a-future-status', 'warn') });
-    metrics.reviewed({ operation: 'CREATE', decision: 'allowed', dryRun: true, seconds: 0.001, results: finding('a-future-status', 'warn') });
-    metrics.reviewed({ operation: 'CONNECT', decision: 'a-future-decision' as 'error', dryRun: false, seconds: 0.001, results: finding('fail', 'a-future-action') });
+    metrics.reviewed({
+      operation: 'CREATE',
+      decision: 'allowed',
+      dryRun: true,
+      seconds: 0.001,
+      results: finding('a-future-status', 'warn'),
+    });
+    metrics.reviewed({
+      operation: 'CREATE',
+      decision: 'allowed',
+      dryRun: true,
+      seconds: 0.001,
+      results: finding('a-future-status', 'warn'),
+    });
+    metrics.reviewed({
+      operation: 'CONNECT',
+      decision: 'a-future-decision' as 'error',
+      dryRun: false,
+      seconds: 0.001,
+      results: finding('fail', 'a-future-action'),
+    });
     const { samples } = parseExposition(await metrics.registry.metrics());
     const findings = samples.filter((x) => x.name === 'etcd_tls_guard_findings_total');
     expect(findings.map((x) => [x.labels.status, x.labels.action, x.value])).to.have.deep.members([
@@ -394,7 +478,12 @@ describe('etcd-tls-guard webhook operations', function () {
       return logs
         .lines()
         .filter((l) => l.msg === 'admission decision')
-        .map((l) => [l.uid, l.level, l.decision, (l.rules as { rule: string; action: string }[]).find((r) => r.rule === 'etcd-client-cert-auth')?.action]);
+        .map((l) => [
+          l.uid,
+          l.level,
+          l.decision,
+          (l.rules as { rule: string; action: string }[]).find((r) => r.rule === 'etcd-client-cert-auth')?.action,
+        ]);
     };
     const passing = 'c0ffee00-0000-4000-8000-00000000000a';
     const plaintext = 'c0ffee00-0000-4000-8000-00000000000b';
@@ -414,7 +503,9 @@ describe('etcd-tls-guard webhook operations', function () {
     const wh = await start({ logger: logs.logger });
     const pod = JSON.parse(plaintextEtcd) as { spec: { containers: { env?: { name: string; value: string }[] }[] } };
     const secretValue = 'hunter2-do-not-log';
-    (pod.spec.containers[0] as { env?: { name: string; value: string }[] }).env = [{ name: 'ETCD_INITIAL_CLUSTER_TOKEN', value: secretValue }];
+    (pod.spec.containers[0] as { env?: { name: string; value: string }[] }).env = [
+      { name: 'ETCD_INITIAL_CLUSTER_TOKEN', value: secretValue },
+    ];
     await post(wh, ca, { body: review(pod, 'c0ffee00-0000-4000-8000-000000000002') });
     const decision = logs.lines().find((l) => l.msg === 'admission decision');
     expect(decision?.uid).to.equal('c0ffee00-0000-4000-8000-000000000002');

@@ -23,7 +23,11 @@ describe('policy configuration', () => {
   it('reads the audit-everything example', () => {
     const p = policyFromText(readFileSync(fixturePath('policies/audit-everything.yaml'), 'utf8'), 'audit-everything.yaml');
     expect(p.defaultAction).to.equal('warn');
-    expect(p.exemptions[0]).to.deep.equal({ namespace: 'lab-*', name: 'etcd-*', reason: 'throwaway etcd in lab namespaces (ticket SEC-1234)' });
+    expect(p.exemptions[0]).to.deep.equal({
+      namespace: 'lab-*',
+      name: 'etcd-*',
+      reason: 'throwaway etcd in lab namespaces (ticket SEC-1234)',
+    });
   });
 
   it('is frozen', () => {
@@ -32,20 +36,54 @@ describe('policy configuration', () => {
 
   const cases: Array<{ name: string; doc: unknown; problems: string[] }> = [
     { name: 'an unknown field', doc: { defaultActon: 'warn' }, problems: ['policy.defaultActon: unknown field'] },
-    { name: 'a bad defaultAction', doc: { defaultAction: 'block' }, problems: ['policy.defaultAction: must be one of "enforce", "warn", "audit"'] },
-    { name: 'off is not a defaultAction', doc: { defaultAction: 'off' }, problems: ['policy.defaultAction: must be one of "enforce", "warn", "audit"'] },
+    {
+      name: 'a bad defaultAction',
+      doc: { defaultAction: 'block' },
+      problems: ['policy.defaultAction: must be one of "enforce", "warn", "audit"'],
+    },
+    {
+      name: 'off is not a defaultAction',
+      doc: { defaultAction: 'off' },
+      problems: ['policy.defaultAction: must be one of "enforce", "warn", "audit"'],
+    },
     {
       name: 'an unknown rule id in actions',
       doc: { actions: { 'etcd-client-cert-auht': 'warn' } },
       // Every rule id, in the rule table's order (a new rule needs no change here).
-      problems: [`policy.actions.etcd-client-cert-auht: unknown name; expected one of ${RULE_IDS.map((id) => JSON.stringify(id)).join(', ')}`],
+      problems: [
+        `policy.actions.etcd-client-cert-auht: unknown name; expected one of ${RULE_IDS.map((id) => JSON.stringify(id)).join(', ')}`,
+      ],
     },
-    { name: 'a bad action', doc: { actions: { 'etcd-auto-tls': 'deny' } }, problems: ['policy.actions.etcd-auto-tls: must be one of "enforce", "warn", "audit", "off"'] },
-    { name: 'an exemption without a reason', doc: { exemptions: [{ namespace: 'x' }] }, problems: ['policy.exemptions[0].reason: required field is missing'] },
-    { name: 'an exemption with a blank reason', doc: { exemptions: [{ reason: '  ' }] }, problems: ['policy.exemptions[0].reason: must match pattern "\\S"'] },
-    { name: 'an exemption by label is not possible', doc: { exemptions: [{ reason: 'x', labelSelector: { a: 'b' } }] }, problems: ['policy.exemptions[0].labelSelector: unknown field'] },
+    {
+      name: 'a bad action',
+      doc: { actions: { 'etcd-auto-tls': 'deny' } },
+      problems: ['policy.actions.etcd-auto-tls: must be one of "enforce", "warn", "audit", "off"'],
+    },
+    {
+      name: 'an exemption without a reason',
+      doc: { exemptions: [{ namespace: 'x' }] },
+      problems: ['policy.exemptions[0].reason: required field is missing'],
+    },
+    {
+      name: 'an exemption with a blank reason',
+      doc: { exemptions: [{ reason: '  ' }] },
+      problems: ['policy.exemptions[0].reason: must match pattern "\\S"'],
+    },
+    {
+      name: 'an exemption by label is not possible',
+      doc: { exemptions: [{ reason: 'x', labelSelector: { a: 'b' } }] },
+      problems: ['policy.exemptions[0].labelSelector: unknown field'],
+    },
     { name: 'a bad topology', doc: { etcdTopology: 'ha' }, problems: ['policy.etcdTopology: must be one of "auto", "single", "cluster"'] },
-    { name: 'several errors at once', doc: { unknownAction: 1, kubeletMirrorPods: 'deny' }, problems: ['policy.unknownAction: must be string', 'policy.unknownAction: must be one of "enforce", "warn", "audit", "off"', 'policy.kubeletMirrorPods: must be one of "audit", "enforce"'] },
+    {
+      name: 'several errors at once',
+      doc: { unknownAction: 1, kubeletMirrorPods: 'deny' },
+      problems: [
+        'policy.unknownAction: must be string',
+        'policy.unknownAction: must be one of "enforce", "warn", "audit", "off"',
+        'policy.kubeletMirrorPods: must be one of "audit", "enforce"',
+      ],
+    },
     { name: 'not an object', doc: ['a'], problems: ['policy: must be object'] },
   ];
   for (const c of cases) {

@@ -41,8 +41,16 @@ export interface WebhookChild {
  * Starts `node ARGS` (a script that runs `serve`) and waits for its listening line; rejects with the
  * output when it exits first.
  */
-export async function spawnWebhook(node: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<WebhookChild> {
-  const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.env !== undefined ? { env: opts.env } : {}) });
+export async function spawnWebhook(
+  node: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<WebhookChild> {
+  const child = spawn(node, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+  });
   child.stdin.end();
   let log = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));

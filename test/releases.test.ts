@@ -21,25 +21,121 @@ function configOf(image: string, argv: string[], env: EnvVar[] = []): ProgramCon
 }
 
 describe('the release an image runs', () => {
-  const cases: Array<{ component: 'etcd' | 'kube-apiserver'; image: string; candidates: string[] | 'all'; covered: boolean; says: RegExp }> = [
-    { component: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', candidates: ['3.5'], covered: true, says: /^etcd 3\.5\.15 \(image tag\)$/ },
+  const cases: Array<{
+    component: 'etcd' | 'kube-apiserver';
+    image: string;
+    candidates: string[] | 'all';
+    covered: boolean;
+    says: RegExp;
+  }> = [
+    {
+      component: 'etcd',
+      image: 'registry.k8s.io/etcd:3.5.15-0',
+      candidates: ['3.5'],
+      covered: true,
+      says: /^etcd 3\.5\.15 \(image tag\)$/,
+    },
     { component: 'etcd', image: 'k8s.gcr.io/etcd-amd64:3.4.13-0', candidates: ['3.4'], covered: true, says: /etcd 3\.4\.13/ },
     { component: 'etcd', image: 'quay.io/coreos/etcd:v3.3.10', candidates: ['3.3'], covered: true, says: /etcd 3\.3\.10/ },
-    { component: 'etcd', image: 'gcr.io/etcd-development/etcd:v3.6.99', candidates: ['3.6'], covered: false, says: /newer than 3\.6\.\d+, the 3\.6 release the flag table was measured on/ },
-    { component: 'etcd', image: 'quay.io/coreos/etcd:v3.2.18', candidates: 'all', covered: false, says: /outside the releases the flag tables cover \(3\.3–/ },
-    { component: 'etcd', image: 'registry.k8s.io/etcd@sha256:0123456789abcdef', candidates: 'all', covered: false, says: /pinned by digest/ },
-    { component: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0@sha256:0123456789abcdef', candidates: 'all', covered: false, says: /pinned by digest/ },
-    { component: 'etcd', image: 'mirror.example.com/etcd:3.5.15-0', candidates: 'all', covered: false, says: /not an upstream etcd release image/ },
+    {
+      component: 'etcd',
+      image: 'gcr.io/etcd-development/etcd:v3.6.99',
+      candidates: ['3.6'],
+      covered: false,
+      says: /newer than 3\.6\.\d+, the 3\.6 release the flag table was measured on/,
+    },
+    {
+      component: 'etcd',
+      image: 'quay.io/coreos/etcd:v3.2.18',
+      candidates: 'all',
+      covered: false,
+      says: /outside the releases the flag tables cover \(3\.3–/,
+    },
+    {
+      component: 'etcd',
+      image: 'registry.k8s.io/etcd@sha256:0123456789abcdef',
+      candidates: 'all',
+      covered: false,
+      says: /pinned by digest/,
+    },
+    {
+      component: 'etcd',
+      image: 'registry.k8s.io/etcd:3.5.15-0@sha256:0123456789abcdef',
+      candidates: 'all',
+      covered: false,
+      says: /pinned by digest/,
+    },
+    {
+      component: 'etcd',
+      image: 'mirror.example.com/etcd:3.5.15-0',
+      candidates: 'all',
+      covered: false,
+      says: /not an upstream etcd release image/,
+    },
     { component: 'etcd', image: 'registry.k8s.io/etcd:latest', candidates: 'all', covered: false, says: /not a release version/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.31.2', candidates: ['1.31'], covered: true, says: /kube-apiserver 1\.31\.2 \(image tag\)/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.2', candidates: ['1.30'], covered: true, says: /kube-apiserver 1\.30\.2/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.33.2', candidates: ['1.33'], covered: true, says: /kube-apiserver 1\.33\.2 \(image tag\)/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.37.2', candidates: ['1.37'], covered: true, says: /kube-apiserver 1\.37\.2 \(image tag\)/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.27.1', candidates: ['1.27'], covered: true, says: /kube-apiserver 1\.27\.1/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.26.15', candidates: 'all', covered: false, says: /1\.26\.15 \(image tag\) is outside the releases the flag tables cover \(1\.27–1\.37\)/ },
-    { component: 'kube-apiserver', image: 'k8s.gcr.io/hyperkube:v1.18.20', candidates: 'all', covered: false, says: /1\.18\.20 \(image tag\) is outside/ },
-    { component: 'kube-apiserver', image: 'registry.k8s.io/kube-apiserver:v1.38.0-beta.0', candidates: 'all', covered: false, says: /not a release version/ },
-    { component: 'kube-apiserver', image: 'rancher/hardened-kubernetes:v1.30.4-rke2r1-build20240815', candidates: 'all', covered: false, says: /not an upstream kube-apiserver release image/ },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.31.2',
+      candidates: ['1.31'],
+      covered: true,
+      says: /kube-apiserver 1\.31\.2 \(image tag\)/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver-amd64:v1.30.2',
+      candidates: ['1.30'],
+      covered: true,
+      says: /kube-apiserver 1\.30\.2/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.33.2',
+      candidates: ['1.33'],
+      covered: true,
+      says: /kube-apiserver 1\.33\.2 \(image tag\)/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.37.2',
+      candidates: ['1.37'],
+      covered: true,
+      says: /kube-apiserver 1\.37\.2 \(image tag\)/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.27.1',
+      candidates: ['1.27'],
+      covered: true,
+      says: /kube-apiserver 1\.27\.1/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.26.15',
+      candidates: 'all',
+      covered: false,
+      says: /1\.26\.15 \(image tag\) is outside the releases the flag tables cover \(1\.27–1\.37\)/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'k8s.gcr.io/hyperkube:v1.18.20',
+      candidates: 'all',
+      covered: false,
+      says: /1\.18\.20 \(image tag\) is outside/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'registry.k8s.io/kube-apiserver:v1.38.0-beta.0',
+      candidates: 'all',
+      covered: false,
+      says: /not a release version/,
+    },
+    {
+      component: 'kube-apiserver',
+      image: 'rancher/hardened-kubernetes:v1.30.4-rke2r1-build20240815',
+      candidates: 'all',
+      covered: false,
+      says: /not an upstream kube-apiserver release image/,
+    },
   ];
   for (const c of cases) {
     it(`${c.image} → ${c.candidates === 'all' ? 'any release of the tables' : c.candidates.join(',')}${c.covered ? ', flags covered' : ''}`, () => {
@@ -61,16 +157,28 @@ describe('the release an image runs', () => {
 describe('a flag the release does not define', () => {
   it('is a refusal when the tables cover the release, naming the release (and where the flag exists)', () => {
     const cfg = configOf('registry.k8s.io/etcd:3.5.15-0', ['etcd', '--ca-file=/ca.crt']);
-    expect(cfg.refusal).to.equal('flag provided but not defined: -ca-file (etcd 3.5.15 (image tag) has no such flag; it exists in etcd 3.3)');
+    expect(cfg.refusal).to.equal(
+      'flag provided but not defined: -ca-file (etcd 3.5.15 (image tag) has no such flag; it exists in etcd 3.3)',
+    );
   });
 
   it('kube-apiserver: a flag a later release removed is refused on that release, naming where it exists', () => {
-    const cfg = configOf('registry.k8s.io/kube-apiserver:v1.33.2', ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379', '--cloud-provider-gce-lb-src-cidrs=130.211.0.0/22']);
-    expect(cfg.refusal).to.match(/^unknown flag: --cloud-provider-gce-lb-src-cidrs \(kube-apiserver 1\.33\.2 \(image tag\) has no such flag; it exists in kube-apiserver 1\.27–1\.30\)$/);
+    const cfg = configOf('registry.k8s.io/kube-apiserver:v1.33.2', [
+      'kube-apiserver',
+      '--etcd-servers=https://127.0.0.1:2379',
+      '--cloud-provider-gce-lb-src-cidrs=130.211.0.0/22',
+    ]);
+    expect(cfg.refusal).to.match(
+      /^unknown flag: --cloud-provider-gce-lb-src-cidrs \(kube-apiserver 1\.33\.2 \(image tag\) has no such flag; it exists in kube-apiserver 1\.27–1\.30\)$/,
+    );
   });
 
   it('kube-apiserver: --insecure-port on a covered 1.30 image is refused as its own flag set refuses it', () => {
-    const cfg = configOf('registry.k8s.io/kube-apiserver:v1.30.2', ['kube-apiserver', '--etcd-servers=https://127.0.0.1:2379', '--insecure-port=0']);
+    const cfg = configOf('registry.k8s.io/kube-apiserver:v1.30.2', [
+      'kube-apiserver',
+      '--etcd-servers=https://127.0.0.1:2379',
+      '--insecure-port=0',
+    ]);
     expect(cfg.refusal).to.match(/^unknown flag: --insecure-port \(kube-apiserver 1\.30\.2 \(image tag\) has no such flag/);
   });
 
@@ -78,7 +186,9 @@ describe('a flag the release does not define', () => {
     const cfg = configOf('mirror.example.com/etcd:3.5.15-0', ['etcd', '--force-new-cluster-bump-amount=5', '--client-cert-auth=true']);
     expect(cfg.refusal).to.equal(undefined);
     expect(cfg.get('client-cert-auth')).to.deep.include({ state: 'set', value: 'true' });
-    expect(cfg.notes.join('\n')).to.match(/--force-new-cluster-bump-amount is not a flag of etcd 3\.3–3\.\d \(its value is given with =\); the etcd release is not known/);
+    expect(cfg.notes.join('\n')).to.match(
+      /--force-new-cluster-bump-amount is not a flag of etcd 3\.3–3\.\d \(its value is given with =\); the etcd release is not known/,
+    );
   });
 
   it('a single-dash long name is an unknown shorthand: refused on a covered release, evidence (by its name) otherwise', () => {
@@ -91,7 +201,14 @@ describe('a flag the release does not define', () => {
   });
 
   it('an unrecognised flag in the space form takes the next word as its value; before another flag, that flag becomes unknown', () => {
-    const cfg = configOf('mirror.example.com/etcd:3.5', ['etcd', '--experimental-x', '--client-cert-auth=true', '--bogus', 'v', '--auto-tls=false']);
+    const cfg = configOf('mirror.example.com/etcd:3.5', [
+      'etcd',
+      '--experimental-x',
+      '--client-cert-auth=true',
+      '--bogus',
+      'v',
+      '--auto-tls=false',
+    ]);
     expect(cfg.get('client-cert-auth')).to.deep.include({ state: 'unknown' });
     expect(cfg.get('auto-tls')).to.deep.include({ state: 'set', value: 'false' });
   });
@@ -100,9 +217,13 @@ describe('a flag the release does not define', () => {
     const cfg = configOf('mirror.example.com/kube-apiserver:v1.30.0', ['kube-apiserver', '--distro-config=/etc/distro/apiserver.yaml']);
     expect(cfg.refusal).to.equal(undefined);
     expect(cfg.get('etcd-cafile')).to.deep.include({ state: 'unknown' });
-    expect((cfg.get('etcd-servers') as { reason: string }).reason).to.match(/unless --distro-config, which etcd-tls-guard does not know for this release, configures etcd/);
+    expect((cfg.get('etcd-servers') as { reason: string }).reason).to.match(
+      /unless --distro-config, which etcd-tls-guard does not know for this release, configures etcd/,
+    );
     // Without such a flag, upstream kube-apiserver's own Validate refuses, in every release.
-    expect(configOf('mirror.example.com/kube-apiserver:v1.30.0', ['kube-apiserver', '--v=2']).refusal).to.equal('--etcd-servers must be specified');
+    expect(configOf('mirror.example.com/kube-apiserver:v1.30.0', ['kube-apiserver', '--v=2']).refusal).to.equal(
+      '--etcd-servers must be specified',
+    );
   });
 
   it('a flag that exists only in some releases narrows the run to them (if it starts, it is one of those)', () => {
@@ -113,11 +234,18 @@ describe('a flag the release does not define', () => {
 });
 
 describe('behaviour that changed between etcd releases', () => {
-  const HTTPS = ['--listen-client-urls=https://10.0.0.1:2379', '--advertise-client-urls=https://10.0.0.1:2379', '--cert-file=/c', '--key-file=/k'];
+  const HTTPS = [
+    '--listen-client-urls=https://10.0.0.1:2379',
+    '--advertise-client-urls=https://10.0.0.1:2379',
+    '--cert-file=/c',
+    '--key-file=/k',
+  ];
 
   it('ETCD_* beside the same flag: etcd 3.4+ refuses to start (measured), etcd 3.3 warns and uses the flag', () => {
     const env = [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'false' }];
-    expect(configOf('registry.k8s.io/etcd:3.4.23-0', ['etcd', ...HTTPS, '--client-cert-auth=true'], env).refusal).to.match(/conflicting environment variable "ETCD_CLIENT_CERT_AUTH"/);
+    expect(configOf('registry.k8s.io/etcd:3.4.23-0', ['etcd', ...HTTPS, '--client-cert-auth=true'], env).refusal).to.match(
+      /conflicting environment variable "ETCD_CLIENT_CERT_AUTH"/,
+    );
     const v33 = configOf('quay.io/coreos/etcd:v3.3.10', ['etcd', ...HTTPS, '--client-cert-auth=true'], env);
     expect(v33.refusal).to.equal(undefined);
     expect(v33.get('client-cert-auth')).to.deep.include({ value: 'true', source: 'argv' });
@@ -125,14 +253,20 @@ describe('behaviour that changed between etcd releases', () => {
   });
 
   it('with the release unknown, the conflict is not claimed as a refusal: the flag is the value whenever etcd starts', () => {
-    const cfg = configOf('mirror.example.com/etcd:x', ['etcd', ...HTTPS, '--client-cert-auth=true'], [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'false' }]);
+    const cfg = configOf(
+      'mirror.example.com/etcd:x',
+      ['etcd', ...HTTPS, '--client-cert-auth=true'],
+      [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'false' }],
+    );
     expect(cfg.refusal).to.equal(undefined);
     expect(cfg.get('client-cert-auth')).to.deep.include({ value: 'true' });
     expect(cfg.notes.join('\n')).to.match(/etcd 3\.4 and later refuse to start .* etcd 3\.3 uses the flag; the release is not known/);
   });
 
   const effective = (image: string, extra: string[]): string | undefined =>
-    evaluatePod(podWith({}, [container({ image, command: ['etcd', ...HTTPS, ...extra] })]), { etcdTopology: 'single' }).results[0]?.findings.find((f) => f.rule === 'etcd-client-auth-effective')?.status;
+    evaluatePod(podWith({}, [container({ image, command: ['etcd', ...HTTPS, ...extra] })]), {
+      etcdTopology: 'single',
+    }).results[0]?.findings.find((f) => f.rule === 'etcd-client-auth-effective')?.status;
 
   it('--trusted-ca-file alone verifies client certificates from 3.4 on, not in 3.3; unknown release → unknown', () => {
     expect(effective('registry.k8s.io/etcd:3.5.15-0', ['--trusted-ca-file=/ca'])).to.equal('pass');
@@ -140,7 +274,7 @@ describe('behaviour that changed between etcd releases', () => {
     expect(effective('mirror.example.com/etcd:x', ['--trusted-ca-file=/ca'])).to.equal('unknown');
   });
 
-  it("etcd 3.3's deprecated --ca-file turns verification on (CAFile != \"\" || ClientCertAuth)", () => {
+  it('etcd 3.3\'s deprecated --ca-file turns verification on (CAFile != "" || ClientCertAuth)', () => {
     expect(effective('quay.io/coreos/etcd:v3.3.10', ['--ca-file=/ca'])).to.equal('pass');
     // Unknown release: only etcd 3.3 has --ca-file, so if etcd starts it verifies.
     expect(effective('mirror.example.com/etcd:x', ['--ca-file=/ca'])).to.equal('pass');

@@ -24,7 +24,17 @@ async function cli(argv: string[], stdin = '', env: Record<string, string> = {})
 }
 
 interface JsonReport {
-  results: Array<{ source: string; document: number; item?: number; kind: string | null; namespace: string | null; name: string | null; component: string | null; container: string | null; findings: Array<{ rule: string; cis: string[]; status: string; action: string; message: string; remediation: string }> }>;
+  results: Array<{
+    source: string;
+    document: number;
+    item?: number;
+    kind: string | null;
+    namespace: string | null;
+    name: string | null;
+    component: string | null;
+    container: string | null;
+    findings: Array<{ rule: string; cis: string[]; status: string; action: string; message: string; remediation: string }>;
+  }>;
   summary: { documents: number; checked: number; failed: number; denied: number };
 }
 
@@ -60,19 +70,38 @@ describe('etcd-tls-guard scan', () => {
     const report = JSON.parse(r.out) as JsonReport;
     expect(report.summary).to.deep.equal({ documents: 1, checked: 1, failed: 1, denied: 1 });
     const [result] = report.results;
-    expect(result).to.deep.include({ source: fixturePath('insecure/etcd-plaintext.yaml'), document: 0, kind: 'Pod', namespace: 'kube-system', name: 'etcd-cp-1', component: 'etcd', container: 'etcd' });
+    expect(result).to.deep.include({
+      source: fixturePath('insecure/etcd-plaintext.yaml'),
+      document: 0,
+      kind: 'Pod',
+      namespace: 'kube-system',
+      name: 'etcd-cp-1',
+      component: 'etcd',
+      container: 'etcd',
+    });
     const f = result?.findings.find((x) => x.rule === 'etcd-client-cert-auth');
-    expect(f).to.deep.include({ rule: 'etcd-client-cert-auth', cis: ['2.2'], status: 'fail', action: 'enforce', message: '--client-cert-auth is not set (defaults to false)' });
+    expect(f).to.deep.include({
+      rule: 'etcd-client-cert-auth',
+      cis: ['2.2'],
+      status: 'fail',
+      action: 'enforce',
+      message: '--client-cert-auth is not set (defaults to false)',
+    });
     expect(f?.remediation).to.be.a('string');
   });
 
   it('reads multi-document YAML, kind: List and non-control-plane documents (component null)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'etg-scan-'));
     const multi = join(dir, 'multi.yaml');
-    await writeFile(multi, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n---\n---\n${await import('node:fs').then((fs) => fs.readFileSync(fixturePath('kubeadm/etcd.yaml'), 'utf8'))}`);
+    await writeFile(
+      multi,
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\n---\n---\n${await import('node:fs').then((fs) => fs.readFileSync(fixturePath('kubeadm/etcd.yaml'), 'utf8'))}`,
+    );
     const r = await cli(['scan', '--format', 'json', multi, fixturePath('other/control-plane-list.yaml')]);
     const report = JSON.parse(r.out) as JsonReport;
-    expect(report.results.map((x) => [x.source === multi ? 'multi' : 'list', x.document, x.item ?? null, x.kind, x.component])).to.deep.equal([
+    expect(
+      report.results.map((x) => [x.source === multi ? 'multi' : 'list', x.document, x.item ?? null, x.kind, x.component]),
+    ).to.deep.equal([
       ['multi', 0, null, 'ConfigMap', null],
       ['multi', 2, null, 'Pod', 'etcd'],
       ['list', 0, 0, 'Pod', null],
@@ -82,7 +111,12 @@ describe('etcd-tls-guard scan', () => {
   });
 
   it('reads - from standard input, and an AdmissionReview', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-x', namespace: 'kube-system' }, spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'etcd-x', namespace: 'kube-system' },
+      spec: { containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command: ['etcd', '--auto-tls'] }] },
+    };
     const review = admissionReview(pod, { uid: 'u' });
     const r = await cli(['scan', '--format', 'json', '-'], JSON.stringify(review));
     const report = JSON.parse(r.out) as JsonReport;
@@ -91,7 +125,12 @@ describe('etcd-tls-guard scan', () => {
   });
 
   it('an AdmissionReview from a kubelet for its mirror pod is audited, as the webhook would', async () => {
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd-cp-1', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } }, spec: { containers: [{ name: 'etcd', command: ['etcd', '--auto-tls'] }] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'etcd-cp-1', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } },
+      spec: { containers: [{ name: 'etcd', command: ['etcd', '--auto-tls'] }] },
+    };
     const review = admissionReview(pod, { uid: 'u', userInfo: KUBELET_USER });
     const r = await cli(['scan', '-'], JSON.stringify(review));
     expect(r.code).to.equal(0);
@@ -132,7 +171,9 @@ spec:
 `;
     const r = await cli(['scan', '-'], sts);
     expect(r.out).to.contain('DENY StatefulSet storage/etcd (etcd in container etcd)');
-    expect(r.out).to.contain('fix: Set --client-cert-auth=true in the pod template of StatefulSet storage/etcd (or the chart values or operator resource that render it)');
+    expect(r.out).to.contain(
+      'fix: Set --client-cert-auth=true in the pod template of StatefulSet storage/etcd (or the chart values or operator resource that render it)',
+    );
     expect(r.out).not.to.contain('/etc/kubernetes/manifests');
   });
 
@@ -174,7 +215,9 @@ spec:
   });
 
   it('ETCD_TLS_GUARD_CONFIG names the policy file', async () => {
-    const r = await cli(['scan', fixturePath('insecure/etcd-plaintext.yaml')], '', { ETCD_TLS_GUARD_CONFIG: fixturePath('policies/audit-everything.yaml') });
+    const r = await cli(['scan', fixturePath('insecure/etcd-plaintext.yaml')], '', {
+      ETCD_TLS_GUARD_CONFIG: fixturePath('policies/audit-everything.yaml'),
+    });
     expect(r.code).to.equal(0);
   });
 
@@ -209,7 +252,10 @@ spec:
   });
 
   it('exit 2 for a pod Kubernetes would reject (YAML 1.1: `yes` is a boolean, not a string arg)', async () => {
-    const r = await cli(['scan', '-'], 'apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  containers:\n  - {name: etcd, command: [etcd, --auto-tls, yes]}\n');
+    const r = await cli(
+      ['scan', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: e}\nspec:\n  containers:\n  - {name: etcd, command: [etcd, --auto-tls, yes]}\n',
+    );
     expect(r.code).to.equal(2);
     expect(r.out).to.contain('spec.containers[0].command[2]: must be string');
   });

@@ -56,7 +56,10 @@ describe('etcd-tls-guard serve (the process)', function () {
     const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(cwd, 'policy.yaml'), 'defaultAction: block\n');
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', 'policy.yaml'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', 'policy.yaml'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
@@ -66,7 +69,16 @@ describe('etcd-tls-guard serve (the process)', function () {
 
   it('SIGTERM: /readyz fails during the shutdown delay, a request in flight when it stops accepting still gets its answer, exit 0', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'etg-serve-'));
-    const { child, url, log: output, exited } = await spawnWebhook(process.execPath, [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'], { cwd });
+    const {
+      child,
+      url,
+      log: output,
+      exited,
+    } = await spawnWebhook(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--metrics-port', '0', '--shutdown-delay', '1', '--drain-timeout', '5'],
+      { cwd },
+    );
     const ca = await readFile(join(cwd, 'certs-dev', 'ca.crt'), 'utf8');
     const get = (path: string): Promise<{ status: number; body: string }> => httpsGet(`${url}${path}`, ca);
 
@@ -80,11 +92,15 @@ describe('etcd-tls-guard serve (the process)', function () {
     let req: ReturnType<typeof request> | undefined;
     let connected = false;
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      req = request(`${url}/validate`, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-      });
+      req = request(
+        `${url}/validate`,
+        { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } },
+        (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        },
+      );
       req.on('error', reject);
       req.on('socket', (sock) => sock.once('secureConnect', () => (connected = true)));
       req.write(body.subarray(0, 10));
@@ -100,7 +116,10 @@ describe('etcd-tls-guard serve (the process)', function () {
     const answered = await inFlight;
     expect(readyDuringDelay).to.deep.equal([{ status: 503, body: 'shutting down' }]);
     expect(answered.status).to.equal(200);
-    expect((JSON.parse(answered.body) as { response: { uid: string; allowed: boolean } }).response).to.deep.include({ uid: 'd1a2b3c4-0000-4000-8000-00000000000a', allowed: true });
+    expect((JSON.parse(answered.body) as { response: { uid: string; allowed: boolean } }).response).to.deep.include({
+      uid: 'd1a2b3c4-0000-4000-8000-00000000000a',
+      allowed: true,
+    });
     expect(await exited).to.equal(0);
     expect(output()).to.contain('"msg":"stopped"');
   });
@@ -164,7 +183,10 @@ describe('etcd-tls-guard commands and a closed or odd stdout', () => {
     expect(r.out).to.equal('');
   });
 
-  for (const [args, code] of [[['rules'], 0], [['scan', fileURLToPath(new URL('../../test/fixtures/distributions/', import.meta.url))], 1]] as const) {
+  for (const [args, code] of [
+    [['rules'], 0],
+    [['scan', fileURLToPath(new URL('../../test/fixtures/distributions/', import.meta.url))], 1],
+  ] as const) {
     it(`${args[0]} with its reader gone (| head): no stack trace, its own exit code (${code})`, async () => {
       const r = await run([...args], true);
       expect(r.err).to.equal('');

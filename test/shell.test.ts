@@ -15,7 +15,12 @@ const baseEnv = envOf({
 });
 
 function run(script: string, positional: string[] = []): Word[][] {
-  return parseShellScript(script, baseEnv, { text: 'sh' }, positional.map((text) => ({ text }))).map((c) => c.argv);
+  return parseShellScript(
+    script,
+    baseEnv,
+    { text: 'sh' },
+    positional.map((text) => ({ text })),
+  ).map((c) => c.argv);
 }
 
 function texts(script: string, positional: string[] = []): string[][] {
@@ -26,9 +31,17 @@ describe('POSIX shell scripts (sh -c)', () => {
   const cases: Array<{ name: string; script: string; positional?: string[]; commands: string[][] }> = [
     { name: 'a simple command', script: 'etcd --name=x', commands: [['etcd', '--name=x']] },
     { name: 'exec stays in argv (resolved as a wrapper later)', script: 'exec etcd --a', commands: [['exec', 'etcd', '--a']] },
-    { name: '; && || | & and newlines separate commands', script: 'a; b && c || d | e & f\ng', commands: [['a'], ['b'], ['c'], ['d'], ['e'], ['f'], ['g']] },
+    {
+      name: '; && || | & and newlines separate commands',
+      script: 'a; b && c || d | e & f\ng',
+      commands: [['a'], ['b'], ['c'], ['d'], ['e'], ['f'], ['g']],
+    },
     { name: 'single quotes are literal', script: "etcd '--name=$HOST x'", commands: [['etcd', '--name=$HOST x']] },
-    { name: 'double quotes expand and do not split', script: 'etcd "--name=$HOST" "$FLAGS"', commands: [['etcd', '--name=cp-1', '--a=1  --b=2']] },
+    {
+      name: 'double quotes expand and do not split',
+      script: 'etcd "--name=$HOST" "$FLAGS"',
+      commands: [['etcd', '--name=cp-1', '--a=1  --b=2']],
+    },
     { name: 'unquoted expansion is split into fields', script: 'etcd $FLAGS', commands: [['etcd', '--a=1', '--b=2']] },
     { name: '${VAR} and ${VAR:-default}', script: 'etcd ${HOST} ${NOPE:-dflt} ${HOST:-x}', commands: [['etcd', 'cp-1', 'dflt', 'cp-1']] },
     { name: 'an unset unquoted variable disappears', script: 'etcd $NOPE --a', commands: [['etcd', '--a']] },
@@ -36,14 +49,48 @@ describe('POSIX shell scripts (sh -c)', () => {
     { name: 'backslash escapes and line continuations', script: 'etcd \\\n  --a=\\$x \\\n  --b', commands: [['etcd', '--a=$x', '--b']] },
     { name: 'comments are ignored', script: '# start\netcd --a # trailing', commands: [['etcd', '--a']] },
     { name: 'redirections and IO numbers are not arguments', script: 'etcd --a 2>&1 >/tmp/log </dev/null', commands: [['etcd', '--a']] },
-    { name: 'a here-document body is not run', script: 'cat <<EOF >/x\netcd --evil\nEOF\netcd --good', commands: [['cat'], ['etcd', '--good']] },
-    { name: "a here-string (bash's <<<) is a redirection, not a here-document: the lines after it run", script: 'grep -q x <<< "$HOST"\netcd --good', commands: [['grep', '-q', 'x'], ['etcd', '--good']] },
-    { name: '"$@" gives each positional parameter', script: 'exec etcd "$@"', positional: ['--a=1', 'two words'], commands: [['exec', 'etcd', '--a=1', 'two words']] },
+    {
+      name: 'a here-document body is not run',
+      script: 'cat <<EOF >/x\netcd --evil\nEOF\netcd --good',
+      commands: [['cat'], ['etcd', '--good']],
+    },
+    {
+      name: "a here-string (bash's <<<) is a redirection, not a here-document: the lines after it run",
+      script: 'grep -q x <<< "$HOST"\netcd --good',
+      commands: [
+        ['grep', '-q', 'x'],
+        ['etcd', '--good'],
+      ],
+    },
+    {
+      name: '"$@" gives each positional parameter',
+      script: 'exec etcd "$@"',
+      positional: ['--a=1', 'two words'],
+      commands: [['exec', 'etcd', '--a=1', 'two words']],
+    },
     { name: '$1 and $# ', script: 'etcd --name=$1 --n=$#', positional: ['x', 'y'], commands: [['etcd', '--name=x', '--n=2']] },
-    { name: 'if/then/fi: the condition and the body are commands (true is a builtin)', script: 'if test -f x; then exec etcd --a; fi', commands: [['test', '-f', 'x'], ['exec', 'etcd', '--a']] },
+    {
+      name: 'if/then/fi: the condition and the body are commands (true is a builtin)',
+      script: 'if test -f x; then exec etcd --a; fi',
+      commands: [
+        ['test', '-f', 'x'],
+        ['exec', 'etcd', '--a'],
+      ],
+    },
     { name: 'while/do/done', script: 'while ! ok; do sleep 1; done; etcd', commands: [['ok'], ['sleep', '1'], ['etcd']] },
-    { name: 'a for loop over known words runs once per word', script: 'for i in etcd x; do echo $i; done', commands: [['echo', 'etcd'], ['echo', 'x']] },
-    { name: 'an assignment without a command sets a shell variable', script: 'N=cp-9; etcd --name=$N', commands: [['etcd', '--name=cp-9']] },
+    {
+      name: 'a for loop over known words runs once per word',
+      script: 'for i in etcd x; do echo $i; done',
+      commands: [
+        ['echo', 'etcd'],
+        ['echo', 'x'],
+      ],
+    },
+    {
+      name: 'an assignment without a command sets a shell variable',
+      script: 'N=cp-9; etcd --name=$N',
+      commands: [['etcd', '--name=cp-9']],
+    },
     { name: 'set -- replaces the positional parameters', script: 'set -- --x=1; etcd "$@"', commands: [['etcd', '--x=1']] },
   ];
   for (const c of cases) {
@@ -116,23 +163,59 @@ describe('shell control flow, run as far as it can be known', () => {
   };
 
   const cases: Array<{ name: string; script: string; value?: string; unknown?: RegExp }> = [
-    { name: 'if/else that set different values: unknown, naming the construct', script: 'if test -f /x; then N=a; else N=b; fi; etcd --name=$N', unknown: /may be changed by an `if`/ },
+    {
+      name: 'if/else that set different values: unknown, naming the construct',
+      script: 'if test -f /x; then N=a; else N=b; fi; etcd --name=$N',
+      unknown: /may be changed by an `if`/,
+    },
     { name: 'if/else that agree: known', script: 'if test -f /x; then N=a; else N=a; fi; etcd --name=$N', value: '--name=a' },
-    { name: 'if without else: unknown when the branch changes it', script: 'N=a; if test -f /x; then N=b; fi; etcd --name=$N', unknown: /may be changed by an `if`/ },
+    {
+      name: 'if without else: unknown when the branch changes it',
+      script: 'N=a; if test -f /x; then N=b; fi; etcd --name=$N',
+      unknown: /may be changed by an `if`/,
+    },
     { name: 'elif chains are branches too', script: 'N=a; if x; then :; elif y; then N=c; fi; etcd --name=$N', unknown: /`if`/ },
-    { name: 'a while loop that changes a variable: unknown after it', script: 'N=a; while test -n "$N"; do N=$N.x; done; etcd --name=$N', unknown: /`while` loop/ },
-    { name: 'a loop that does not touch a variable leaves it known', script: 'N=a; until ok; do sleep 1; done; etcd --name=$N', value: '--name=a' },
+    {
+      name: 'a while loop that changes a variable: unknown after it',
+      script: 'N=a; while test -n "$N"; do N=$N.x; done; etcd --name=$N',
+      unknown: /`while` loop/,
+    },
+    {
+      name: 'a loop that does not touch a variable leaves it known',
+      script: 'N=a; until ok; do sleep 1; done; etcd --name=$N',
+      value: '--name=a',
+    },
     { name: 'case arms are branches', script: 'N=a; case "$X" in a|b) N=z ;; *) ;; esac; etcd --name=$N', unknown: /`case`/ },
-    { name: 'a function is run where it is called, with its own "$@"', script: 'start() { exec etcd "$@"; }\nstart --name=f', value: '--name=f' },
+    {
+      name: 'a function is run where it is called, with its own "$@"',
+      script: 'start() { exec etcd "$@"; }\nstart --name=f',
+      value: '--name=f',
+    },
     { name: '`function NAME { }` form', script: 'function go { etcd --name=$1; }; go g', value: '--name=g' },
-    { name: 'a subshell\'s assignments do not last', script: 'N=a; (N=b); etcd --name=$N', value: '--name=a' },
-    { name: 'a pipeline\'s commands run in subshells', script: 'N=a; N=b | cat; etcd --name=$N', value: '--name=a' },
-    { name: '[[ … && … ]] is a test, not a list', script: 'N=a; if [[ "$N" != "b" && -n "$N" ]]; then :; fi; etcd --name=$N', value: '--name=a' },
+    { name: "a subshell's assignments do not last", script: 'N=a; (N=b); etcd --name=$N', value: '--name=a' },
+    { name: "a pipeline's commands run in subshells", script: 'N=a; N=b | cat; etcd --name=$N', value: '--name=a' },
+    {
+      name: '[[ … && … ]] is a test, not a list',
+      script: 'N=a; if [[ "$N" != "b" && -n "$N" ]]; then :; fi; etcd --name=$N',
+      value: '--name=a',
+    },
     { name: '(( )) may assign the variables it names', script: 'i=1; (( i += 1 )); etcd --name=$i', unknown: /arithmetic/ },
-    { name: 'exec {FD}>file is a redirection, not a command', script: 'exec {LOCK_FD}>/var/lock/x && flock -w 30 "${LOCK_FD}"; etcd --name=a', value: '--name=a' },
-    { name: 'a sourced file makes earlier values unknown, later assignments known again', script: 'N=a; . /etc/env; M=b; etcd --name=$N --x=$M', unknown: /may be set by `\. \/etc\/env`, a file the webhook cannot see/ },
+    {
+      name: 'exec {FD}>file is a redirection, not a command',
+      script: 'exec {LOCK_FD}>/var/lock/x && flock -w 30 "${LOCK_FD}"; etcd --name=a',
+      value: '--name=a',
+    },
+    {
+      name: 'a sourced file makes earlier values unknown, later assignments known again',
+      script: 'N=a; . /etc/env; M=b; etcd --name=$N --x=$M',
+      unknown: /may be set by `\. \/etc\/env`, a file the webhook cannot see/,
+    },
     { name: 'read assigns an unknown value', script: 'read N < /etc/name; etcd --name=$N', unknown: /is read by `read`/ },
-    { name: 'an IP or node name from a fieldRef keeps the argument one word when unquoted', script: 'etcd --name=$SECRET', unknown: /secretKeyRef/ },
+    {
+      name: 'an IP or node name from a fieldRef keeps the argument one word when unquoted',
+      script: 'etcd --name=$SECRET',
+      unknown: /secretKeyRef/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -159,7 +242,11 @@ describe('shell control flow, run as far as it can be known', () => {
   });
 
   it('exec inside a function ends the script too', () => {
-    expect(texts('start() { exec etcd --a; }\nif test -f /x; then start; else start; fi\netcd --b')).to.deep.equal([['test', '-f', '/x'], ['exec', 'etcd', '--a'], ['exec', 'etcd', '--a']]);
+    expect(texts('start() { exec etcd --a; }\nif test -f /x; then start; else start; fi\netcd --b')).to.deep.equal([
+      ['test', '-f', '/x'],
+      ['exec', 'etcd', '--a'],
+      ['exec', 'etcd', '--a'],
+    ]);
   });
 
   it('set -a exports every later assignment; set +a stops it', () => {

@@ -35,7 +35,13 @@ const CASES: Expected[] = [
     why: 'flags with TLS and client certificates on both sides, three members',
     containers: { etcd: 'pass' },
   },
-  { file: 'kamaji-etcd.yaml', kind: 'CronJob', name: 'kamaji-etcd-defrag', why: 'etcdctl in the etcd image is a client, not a server', containers: {} },
+  {
+    file: 'kamaji-etcd.yaml',
+    kind: 'CronJob',
+    name: 'kamaji-etcd-defrag',
+    why: 'etcdctl in the etcd image is a client, not a server',
+    containers: {},
+  },
   {
     file: 'bitnami-etcd.yaml',
     kind: 'StatefulSet',
@@ -55,7 +61,9 @@ describe('hosted control planes, etcd charts and operators (test/fixtures/worklo
       const rows = report.results.filter((r) => r.kind === c.kind && r.name === c.name);
       expect(rows.length, 'rows for the object').to.be.greaterThan(0);
       const judged = rows.filter((r) => r.component !== null);
-      expect(Object.fromEntries(judged.map((r) => [r.container, [...new Set(r.findings.map((f) => f.status))].join(',')]))).to.deep.equal(c.containers);
+      expect(Object.fromEntries(judged.map((r) => [r.container, [...new Set(r.findings.map((f) => f.status))].join(',')]))).to.deep.equal(
+        c.containers,
+      );
       if (c.message !== undefined) for (const r of judged) for (const f of r.findings) expect(f.message).to.match(c.message);
       for (const r of judged) for (const f of r.findings) expect(f.remediation, f.rule).to.contain(`the pod template of ${c.kind}`);
     });

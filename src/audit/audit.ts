@@ -31,7 +31,10 @@ export function auditPods(pods: readonly Pod[], policy: Policy, source: string):
     policy,
   );
   const results: ReportRow[] = valid.flatMap(({ pod, document }, i) =>
-    rowsOf({ source, document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null }, verdicts[i] as (typeof verdicts)[number]),
+    rowsOf(
+      { source, document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null },
+      verdicts[i] as (typeof verdicts)[number],
+    ),
   );
   return reportOf(results, errors, ordered.length);
 }

@@ -22,10 +22,12 @@ export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
     throw new ClusterError(`cannot load the kubeconfig: ${(err as Error).message}`);
   }
   if (opts.context !== undefined) {
-    if (kc.getContextObject(opts.context) === null) throw new ClusterError(`context ${JSON.stringify(opts.context)} is not in the kubeconfig`);
+    if (kc.getContextObject(opts.context) === null)
+      throw new ClusterError(`context ${JSON.stringify(opts.context)} is not in the kubeconfig`);
     kc.setCurrentContext(opts.context);
   }
-  if (kc.getCurrentCluster() === null) throw new ClusterError('no cluster in the kubeconfig (set --kubeconfig, KUBECONFIG, or run in a pod)');
+  if (kc.getCurrentCluster() === null)
+    throw new ClusterError('no cluster in the kubeconfig (set --kubeconfig, KUBECONFIG, or run in a pod)');
   return kc;
 }
 
@@ -75,7 +77,10 @@ export async function listPods(kc: KubeConfig, namespaces: readonly string[] | '
 export async function namespacesWithReports(kc: KubeConfig): Promise<string[]> {
   const api = kc.makeApiClient(CustomObjectsApi);
   try {
-    const list = (await api.listClusterCustomObject({ ...POLICY_REPORT_API, labelSelector: 'app.kubernetes.io/managed-by=etcd-tls-guard' })) as { items?: PolicyReport[] };
+    const list = (await api.listClusterCustomObject({
+      ...POLICY_REPORT_API,
+      labelSelector: 'app.kubernetes.io/managed-by=etcd-tls-guard',
+    })) as { items?: PolicyReport[] };
     return (list.items ?? []).filter((r) => r.metadata.name === POLICY_REPORT_NAME).map((r) => r.metadata.namespace);
   } catch (err) {
     throw new ClusterError(`cannot list PolicyReports (is the wgpolicyk8s.io CRD installed?): ${describe(err)}`);
@@ -98,7 +103,10 @@ export async function writePolicyReports(kc: KubeConfig, reports: readonly Polic
       if (existing === undefined) await api.createNamespacedCustomObject({ ...POLICY_REPORT_API, namespace, body: report });
       else {
         const rv = existing.metadata.resourceVersion;
-        await api.replaceNamespacedCustomObject({ ...at, body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } } });
+        await api.replaceNamespacedCustomObject({
+          ...at,
+          body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } },
+        });
       }
     } catch (err) {
       throw new ClusterError(`cannot write PolicyReport ${namespace}/${name}: ${describe(err)}`);

@@ -14,7 +14,11 @@ export interface PeriodicAuditSettings {
 export interface AuditObserver {
   audited(
     event:
-      | { readonly ok: true; readonly at: Date; readonly findings: readonly { readonly namespace: string; readonly rule: string; readonly status: string }[] }
+      | {
+          readonly ok: true;
+          readonly at: Date;
+          readonly findings: readonly { readonly namespace: string; readonly rule: string; readonly status: string }[];
+        }
       | { readonly ok: false; readonly at: Date },
   ): void;
 }
@@ -24,7 +28,10 @@ export interface AuditObserver {
  * policy in force at each pass. A failed pass (API unreachable, forbidden) is logged and counted;
  * the next one is tried on schedule. Throws at once when the credentials cannot be loaded.
  */
-export function startPeriodicAudit(settings: PeriodicAuditSettings, ctx: { policy: () => Policy; observer: AuditObserver; logger: Logger }): { stop(): void } {
+export function startPeriodicAudit(
+  settings: PeriodicAuditSettings,
+  ctx: { policy: () => Policy; observer: AuditObserver; logger: Logger },
+): { stop(): void } {
   const { observer, logger } = ctx;
   const kc = loadKubeConfig(settings.kubeconfig !== undefined ? { kubeconfig: settings.kubeconfig } : {});
   let timer: NodeJS.Timeout | undefined;
@@ -32,10 +39,21 @@ export function startPeriodicAudit(settings: PeriodicAuditSettings, ctx: { polic
   const pass = async (): Promise<void> => {
     const started = Date.now();
     try {
-      const outcome = await runAudit(kc, { namespaces: settings.namespaces, policy: ctx.policy(), policyReport: settings.policyReport, source: 'cluster', now: () => new Date() });
-      const findings = outcome.report.results.flatMap((r) => r.findings.map((f) => ({ namespace: r.namespace ?? '', rule: f.rule, status: f.status })));
+      const outcome = await runAudit(kc, {
+        namespaces: settings.namespaces,
+        policy: ctx.policy(),
+        policyReport: settings.policyReport,
+        source: 'cluster',
+        now: () => new Date(),
+      });
+      const findings = outcome.report.results.flatMap((r) =>
+        r.findings.map((f) => ({ namespace: r.namespace ?? '', rule: f.rule, status: f.status })),
+      );
       observer.audited({ ok: true, at: new Date(), findings });
-      logger.info({ ...outcome.report.summary, policyReports: outcome.policyReports, elapsedMs: Date.now() - started }, 'audit of running pods done');
+      logger.info(
+        { ...outcome.report.summary, policyReports: outcome.policyReports, elapsedMs: Date.now() - started },
+        'audit of running pods done',
+      );
     } catch (err) {
       observer.audited({ ok: false, at: new Date() });
       logger.error({ reason: (err as Error).message }, 'audit of running pods failed');

@@ -75,7 +75,9 @@ export function issueCertificate(ca: CertificatePair, opts: IssueOptions): Certi
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: opts.usage !== 'client', clientAuth: opts.usage === 'client' || opts.usage === 'both' },
-    ...(opts.sans.length > 0 ? [{ name: 'subjectAltName', altNames: opts.sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) }] : []),
+    ...(opts.sans.length > 0
+      ? [{ name: 'subjectAltName', altNames: opts.sans.map((s) => (IPV4.test(s) ? { type: 7, ip: s } : { type: 2, value: s })) }]
+      : []),
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());

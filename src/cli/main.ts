@@ -194,8 +194,12 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
     io.out(HELP.scan as string);
     return EXIT.ok;
   }
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
-  if (positionals.length === 0) throw new UsageError("scan needs at least one PATH (a file, a directory, or - for standard input)\nRun 'etcd-tls-guard scan --help' for usage.");
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  if (positionals.length === 0)
+    throw new UsageError(
+      "scan needs at least one PATH (a file, a directory, or - for standard input)\nRun 'etcd-tls-guard scan --help' for usage.",
+    );
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
   // Written as it is made, in chunks of about 64 KiB: a large scan holds neither its inputs nor its report.
   let pending = '';
@@ -208,7 +212,8 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
   };
   const outcome = await scanInputs(positionals, io.readStdin, policy, values.format === 'json' ? jsonSink(write) : textSink(write));
   if (pending !== '') io.out(pending);
-  for (const e of outcome.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  for (const e of outcome.errors)
+    if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
   return exitCodeOf(outcome);
 }
 
@@ -226,9 +231,11 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     io.out(HELP.audit as string);
     return EXIT.ok;
   }
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
   const namespaceFlags = (values.namespace as string[] | undefined) ?? [];
-  if (values['all-namespaces'] === true && namespaceFlags.length > 0) throw new UsageError('--namespace and --all-namespaces exclude each other');
+  if (values['all-namespaces'] === true && namespaceFlags.length > 0)
+    throw new UsageError('--namespace and --all-namespaces exclude each other');
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
   // Loaded here only: @kubernetes/client-node and its dependencies cost the other commands' start-up.
   const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../audit/kube.js'), import('../audit/run.js')]);
@@ -275,10 +282,13 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     io.out(HELP.node as string);
     return EXIT.ok;
   }
-  if (positionals.length > 0) throw new UsageError(`node takes no arguments, got ${JSON.stringify(positionals[0])}\nRun 'etcd-tls-guard node --help' for usage.`);
-  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  if (positionals.length > 0)
+    throw new UsageError(`node takes no arguments, got ${JSON.stringify(positionals[0])}\nRun 'etcd-tls-guard node --help' for usage.`);
+  if (values.format !== 'text' && values.format !== 'json')
+    throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
   const expiryWarningMs = parseDuration(values['expiry-warning'] as string);
-  if (expiryWarningMs === undefined) throw new UsageError(`--expiry-warning must be a duration such as 30d or 720h, got ${JSON.stringify(values['expiry-warning'])}`);
+  if (expiryWarningMs === undefined)
+    throw new UsageError(`--expiry-warning must be a duration such as 30d or 720h, got ${JSON.stringify(values['expiry-warning'])}`);
   const policyPath = resolveConfigPath(values.config as string | undefined, io.env);
   const policy = await loadPolicy(policyPath);
   const manifestDirs = values.manifests as string[] | undefined;
@@ -294,11 +304,14 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
   };
   if (values.interval !== undefined) {
     const interval = Number(values.interval);
-    if (!Number.isInteger(interval) || interval < 10) throw new UsageError(`--interval must be a whole number of seconds, at least 10, got ${JSON.stringify(values.interval)}`);
+    if (!Number.isInteger(interval) || interval < 10)
+      throw new UsageError(`--interval must be a whole number of seconds, at least 10, got ${JSON.stringify(values.interval)}`);
     const metricsPort = Number(values['metrics-port']);
-    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UsageError(`--metrics-port must be a port number, got ${JSON.stringify(values['metrics-port'])}`);
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+      throw new UsageError(`--metrics-port must be a port number, got ${JSON.stringify(values['metrics-port'])}`);
     const nodeName = (values['node-name'] as string | undefined) ?? io.env.NODE_NAME;
-    if (values['policy-report'] === true && (nodeName === undefined || nodeName === '')) throw new UsageError('--policy-report needs --node-name (or NODE_NAME, from the downward API)');
+    if (values['policy-report'] === true && (nodeName === undefined || nodeName === ''))
+      throw new UsageError('--policy-report needs --node-name (or NODE_NAME, from the downward API)');
     const { runNodeAgent } = await import('../node/agent.js');
     await runNodeAgent({
       ...base,
@@ -314,12 +327,17 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
   const { checkNode, nodeReport } = await import('../node/check.js');
   const report = nodeReport(checkNode({ ...base, now: Date.now() }));
   io.out(values.format === 'json' ? formatJson(report) : formatText(report));
-  for (const e of report.errors) if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  for (const e of report.errors)
+    if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
   return exitCodeOf(report);
 }
 
 async function certsCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parse('certs', args, { out: { type: 'string', default: DEV_CERT_DIR }, san: { type: 'string', multiple: true }, force: { type: 'boolean', default: false } });
+  const { values } = parse('certs', args, {
+    out: { type: 'string', default: DEV_CERT_DIR },
+    san: { type: 'string', multiple: true },
+    force: { type: 'boolean', default: false },
+  });
   if (values.help === true) {
     io.out(HELP.certs as string);
     return EXIT.ok;
@@ -346,7 +364,14 @@ function rulesCommand(args: string[], io: Io): number {
     throw new UsageError(`--format must be text, json or markdown, got ${JSON.stringify(values.format)}`);
   }
   // scope: `pod` rules decide from the pod spec (every command); `node` rules only in `etcd-tls-guard node`.
-  const rows = RULES.map((r) => ({ id: r.id, component: r.component, cis: r.cis, multiMemberOnly: r.multiMemberOnly, scope: r.scope ?? 'pod', title: r.title }));
+  const rows = RULES.map((r) => ({
+    id: r.id,
+    component: r.component,
+    cis: r.cis,
+    multiMemberOnly: r.multiMemberOnly,
+    scope: r.scope ?? 'pod',
+    title: r.title,
+  }));
   if (values.format === 'markdown') io.out(rulesMarkdown());
   else if (values.format === 'json') io.out(`${JSON.stringify(rows, null, 2)}\n`);
   else {
@@ -386,7 +411,8 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   // webhook is given its certificate files and never loads it.
   if (settings.devCertDir !== undefined) {
     const { ensureDevCertificates } = await import('../certs/dev.js');
-    if (await ensureDevCertificates(settings.devCertDir)) logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
+    if (await ensureDevCertificates(settings.devCertDir))
+      logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
   }
   const { startWebhook } = await import('../webhook/runtime.js');
   const { audit, ...webhookSettings } = settings;
@@ -405,7 +431,10 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   );
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      logger.info({ signal, shutdownDelayMs: settings.shutdownDelayMs, drainTimeoutMs: settings.drainTimeoutMs }, 'shutting down: not ready, finishing in-flight requests');
+      logger.info(
+        { signal, shutdownDelayMs: settings.shutdownDelayMs, drainTimeoutMs: settings.drainTimeoutMs },
+        'shutting down: not ready, finishing in-flight requests',
+      );
       void webhook.shutdown().then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -440,7 +469,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case '--help':
       case '-h': {
         const topic = rest[0];
-        io.out(topic !== undefined && HELP[topic] !== undefined ? (HELP[topic]) : (HELP.main as string));
+        io.out(topic !== undefined && HELP[topic] !== undefined ? HELP[topic] : (HELP.main as string));
         return EXIT.ok;
       }
       default:

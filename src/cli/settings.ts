@@ -40,7 +40,8 @@ function pick(flag: string | undefined, env: Env, name: string): string | undefi
 }
 
 function port(text: string, flag: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) > 65535) throw new UsageError(`${flag} must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) > 65535)
+    throw new UsageError(`${flag} must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -60,15 +61,20 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
   const drainTimeoutMs = seconds(pick(flags['drain-timeout'], env, 'ETCD_TLS_GUARD_DRAIN_TIMEOUT') ?? '10', '--drain-timeout', 0);
   const clientCaFile = pick(flags['client-ca'], env, 'ETCD_TLS_GUARD_CLIENT_CA_FILE');
   const auditIntervalMs = seconds(pick(flags['audit-interval'], env, 'ETCD_TLS_GUARD_AUDIT_INTERVAL') ?? '0', '--audit-interval', 0);
-  const auditNamespaces = (pick(flags['audit-namespaces'], env, 'ETCD_TLS_GUARD_AUDIT_NAMESPACES') ?? 'kube-system').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const auditNamespaces = (pick(flags['audit-namespaces'], env, 'ETCD_TLS_GUARD_AUDIT_NAMESPACES') ?? 'kube-system')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const policyReportText = pick(flags['policy-report'], env, 'ETCD_TLS_GUARD_POLICY_REPORT') ?? 'false';
-  if (policyReportText !== 'true' && policyReportText !== 'false') throw new UsageError(`--policy-report must be true or false, got ${JSON.stringify(policyReportText)}`);
+  if (policyReportText !== 'true' && policyReportText !== 'false')
+    throw new UsageError(`--policy-report must be true or false, got ${JSON.stringify(policyReportText)}`);
   if (auditIntervalMs > 0 && auditIntervalMs < 10_000) throw new UsageError('--audit-interval must be 0 (off) or at least 10 seconds');
   const certFile = pick(flags['tls-cert-file'], env, 'ETCD_TLS_GUARD_TLS_CERT_FILE');
   const keyFile = pick(flags['tls-key-file'], env, 'ETCD_TLS_GUARD_TLS_KEY_FILE');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert-file and --tls-key-file go together');
   const logLevel = pick(flags['log-level'], env, 'ETCD_TLS_GUARD_LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const configPath = pick(flags.config, env, 'ETCD_TLS_GUARD_CONFIG');
   const base = {
     host,
@@ -81,7 +87,13 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
     ...(configPath !== undefined ? { configPath } : {}),
     ...(clientCaFile !== undefined ? { clientCaFile } : {}),
     ...(auditIntervalMs > 0
-      ? { audit: { intervalMs: auditIntervalMs, namespaces: auditNamespaces.includes('*') ? ('all' as const) : auditNamespaces, policyReport: policyReportText === 'true' } }
+      ? {
+          audit: {
+            intervalMs: auditIntervalMs,
+            namespaces: auditNamespaces.includes('*') ? ('all' as const) : auditNamespaces,
+            policyReport: policyReportText === 'true',
+          },
+        }
       : {}),
   };
   if (certFile !== undefined && keyFile !== undefined) return { ...base, certFile, keyFile };
@@ -91,7 +103,11 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
 export function resolveDevSans(flagSans: readonly string[] | undefined, env: Env): string[] {
   if (flagSans !== undefined && flagSans.length > 0) return [...flagSans];
   const fromEnv = env.ETCD_TLS_GUARD_DEV_SANS;
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (fromEnv !== undefined && fromEnv.trim() !== '')
+    return fromEnv
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   return [...DEFAULT_DEV_SANS];
 }
 

@@ -17,14 +17,26 @@ function specFor(kind: string): FlagSpec {
       return { bool: true };
     case 'version':
       // component-base verflag: --version, --version=raw, or a boolean.
-      return { bool: true, validate: (v) => (v === 'raw' || parseGoBool(v) !== undefined ? undefined : `invalid value ${JSON.stringify(v)}`) };
+      return {
+        bool: true,
+        validate: (v) => (v === 'raw' || parseGoBool(v) !== undefined ? undefined : `invalid value ${JSON.stringify(v)}`),
+      };
     case 'list':
       return { bool: false, accumulates: true };
     case 'int':
     case 'uint':
-      return { bool: false, validate: (v) => (GO_VALUE_SYNTAX[kind].test(v) ? undefined : `strconv.Parse${kind === 'int' ? 'Int' : 'Uint'}: parsing ${JSON.stringify(v)}: invalid syntax`) };
+      return {
+        bool: false,
+        validate: (v) =>
+          GO_VALUE_SYNTAX[kind].test(v)
+            ? undefined
+            : `strconv.Parse${kind === 'int' ? 'Int' : 'Uint'}: parsing ${JSON.stringify(v)}: invalid syntax`,
+      };
     case 'duration':
-      return { bool: false, validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
+      return {
+        bool: false,
+        validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`),
+      };
     default:
       return { bool: false };
   }
@@ -50,7 +62,10 @@ const FROM_OPENSHIFT_CONFIG: ReadonlyArray<readonly [flag: string, path: readonl
 ];
 
 function field(obj: unknown, path: readonly string[]): unknown {
-  return path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return path.reduce<unknown>(
+    (o, k) => (typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>)[k] : undefined),
+    obj,
+  );
 }
 
 function asValue(v: unknown): string | undefined {
@@ -76,7 +91,8 @@ export function readOpenShiftConfig(text: string, file: string): ReadonlyMap<str
   }
   for (const [flag, path] of FROM_OPENSHIFT_CONFIG) {
     const v = asValue(field(doc, path));
-    if (!out.has(flag) && v !== undefined && v !== '') out.set(flag, { flag, state: 'set', value: v, source: 'config-file', file, key: path.join('.') });
+    if (!out.has(flag) && v !== undefined && v !== '')
+      out.set(flag, { flag, state: 'set', value: v, source: 'config-file', file, key: path.join('.') });
   }
   return out;
 }
@@ -88,7 +104,8 @@ export function readOpenShiftConfig(text: string, file: string): ReadonlyMap<str
  * KubeAPIServerConfig whose storageConfig (urls, ca, certFile, keyFile) becomes the --etcd-* flags.
  */
 const CONFIG_FILE_FLAGS: Readonly<Record<string, string>> = {
-  'openshift-config': "OpenShift's kube-apiserver reads its etcd connection (storageConfig: urls, ca, certFile, keyFile) from the KubeAPIServerConfig file",
+  'openshift-config':
+    "OpenShift's kube-apiserver reads its etcd connection (storageConfig: urls, ca, certFile, keyFile) from the KubeAPIServerConfig file",
 };
 
 /** `-v` is klog's verbosity (`-v, --v Level`); `-h` is cobra's help. */
@@ -101,7 +118,8 @@ function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, 
   if (list === undefined || list.length === 0) return { flag, state: 'absent', defaultValue: '' };
   const used = accumulates ? list : [list[list.length - 1] as FlagOccurrence];
   const uncertain = used.find((o) => o.uncertain !== undefined);
-  if (uncertain?.uncertain !== undefined) return { flag, state: 'unknown', reason: `--${flag} (argument ${uncertain.index + 1}) ${uncertain.uncertain}` };
+  if (uncertain?.uncertain !== undefined)
+    return { flag, state: 'unknown', reason: `--${flag} (argument ${uncertain.index + 1}) ${uncertain.uncertain}` };
   const unknown = used.find((o) => o.value.unknown !== undefined);
   if (unknown?.value.unknown !== undefined) {
     const reason = `--${flag} ${unknown.value.unknown.reason}`;
@@ -121,7 +139,9 @@ function settingFrom(flag: string, list: readonly FlagOccurrence[] | undefined, 
  * configuration file (CONFIG_FILE_FLAGS) makes the etcd connection unknown: it lives on the node.
  */
 export function readApiserverConfig(inv: Invocation, files?: NodeFiles): ProgramConfig {
-  const early = readFlags('kube-apiserver', inv, APISERVER_CATALOG, (lookup, tolerate) => parsePflags(inv.args, lookup, SHORTHANDS, 'kube-apiserver', tolerate));
+  const early = readFlags('kube-apiserver', inv, APISERVER_CATALOG, (lookup, tolerate) =>
+    parsePflags(inv.args, lookup, SHORTHANDS, 'kube-apiserver', tolerate),
+  );
   if ('component' in early) return early;
   const { parsed, releases } = early;
   const notes = [...early.notes];
@@ -134,10 +154,16 @@ export function readApiserverConfig(inv: Invocation, files?: NodeFiles): Program
     const read = files?.text(path);
     if (read?.state === 'read') {
       const fromFile = readOpenShiftConfig(read.text, path);
-      if (typeof fromFile !== 'string') return { component: 'kube-apiserver', releases, notes, configFile: path, get: (flag) => fromFile.get(flag) ?? fromArgv(flag) };
+      if (typeof fromFile !== 'string')
+        return { component: 'kube-apiserver', releases, notes, configFile: path, get: (flag) => fromFile.get(flag) ?? fromArgv(flag) };
       notes.push(fromFile);
     }
-    const why = read === undefined ? 'which the webhook cannot see' : read.state === 'read' ? 'which cannot be read as one' : `which cannot be read on the node: ${read.reason}`;
+    const why =
+      read === undefined
+        ? 'which the webhook cannot see'
+        : read.state === 'read'
+          ? 'which cannot be read as one'
+          : `which cannot be read on the node: ${read.reason}`;
     const reason = `${CONFIG_FILE_FLAGS[configFile.name] ?? ''} ${path} on the node (--${configFile.name}), ${why}`;
     return {
       component: 'kube-apiserver',
@@ -154,7 +180,11 @@ export function readApiserverConfig(inv: Invocation, files?: NodeFiles): Program
     // --openshift-config is): the refusal holds only for upstream kube-apiserver, so do not claim it.
     const names = parsed.unrecognized.map((u) => `--${u.name}`).join(', ');
     const reason = `--etcd-servers is not set: upstream kube-apiserver refuses to start without it, unless ${names}, which etcd-tls-guard does not know for this release, configures etcd`;
-    return { ...config, get: (flag) => (ETCD_CLIENT_FLAGS.includes(flag) && config.get(flag).state === 'absent' ? { flag, state: 'unknown', reason } : config.get(flag)) };
+    return {
+      ...config,
+      get: (flag) =>
+        ETCD_CLIENT_FLAGS.includes(flag) && config.get(flag).state === 'absent' ? { flag, state: 'unknown', reason } : config.get(flag),
+    };
   }
   return config;
 }

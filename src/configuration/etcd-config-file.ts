@@ -51,10 +51,27 @@ const SECTIONS: Readonly<Record<string, Readonly<Record<string, { flag: string; 
 };
 
 /** TLS flag names that etcd ignores at the top level of the file (measured: `client-cert-auth: true` there leaves it off). */
-const TOP_LEVEL_IGNORED = new Set(['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls', 'peer-cert-file', 'peer-key-file', 'peer-client-cert-auth', 'peer-trusted-ca-file', 'peer-auto-tls']);
+const TOP_LEVEL_IGNORED = new Set([
+  'cert-file',
+  'key-file',
+  'client-cert-auth',
+  'trusted-ca-file',
+  'auto-tls',
+  'peer-cert-file',
+  'peer-key-file',
+  'peer-client-cert-auth',
+  'peer-trusted-ca-file',
+  'peer-auto-tls',
+]);
 
 /** The URL fields etcd parses with types.NewURLs after reading the file (a bad one stops it). */
-export const CONFIG_FILE_URL_FIELDS = ['listen-peer-urls', 'listen-client-urls', 'listen-client-http-urls', 'initial-advertise-peer-urls', 'advertise-client-urls'] as const;
+export const CONFIG_FILE_URL_FIELDS = [
+  'listen-peer-urls',
+  'listen-client-urls',
+  'listen-client-http-urls',
+  'initial-advertise-peer-urls',
+  'advertise-client-urls',
+] as const;
 
 export interface EtcdConfigFile {
   /** Settings the file makes, by flag name. */
@@ -119,7 +136,8 @@ export function readEtcdConfigFile(text: string, file: string): EtcdConfigFile {
   }
   const list = Array.isArray(docs) ? docs : [docs];
   const first = list[0];
-  if (first !== undefined && first.errors.length > 0) return refuse(`error converting YAML to JSON: ${first.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'} (${file})`);
+  if (first !== undefined && first.errors.length > 0)
+    return refuse(`error converting YAML to JSON: ${first.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'} (${file})`);
   let root: unknown;
   try {
     root = first === undefined ? null : first.toJS({ maxAliasCount: 100 });
@@ -137,24 +155,36 @@ export function readEtcdConfigFile(text: string, file: string): EtcdConfigFile {
     const node = top.get(field);
     if (node === undefined) continue;
     const { value, error } = stringValue(node);
-    if (error !== undefined) return refuse(`error unmarshaling JSON: json: cannot unmarshal ${error} into Go struct field configYAML.${field} of type string (${file})`);
+    if (error !== undefined)
+      return refuse(
+        `error unmarshaling JSON: json: cannot unmarshal ${error} into Go struct field configYAML.${field} of type string (${file})`,
+      );
     if (value !== undefined) set(field, field, value);
   }
   for (const [section, fields] of Object.entries(SECTIONS)) {
     const node = top.get(section);
     if (node === undefined || node === null) continue;
-    if (!isObject(node)) return refuse(`error unmarshaling JSON: json: cannot unmarshal ${jsonKind(node)} into Go struct field configYAML.${section} of type embed.securityConfig (${file})`);
+    if (!isObject(node))
+      return refuse(
+        `error unmarshaling JSON: json: cannot unmarshal ${jsonKind(node)} into Go struct field configYAML.${section} of type embed.securityConfig (${file})`,
+      );
     const inside = entriesOf(node);
     for (const [field, { flag, type }] of Object.entries(fields)) {
       const child = inside.get(field);
       if (child === undefined) continue;
       const { value, error } = type === 'bool' ? boolField(child) : stringValue(child);
-      if (error !== undefined) return refuse(`error unmarshaling JSON: json: cannot unmarshal ${error} into Go struct field securityConfig.${section}.${field} of type ${type} (${file})`);
+      if (error !== undefined)
+        return refuse(
+          `error unmarshaling JSON: json: cannot unmarshal ${error} into Go struct field securityConfig.${section}.${field} of type ${type} (${file})`,
+        );
       if (value !== undefined) set(flag, `${section}.${field}`, value);
     }
   }
   for (const key of top.keys()) {
-    if (TOP_LEVEL_IGNORED.has(key)) notes.push(`${key} at the top level of ${file} is ignored: etcd reads it only under client-transport-security or peer-transport-security`);
+    if (TOP_LEVEL_IGNORED.has(key))
+      notes.push(
+        `${key} at the top level of ${file} is ignored: etcd reads it only under client-transport-security or peer-transport-security`,
+      );
   }
   return { settings, notes };
 }

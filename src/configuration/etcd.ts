@@ -32,8 +32,10 @@ export function validateEtcdUrls(list: string): string | undefined {
 function specFor(kind: string): FlagSpec {
   if (kind === 'bool' || kind === 'ignored') return { bool: true };
   if (kind === 'urls') return { bool: false, validate: validateEtcdUrls };
-  if (kind === 'int' || kind === 'uint') return { bool: false, validate: (v) => (GO_VALUE_SYNTAX[kind].test(v) ? undefined : 'parse error') };
-  if (kind === 'duration') return { bool: false, validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
+  if (kind === 'int' || kind === 'uint')
+    return { bool: false, validate: (v) => (GO_VALUE_SYNTAX[kind].test(v) ? undefined : 'parse error') };
+  if (kind === 'duration')
+    return { bool: false, validate: (v) => (GO_VALUE_SYNTAX.duration.test(v) ? undefined : `time: invalid duration ${JSON.stringify(v)}`) };
   if (kind.startsWith('choice:')) {
     const valid = kind.slice('choice:'.length).split(',');
     return { bool: false, validate: (v) => (valid.includes(v) ? undefined : `valid values are ${JSON.stringify(valid.join(','))}`) };
@@ -83,7 +85,11 @@ export function etcdEnvName(flag: string): string {
 }
 
 /** Every flag with its ETCD_ variable, computed once: readEtcdConfig looks each one up. */
-const FLAG_ENV_NAMES: ReadonlyArray<readonly [string, string, FlagSpec]> = [...ETCD_FLAGS].map(([flag, spec]) => [flag, etcdEnvName(flag), spec]);
+const FLAG_ENV_NAMES: ReadonlyArray<readonly [string, string, FlagSpec]> = [...ETCD_FLAGS].map(([flag, spec]) => [
+  flag,
+  etcdEnvName(flag),
+  spec,
+]);
 
 const FLAG_INDEX: ReadonlyMap<string, number> = new Map(FLAG_ENV_NAMES.map(([flag], i) => [flag, i]));
 const FLAG_OF_ENV: ReadonlyMap<string, number> = new Map(FLAG_ENV_NAMES.map(([, envName], i) => [envName, i]));
@@ -96,7 +102,10 @@ const SERVICE_LINK_SHAPED: readonly number[] = FLAG_ENV_NAMES.flatMap(([, envNam
  * so the reader looks at a handful of flags instead of every flag of every release; in table order,
  * so notes and the first refusal are the same as a full pass.
  */
-function flagsToRead(occurrences: ReadonlyMap<string, unknown>, env: Invocation['env']): ReadonlyArray<readonly [string, string, FlagSpec]> {
+function flagsToRead(
+  occurrences: ReadonlyMap<string, unknown>,
+  env: Invocation['env'],
+): ReadonlyArray<readonly [string, string, FlagSpec]> {
   if (env.open()) return FLAG_ENV_NAMES;
   const picked = new Uint8Array(FLAG_ENV_NAMES.length);
   for (const i of SERVICE_LINK_SHAPED) picked[i] = 1;
@@ -118,7 +127,11 @@ const ABSENT = new Map<string, Setting>();
 function absentSetting(flag: string): Setting {
   let s = ABSENT.get(flag);
   if (s === undefined) {
-    s = Object.freeze({ flag, state: 'absent' as const, defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : '') });
+    s = Object.freeze({
+      flag,
+      state: 'absent' as const,
+      defaultValue: DEFAULTS[flag] ?? (ETCD_FLAGS.get(flag)?.bool === true ? 'false' : ''),
+    });
     // Flag names come from the rules and this module; bounded all the same.
     if (ABSENT.size < 1_000) ABSENT.set(flag, s);
   }
@@ -165,10 +178,21 @@ export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfi
   const { parsed, releases } = early;
   const notes = [...early.notes];
   const unknownAll = (opaque: string, refusal?: string, configFile?: string): ProgramConfig =>
-    opaqueConfig('etcd', opaque, { ...(refusal !== undefined ? { refusal } : {}), ...(configFile !== undefined ? { configFile } : {}), releases, notes });
+    opaqueConfig('etcd', opaque, {
+      ...(refusal !== undefined ? { refusal } : {}),
+      ...(configFile !== undefined ? { configFile } : {}),
+      releases,
+      notes,
+    });
   const fatalShadow = etcdBehaviour(releases, 'envShadowedIsFatal');
   const version = lastOccurrence(parsed.occurrences.get('version'));
-  if (version !== undefined && version.uncertain === undefined && version.value.unknown === undefined && version.value.text !== 'false' && version.value.text !== '0') {
+  if (
+    version !== undefined &&
+    version.uncertain === undefined &&
+    version.value.unknown === undefined &&
+    version.value.text !== 'false' &&
+    version.value.text !== '0'
+  ) {
     const exits = '--version prints the version and exits';
     return opaqueConfig('etcd', exits, { exits });
   }
@@ -180,24 +204,43 @@ export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfi
   const fromFile = (path: string, named: string): ProgramConfig => {
     if (files === undefined) return unknownAll(fileNote(named), undefined, path);
     const read = files.text(path);
-    if (read.state !== 'read') return unknownAll(`etcd reads its settings from the configuration file ${named}, which cannot be read on the node: ${read.reason}`, undefined, path);
+    if (read.state !== 'read')
+      return unknownAll(
+        `etcd reads its settings from the configuration file ${named}, which cannot be read on the node: ${read.reason}`,
+        undefined,
+        path,
+      );
     const file = readEtcdConfigFile(read.text, path);
     notes.push(...file.notes);
     if (file.refusal !== undefined) return unknownAll(file.refusal, file.refusal, path);
     for (const field of CONFIG_FILE_URL_FIELDS) {
       const s = file.settings.get(field);
       const bad = s?.state === 'set' ? validateEtcdUrls(s.value) : undefined;
-      if (bad !== undefined) return unknownAll(`unexpected error setting up ${field}: ${bad} (${path})`, `unexpected error setting up ${field}: ${bad} (${path})`, path);
+      if (bad !== undefined)
+        return unknownAll(
+          `unexpected error setting up ${field}: ${bad} (${path})`,
+          `unexpected error setting up ${field}: ${bad} (${path})`,
+          path,
+        );
     }
-    const config: ProgramConfig = { component: 'etcd', releases, notes, configFile: path, get: (flag) => file.settings.get(flag) ?? absentSetting(flag) };
+    const config: ProgramConfig = {
+      component: 'etcd',
+      releases,
+      notes,
+      configFile: path,
+      get: (flag) => file.settings.get(flag) ?? absentSetting(flag),
+    };
     const refusal = tlsWithoutCertificates(config);
     return refusal === undefined ? config : { ...config, refusal };
   };
   if (configFileArg !== undefined && (configFileArg.value.unknown !== undefined || configFileArg.value.text !== '')) {
-    return configFileArg.value.unknown !== undefined ? unknownAll(fileNote(`named by ${configFileArg.value.text}`)) : fromFile(configFileArg.value.text, configFileArg.value.text);
+    return configFileArg.value.unknown !== undefined
+      ? unknownAll(fileNote(`named by ${configFileArg.value.text}`))
+      : fromFile(configFileArg.value.text, configFileArg.value.text);
   }
   if (configFileEnv !== undefined) {
-    if (configFileEnv.state === 'unknown') return unknownAll(`ETCD_CONFIG_FILE ${configFileEnv.reason}; if it names a file, ${fileNote('it names')}`);
+    if (configFileEnv.state === 'unknown')
+      return unknownAll(`ETCD_CONFIG_FILE ${configFileEnv.reason}; if it names a file, ${fileNote('it names')}`);
     if (configFileEnv.value !== '') return fromFile(configFileEnv.value, `${configFileEnv.value} (ETCD_CONFIG_FILE)`);
   }
 
@@ -224,10 +267,19 @@ export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfi
     if (flag === 'version' || fromEnv === undefined || (fromEnv.state === 'known' && fromEnv.value === '')) continue;
     if (fromEnv.state === 'unknown') {
       const reason = `${envName} ${fromEnv.reason}`;
-      settings.set(flag, fromEnv.separatorFree === true && fromEnv.text !== undefined ? { flag, state: 'unknown', reason, separatorFreeText: fromEnv.text } : { flag, state: 'unknown', reason });
+      settings.set(
+        flag,
+        fromEnv.separatorFree === true && fromEnv.text !== undefined
+          ? { flag, state: 'unknown', reason, separatorFreeText: fromEnv.text }
+          : { flag, state: 'unknown', reason },
+      );
       continue;
     }
-    const bad = spec.bool ? (boolValue({ flag, state: 'set', value: fromEnv.value, source: 'env' }) === undefined ? 'parse error' : undefined) : spec.validate?.(fromEnv.value);
+    const bad = spec.bool
+      ? boolValue({ flag, state: 'set', value: fromEnv.value, source: 'env' }) === undefined
+        ? 'parse error'
+        : undefined
+      : spec.validate?.(fromEnv.value);
     if (bad !== undefined) {
       const refusal = `invalid value ${JSON.stringify(fromEnv.value)} for ${envName}: ${bad}`;
       return unknownAll(refusal, refusal);
@@ -317,8 +369,7 @@ function tlsWithoutCertificates(cfg: ProgramConfig): string | undefined {
 }
 
 export type Membership =
-  | { readonly kind: 'single' | 'cluster'; readonly evidence: string }
-  | { readonly kind: 'undetermined'; readonly evidence: string };
+  { readonly kind: 'single' | 'cluster'; readonly evidence: string } | { readonly kind: 'undetermined'; readonly evidence: string };
 
 /** Hosts only this machine can reach: a peer listener on them takes no connection from another member. */
 function isLocalOnly(url: string): boolean {
@@ -367,14 +418,22 @@ export function etcdMembership(cfg: ProgramConfig): Membership {
   if (peers !== undefined && peers !== '' && peers.split(',').every(isLocalOnly)) {
     return { kind: 'single', evidence: `peers listen only on ${peers}, which no other member can reach` };
   }
-  if (listed !== undefined) return { kind: 'single', evidence: `${where} lists one member${s.state === 'unknown' ? ' (its name and address are only known when the pod runs)' : ''}` };
+  if (listed !== undefined)
+    return {
+      kind: 'single',
+      evidence: `${where} lists one member${s.state === 'unknown' ? ' (its name and address are only known when the pod runs)' : ''}`,
+    };
   if (s.state === 'unknown') return { kind: 'undetermined', evidence: s.reason };
   // Not set: etcd bootstraps a cluster of itself alone, <name>=<initial-advertise-peer-urls>
   // (etcdmain configFromCmdLine: InitialClusterFromName). Measured on etcd 3.4.23 started with --name
   // and no --initial-cluster: "added member … to cluster", "single voting member cluster". Joining an
   // existing cluster (--initial-cluster-state=existing) needs a member list, so that case stays open.
   const state = cfg.get('initial-cluster-state');
-  if (state.state === 'set' && state.value === 'existing') return { kind: 'undetermined', evidence: '--initial-cluster-state=existing without --initial-cluster' };
+  if (state.state === 'set' && state.value === 'existing')
+    return { kind: 'undetermined', evidence: '--initial-cluster-state=existing without --initial-cluster' };
   if (state.state === 'unknown') return { kind: 'undetermined', evidence: state.reason };
-  return { kind: 'single', evidence: '--initial-cluster is not set: etcd bootstraps a one-member cluster of itself (<name>=<initial-advertise-peer-urls>)' };
+  return {
+    kind: 'single',
+    evidence: '--initial-cluster is not set: etcd bootstraps a one-member cluster of itself (<name>=<initial-advertise-peer-urls>)',
+  };
 }

@@ -52,7 +52,10 @@ export class FlagCatalog {
     const key = candidates.join(',');
     let lookup = this.lookups.get(key);
     if (lookup === undefined) {
-      const idx = candidates.map((c) => this.releases.indexOf(c)).filter((i) => i !== -1).sort((a, b) => b - a);
+      const idx = candidates
+        .map((c) => this.releases.indexOf(c))
+        .filter((i) => i !== -1)
+        .sort((a, b) => b - a);
       const table = this.table;
       // null: looked up, not a flag of these releases (one Map read per lookup either way).
       const memo = new Map<string, FlagSpec | null>();

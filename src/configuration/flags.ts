@@ -105,7 +105,10 @@ class Collector {
       return 2;
     }
     this.unrecognized.push({ name, index, form: 'ambiguous' });
-    this.uncertainArg = { index: index + 1, reason: `it follows --${name}, a flag etcd-tls-guard does not know for this ${program} release, which may take it as its value` };
+    this.uncertainArg = {
+      index: index + 1,
+      reason: `it follows --${name}, a flag etcd-tls-guard does not know for this ${program} release, which may take it as its value`,
+    };
     return 1;
   }
 }
@@ -125,7 +128,9 @@ function checkValue(spec: FlagSpec, name: string, value: Word, style: 'go' | 'pf
   }
   const problem = spec.validate?.(value.text);
   if (problem === undefined) return undefined;
-  return style === 'go' ? `invalid value ${JSON.stringify(value.text)} for flag -${name}: ${problem}` : `invalid argument ${JSON.stringify(value.text)} for "--${name}" flag: ${problem}`;
+  return style === 'go'
+    ? `invalid value ${JSON.stringify(value.text)} for flag -${name}: ${problem}`
+    : `invalid argument ${JSON.stringify(value.text)} for "--${name}" flag: ${problem}`;
 }
 
 /**
@@ -137,7 +142,11 @@ function checkValue(spec: FlagSpec, name: string, value: Word, style: 'go' | 'pf
  */
 export function parseGoFlags(args: readonly Word[], lookup: FlagLookup, program: string, tolerateUnknown = false): ParsedFlags {
   const found = new Collector();
-  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags => ({ occurrences: found.occurrences, unrecognized: found.unrecognized, ...extra });
+  const done = (extra: Partial<ParsedFlags> = {}): ParsedFlags => ({
+    occurrences: found.occurrences,
+    unrecognized: found.unrecognized,
+    ...extra,
+  });
   let i = 0;
   while (i < args.length) {
     const arg = args[i] as Word;
@@ -188,7 +197,8 @@ export function parseGoFlags(args: readonly Word[], lookup: FlagLookup, program:
     // `true` after it ends flag parsing and etcd refuses it.
     const before = args[i - 1];
     const bareBool = before !== undefined && /^--?[^=]+$/.test(before.text) && lookup(before.text.replace(/^--?/, ''))?.bool === true;
-    const hint = bareBool && parseGoBool(left.text) !== undefined ? `; ${before.text} is a boolean flag: write ${before.text}=${left.text}` : '';
+    const hint =
+      bareBool && parseGoBool(left.text) !== undefined ? `; ${before.text} is a boolean flag: write ${before.text}=${left.text}` : '';
     return done({ error: `'${left.text}' is not a valid flag (${program} accepts no positional arguments${hint})` });
   }
   return done();
@@ -311,7 +321,8 @@ export function parsePflags(
     return list?.[list.length - 1]?.value;
   };
   const help = last('help');
-  if (help !== undefined && help.unknown === undefined && parseGoBool(help.text) === true) return done({ exits: '--help prints usage and exits' });
+  if (help !== undefined && help.unknown === undefined && parseGoBool(help.text) === true)
+    return done({ exits: '--help prints usage and exits' });
   const stray = positional.find((p) => p.unknown !== undefined || p.text.length > 0);
   if (stray !== undefined) {
     // kube-apiserver's cobra Args check: `"kube-apiserver" does not take any arguments`.
@@ -319,6 +330,7 @@ export function parsePflags(
     return done({ error: `"${program}" does not take any arguments, got ${JSON.stringify(stray.text)}` });
   }
   const version = last('version');
-  if (version !== undefined && version.unknown === undefined && version.text !== 'false') return done({ exits: '--version prints the version and exits' });
+  if (version !== undefined && version.unknown === undefined && version.text !== 'false')
+    return done({ exits: '--version prints the version and exits' });
   return done();
 }

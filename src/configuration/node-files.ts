@@ -25,7 +25,8 @@ export type FileFacts =
     }
   | { readonly path: string; readonly state: FileProblem; readonly reason: string };
 
-export type TextRead = { readonly state: 'read'; readonly text: string; readonly where: string } | { readonly state: FileProblem; readonly reason: string };
+export type TextRead =
+  { readonly state: 'read'; readonly text: string; readonly where: string } | { readonly state: FileProblem; readonly reason: string };
 
 /** What a node check needs of one X.509 certificate (parsed at the edge). */
 export interface CertificateFacts {
@@ -45,7 +46,9 @@ export interface CertificateFacts {
   readonly fingerprint: string;
 }
 
-export type CertificatesRead = { readonly state: 'read'; readonly certificates: readonly CertificateFacts[]; readonly where: string } | { readonly state: FileProblem; readonly reason: string };
+export type CertificatesRead =
+  | { readonly state: 'read'; readonly certificates: readonly CertificateFacts[]; readonly where: string }
+  | { readonly state: FileProblem; readonly reason: string };
 
 export type Answer = { readonly answer: boolean; readonly detail?: string } | { readonly reason: string };
 

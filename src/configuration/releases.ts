@@ -42,12 +42,17 @@ interface Publisher {
  */
 const PUBLISHERS: Readonly<Record<Component, readonly Publisher[]>> = {
   etcd: [
-    { repository: /^(registry\.k8s\.io|k8s\.gcr\.io|(eu\.|us\.|asia\.)?gcr\.io\/google[-_]containers)\/etcd(-(amd64|arm64|arm|ppc64le|s390x))?$/, tag: /^v?(3\.\d+)\.(\d+)(-\d+)?$/ },
+    {
+      repository:
+        /^(registry\.k8s\.io|k8s\.gcr\.io|(eu\.|us\.|asia\.)?gcr\.io\/google[-_]containers)\/etcd(-(amd64|arm64|arm|ppc64le|s390x))?$/,
+      tag: /^v?(3\.\d+)\.(\d+)(-\d+)?$/,
+    },
     { repository: /^(quay\.io\/coreos|gcr\.io\/etcd-development)\/etcd$/, tag: /^v(3\.\d+)\.(\d+)(-(amd64|arm64|ppc64le|s390x))?$/ },
   ],
   'kube-apiserver': [
     {
-      repository: /^(registry\.k8s\.io|k8s\.gcr\.io|(eu\.|us\.|asia\.)?gcr\.io\/google[-_]containers)\/(kube-apiserver|hyperkube)(-(amd64|arm64|arm|ppc64le|s390x))?$/,
+      repository:
+        /^(registry\.k8s\.io|k8s\.gcr\.io|(eu\.|us\.|asia\.)?gcr\.io\/google[-_]containers)\/(kube-apiserver|hyperkube)(-(amd64|arm64|arm|ppc64le|s390x))?$/,
       tag: /^v(1\.\d+)\.(\d+)$/,
     },
   ],
@@ -96,7 +101,8 @@ function computeScope(component: Component, image: string | undefined): ReleaseS
   const publisher = PUBLISHERS[component].find((p) => p.repository.test(repository));
   if (publisher === undefined) return unknownScope(component, `image ${repository} is not an upstream ${component} release image`);
   // With a digest, the container runs what the digest names; the tag beside it is not checked.
-  if (digest !== undefined) return unknownScope(component, `image ${image.length > 80 ? `${image.slice(0, 77)}...` : image} is pinned by digest`);
+  if (digest !== undefined)
+    return unknownScope(component, `image ${image.length > 80 ? `${image.slice(0, 77)}...` : image} is pinned by digest`);
   const m = tag === undefined ? null : publisher.tag.exec(tag);
   if (m === null) return unknownScope(component, `the tag of image ${image} is not a release version`);
   const minor = m[1] as string;
@@ -106,11 +112,19 @@ function computeScope(component: Component, image: string | undefined): ReleaseS
   const at = releases.indexOf(minor);
   if (at === -1) {
     const range = `${releases[0] ?? ''}–${releases[releases.length - 1] ?? ''}`;
-    return { candidates: releases, flagsCovered: false, description: `${component} ${version} (image tag) is outside the releases the flag tables cover (${range})` };
+    return {
+      candidates: releases,
+      flagsCovered: false,
+      description: `${component} ${version} (image tag) is outside the releases the flag tables cover (${range})`,
+    };
   }
   const measuredPatch = Number((measured[at] ?? '').split('.')[2]);
   if (patch > measuredPatch) {
-    return { candidates: [minor], flagsCovered: false, description: `${component} ${version} (image tag) is newer than ${measured[at] ?? ''}, the ${minor} release the flag table was measured on` };
+    return {
+      candidates: [minor],
+      flagsCovered: false,
+      description: `${component} ${version} (image tag) is newer than ${measured[at] ?? ''}, the ${minor} release the flag table was measured on`,
+    };
   }
   return { candidates: [minor], flagsCovered: true, description: `${component} ${version} (image tag)` };
 }

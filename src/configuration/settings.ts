@@ -8,7 +8,14 @@ export type SettingSource = 'argv' | 'env' | 'config-file' | 'default';
 
 /** One flag's effective value as the program will see it. */
 export type Setting =
-  | { readonly flag: string; readonly state: 'set'; readonly value: string; readonly source: 'argv' | 'env'; readonly envName?: string; readonly argIndex?: number }
+  | {
+      readonly flag: string;
+      readonly state: 'set';
+      readonly value: string;
+      readonly source: 'argv' | 'env';
+      readonly envName?: string;
+      readonly argIndex?: number;
+    }
   | {
       readonly flag: string;
       readonly state: 'set';
@@ -138,7 +145,9 @@ export function readFlags(
 
   const notes: string[] = [];
   for (const u of parsed.unrecognized) {
-    notes.push(`--${u.name} is not a flag of ${describeReleases(component, scope.candidates)} (${FORM[u.form] ?? u.form}); ${scope.description}`);
+    notes.push(
+      `--${u.name} is not a flag of ${describeReleases(component, scope.candidates)} (${FORM[u.form] ?? u.form}); ${scope.description}`,
+    );
   }
   // If the program starts, it is a release that defines every flag it was given.
   let releases = scope.candidates;
@@ -157,7 +166,9 @@ export function readFlags(
     }
   }
   if (narrowedBy.length > 0) {
-    notes.push(`if it starts, it is ${describeReleases(component, releases)}: ${narrowedBy.join(', ')} ${narrowedBy.length > 1 ? 'are not flags' : 'is not a flag'} of the other releases in scope`);
+    notes.push(
+      `if it starts, it is ${describeReleases(component, releases)}: ${narrowedBy.join(', ')} ${narrowedBy.length > 1 ? 'are not flags' : 'is not a flag'} of the other releases in scope`,
+    );
   }
   return { parsed, releases, notes };
 }

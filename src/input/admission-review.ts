@@ -57,7 +57,11 @@ const reviewSchema = {
       required: ['uid', 'kind', 'operation'],
       properties: {
         uid: { type: 'string', minLength: 1 },
-        kind: { type: 'object', required: ['kind'], properties: { group: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string' } } },
+        kind: {
+          type: 'object',
+          required: ['kind'],
+          properties: { group: { type: 'string' }, version: { type: 'string' }, kind: { type: 'string' } },
+        },
         resource: { type: 'object', properties: { group: { type: 'string' }, version: { type: 'string' }, resource: { type: 'string' } } },
         subResource: { type: 'string' },
         operation: { type: 'string', enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] },
@@ -86,7 +90,9 @@ export function checkAdmissionReview(body: unknown): string[] {
   if (!validateReview(body)) return formatAjvErrors(validateReview.errors, '');
   const review = body as AdmissionReview;
   if (review.apiVersion !== ADMISSION_API_VERSION || review.kind !== 'AdmissionReview') {
-    return [`expected apiVersion ${ADMISSION_API_VERSION} and kind AdmissionReview, got ${JSON.stringify(review.apiVersion)} ${JSON.stringify(review.kind)}`];
+    return [
+      `expected apiVersion ${ADMISSION_API_VERSION} and kind AdmissionReview, got ${JSON.stringify(review.apiVersion)} ${JSON.stringify(review.kind)}`,
+    ];
   }
   return [];
 }
@@ -122,8 +128,10 @@ export function decodeAdmissionRequest(request: AdmissionRequest): Decoded<Admis
   if (source === undefined || source.group !== group) {
     return { ok: true, value: { judged: false, reason: `${group === '' ? '' : `${group}/`}${kind} declares no pod` } };
   }
-  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return { ok: true, value: { judged: false, reason: `${request.operation} starts nothing` } };
-  if (request.subResource !== undefined && request.subResource !== '') return { ok: true, value: { judged: false, reason: `subresource ${request.subResource}` } };
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE')
+    return { ok: true, value: { judged: false, reason: `${request.operation} starts nothing` } };
+  if (request.subResource !== undefined && request.subResource !== '')
+    return { ok: true, value: { judged: false, reason: `subresource ${request.subResource}` } };
   const identity = { namespace: request.namespace, name: request.name };
   const decoded = decodePodOf(kind, request.object, 'request.object', identity);
   if (!decoded.ok) return { ok: false, problems: [`request.object is not a valid ${kind}: ${decoded.problems.join('; ')}`] };
@@ -150,9 +158,15 @@ export function decodeAdmissionRequest(request: AdmissionRequest): Decoded<Admis
  */
 const WORKLOAD_CONTROLLERS: ReadonlySet<string> = new Set([
   'system:kube-controller-manager',
-  ...['replicaset-controller', 'replication-controller', 'statefulset-controller', 'daemon-set-controller', 'job-controller', 'cronjob-controller', 'deployment-controller'].map(
-    (name) => `system:serviceaccount:kube-system:${name}`,
-  ),
+  ...[
+    'replicaset-controller',
+    'replication-controller',
+    'statefulset-controller',
+    'daemon-set-controller',
+    'job-controller',
+    'cronjob-controller',
+    'deployment-controller',
+  ].map((name) => `system:serviceaccount:kube-system:${name}`),
 ]);
 
 /**
@@ -166,7 +180,13 @@ function isControllerRequest(request: AdmissionRequest): boolean {
   if (user === undefined || !WORKLOAD_CONTROLLERS.has(user)) return false;
   // The object's own owners (for a ReplicaSet, not its template's), as the API server validated them.
   const owners = (request.object as { metadata?: { ownerReferences?: unknown } }).metadata?.ownerReferences;
-  return Array.isArray(owners) && owners.some((o: { kind?: unknown; controller?: unknown } | null) => o?.controller === true && typeof o.kind === 'string' && o.kind !== 'Pod' && Object.hasOwn(POD_SOURCES, o.kind));
+  return (
+    Array.isArray(owners) &&
+    owners.some(
+      (o: { kind?: unknown; controller?: unknown } | null) =>
+        o?.controller === true && typeof o.kind === 'string' && o.kind !== 'Pod' && Object.hasOwn(POD_SOURCES, o.kind),
+    )
+  );
 }
 
 /**
@@ -186,7 +206,11 @@ export function allowed(uid: string, extra: Pick<AdmissionResponse, 'warnings' |
   return { uid, allowed: true, ...nonEmpty(extra) };
 }
 
-export function denied(uid: string, message: string, extra: Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'> = {}): AdmissionResponse {
+export function denied(
+  uid: string,
+  message: string,
+  extra: Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'> = {},
+): AdmissionResponse {
   return { uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message }, ...nonEmpty(extra) };
 }
 
@@ -204,9 +228,13 @@ export function errored(uid: string, code: number, message: string): AdmissionRe
   return { uid, allowed: false, status: { status: 'Failure', code, reason: REASONS[code] ?? 'Failure', message } };
 }
 
-function nonEmpty(extra: Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'>): Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'> {
+function nonEmpty(
+  extra: Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'>,
+): Pick<AdmissionResponse, 'warnings' | 'auditAnnotations'> {
   return {
     ...(extra.warnings !== undefined && extra.warnings.length > 0 ? { warnings: extra.warnings } : {}),
-    ...(extra.auditAnnotations !== undefined && Object.keys(extra.auditAnnotations).length > 0 ? { auditAnnotations: extra.auditAnnotations } : {}),
+    ...(extra.auditAnnotations !== undefined && Object.keys(extra.auditAnnotations).length > 0
+      ? { auditAnnotations: extra.auditAnnotations }
+      : {}),
   };
 }

@@ -79,7 +79,6 @@ export function readReference(text: string, source: string): LoadedInputs {
   return { documents, errors };
 }
 
-
 /** Thrown inside the fast reader when a scalar needs YAML 1.1's own reading. */
 class NeedsReference extends Error {}
 
@@ -98,7 +97,8 @@ const YAML11_SPECIAL: readonly RegExp[] = [
   /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
 ];
 /** YAML 1.1's timestamp (the reference's own pattern): groups year … second, fraction, zone. */
-const TIMESTAMP = /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\.[0-9]+)?)(?:[ \t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$/;
+const TIMESTAMP =
+  /^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\.[0-9]+)?)(?:[ \t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$/;
 
 /**
  * A timestamp in UTC, as the reference reads it: a Date from the same fields (written out as a
@@ -225,7 +225,8 @@ export async function* inputTexts(paths: readonly string[], readStdin: () => Pro
 
 /** Every input, parsed, one at a time: its documents and its errors (an unreadable input is one error). */
 export async function* parsedInputs(paths: readonly string[], readStdin: () => Promise<string>): AsyncGenerator<LoadedInputs> {
-  for await (const input of inputTexts(paths, readStdin)) yield 'error' in input ? { documents: [], errors: [input.error] } : parseManifestText(input.text, input.source);
+  for await (const input of inputTexts(paths, readStdin))
+    yield 'error' in input ? { documents: [], errors: [input.error] } : parseManifestText(input.text, input.source);
 }
 
 /** Every input read and parsed at once (tests, small inputs; `scan` streams with parsedInputs). */

@@ -24,10 +24,30 @@ const envVarSource: JSONSchemaType<EnvVarSource> = {
   type: 'object',
   properties: {
     fieldRef: { type: 'object', required: ['fieldPath'], properties: { fieldPath: string, apiVersion: optionalString }, nullable: true },
-    resourceFieldRef: { type: 'object', required: ['resource'], properties: { resource: string, containerName: optionalString }, nullable: true },
-    configMapKeyRef: { type: 'object', required: ['key'], properties: { name: optionalString, key: string, optional: optionalBoolean }, nullable: true },
-    secretKeyRef: { type: 'object', required: ['key'], properties: { name: optionalString, key: string, optional: optionalBoolean }, nullable: true },
-    fileKeyRef: { type: 'object', required: ['path'], properties: { path: string, volumeName: optionalString, key: optionalString }, nullable: true },
+    resourceFieldRef: {
+      type: 'object',
+      required: ['resource'],
+      properties: { resource: string, containerName: optionalString },
+      nullable: true,
+    },
+    configMapKeyRef: {
+      type: 'object',
+      required: ['key'],
+      properties: { name: optionalString, key: string, optional: optionalBoolean },
+      nullable: true,
+    },
+    secretKeyRef: {
+      type: 'object',
+      required: ['key'],
+      properties: { name: optionalString, key: string, optional: optionalBoolean },
+      nullable: true,
+    },
+    fileKeyRef: {
+      type: 'object',
+      required: ['path'],
+      properties: { path: string, volumeName: optionalString, key: optionalString },
+      nullable: true,
+    },
   },
 };
 
@@ -77,7 +97,13 @@ const objectMeta: JSONSchemaType<ObjectMeta> = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { kind: optionalString, name: optionalString, apiVersion: optionalString, uid: optionalString, controller: optionalBoolean },
+        properties: {
+          kind: optionalString,
+          name: optionalString,
+          apiVersion: optionalString,
+          uid: optionalString,
+          controller: optionalBoolean,
+        },
       },
       nullable: true,
     },

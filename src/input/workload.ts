@@ -64,7 +64,13 @@ export function decodePodOf(kind: string, object: unknown, root: string, identit
     const pod = decoded.value;
     // A pod created with generateName has its name only after admission; the request names it when it can.
     if (pod.metadata?.namespace === namespace && pod.metadata?.name === name) return decoded;
-    return { ok: true, value: { ...pod, metadata: { ...pod.metadata, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}) } } };
+    return {
+      ok: true,
+      value: {
+        ...pod,
+        metadata: { ...pod.metadata, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}) },
+      },
+    };
   }
   const template = source.path.reduce<unknown>((o, k) => field(o, k), object);
   const at = `${root === '' ? '' : `${root}.`}${source.path.join('.')}`;

@@ -64,7 +64,8 @@ function evaluationOptions(policy: Policy, facts: PodFacts): EvaluationOptions {
 /** `container/rule` of every failing (or unverifiable) finding. */
 function failingKeys(evaluation: PodEvaluation): Set<string> {
   const keys = new Set<string>();
-  for (const r of evaluation.results) for (const f of r.findings) if (f.status === 'fail' || f.status === 'unknown') keys.add(`${r.container}/${f.rule}`);
+  for (const r of evaluation.results)
+    for (const f of r.findings) if (f.status === 'fail' || f.status === 'unknown') keys.add(`${r.container}/${f.rule}`);
   return keys;
 }
 
@@ -73,7 +74,11 @@ export function judgePod(pod: Pod, policy: Policy, facts: PodFacts = {}): Verdic
   const options = evaluationOptions(policy, facts);
   const evaluation = evaluatePod(pod, options);
   const preexisting = facts.previous !== undefined ? failingKeys(evaluatePod(facts.previous, options)) : undefined;
-  const decision = decide(evaluation, policy, { kubeletMirror: facts.kubeletMirror ?? false, controllerCreated: facts.controllerCreated ?? false, ...(preexisting !== undefined ? { preexisting } : {}) });
+  const decision = decide(evaluation, policy, {
+    kubeletMirror: facts.kubeletMirror ?? false,
+    controllerCreated: facts.controllerCreated ?? false,
+    ...(preexisting !== undefined ? { preexisting } : {}),
+  });
   return { kind: evaluation.kind, namespace: evaluation.namespace, name: evaluation.name, mirror: evaluation.mirror, ...decision };
 }
 
@@ -146,7 +151,9 @@ export function judgeNode(sources: readonly NodeSource[], policy: Policy, option
       neighbours,
       filesFor: source.filesFor,
       ...(source.manifest !== undefined ? { manifest: source.manifest } : {}),
-      ...(counterpart !== undefined ? { manifestConfig: counterpart === null ? null : { config: counterpart.config, where: counterpart.where } } : {}),
+      ...(counterpart !== undefined
+        ? { manifestConfig: counterpart === null ? null : { config: counterpart.config, where: counterpart.where } }
+        : {}),
     };
     return judgePod(source.pod, policy, { node, ...(source.invocations !== undefined ? { invocations: source.invocations } : {}) });
   });

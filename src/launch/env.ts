@@ -25,7 +25,11 @@ export interface Environment {
  */
 const SERVICE_LINK_NAME = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
-const SERVICE_LINK_VALUE: EnvValue = Object.freeze({ state: 'unknown', reason: 'may be a service link variable set by the kubelet', maybeUnset: true });
+const SERVICE_LINK_VALUE: EnvValue = Object.freeze({
+  state: 'unknown',
+  reason: 'may be a service link variable set by the kubelet',
+  maybeUnset: true,
+});
 /** Memo of SERVICE_LINK_NAME: this runs for every ETCD_* name etcd could read, for every pod. */
 const serviceLinkNames = new Map<string, boolean>();
 export function isServiceLinkName(name: string): boolean {
@@ -58,7 +62,15 @@ function describeEnvFrom(source: EnvFromSource): string {
  * subdomain or label (node, pod, namespace names; a uid). None contains `,`, `=` or whitespace.
  * (status.podIPs and status.hostIPs are comma-separated lists, so they are not here.)
  */
-const SEPARATOR_FREE_FIELDS = new Set(['status.podIP', 'status.hostIP', 'spec.nodeName', 'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.serviceAccountName']);
+const SEPARATOR_FREE_FIELDS = new Set([
+  'status.podIP',
+  'status.hostIP',
+  'spec.nodeName',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.serviceAccountName',
+]);
 
 /**
  * fieldRef values that are fixed by the pod object itself and so known at admission; everything

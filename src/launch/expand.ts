@@ -52,12 +52,16 @@ export function expandKubernetesReferences(input: string, lookup: (name: string)
       } else if (value.state === 'known' && out.length + value.value.length <= MAX_EXPANDED_CHARS) {
         out += value.value;
       } else if (value.state === 'known') {
-        unknown ??= { at: out.length, reason: `$(${name}) makes the value longer than ${MAX_EXPANDED_CHARS} characters, more than etcd-tls-guard follows` };
+        unknown ??= {
+          at: out.length,
+          reason: `$(${name}) makes the value longer than ${MAX_EXPANDED_CHARS} characters, more than etcd-tls-guard follows`,
+        };
         out += `$(${name})`;
       } else {
         // The word's list structure stays known while every unknown part is separator-free.
         const separatorFree = value.separatorFree === true && (unknown === undefined || unknown.separatorFree === true);
-        if (unknown === undefined) unknown = { at: out.length, reason: `$(${name}) ${value.reason}`, ...(separatorFree ? { separatorFree } : {}) };
+        if (unknown === undefined)
+          unknown = { at: out.length, reason: `$(${name}) ${value.reason}`, ...(separatorFree ? { separatorFree } : {}) };
         else if (!separatorFree && unknown.separatorFree === true) unknown = { at: unknown.at, reason: unknown.reason };
         out += `$(${name})`;
       }

@@ -45,7 +45,11 @@ interface ImageDefaults {
  * - bitnami/etcd: ENTRYPOINT entrypoint.sh, CMD run.sh, which turn ETCD_* variables into flags.
  */
 const WELL_KNOWN_IMAGES: readonly ImageDefaults[] = [
-  { repository: /^(registry\.k8s\.io|k8s\.gcr\.io|[a-z0-9.-]*gcr\.io\/google[-_]containers)\/(etcd|kube-apiserver)(-[a-z0-9]+)?$/, entrypoint: ['/go-runner'], cmd: [] },
+  {
+    repository: /^(registry\.k8s\.io|k8s\.gcr\.io|[a-z0-9.-]*gcr\.io\/google[-_]containers)\/(etcd|kube-apiserver)(-[a-z0-9]+)?$/,
+    entrypoint: ['/go-runner'],
+    cmd: [],
+  },
   { repository: /^(gcr\.io\/etcd-development|quay\.io\/coreos)\/etcd$/, entrypoint: [], cmd: ['/usr/local/bin/etcd'] },
   {
     repository: /^(docker\.io\/)?bitnami\/etcd$/,
@@ -86,7 +90,15 @@ interface Walk {
   proxy?: string;
 }
 
-function invocation(walk: Walk, component: Component, program: string, args: readonly Word[], env: Environment, origin: string, extra: { opaque?: string; startError?: string } = {}): Invocation {
+function invocation(
+  walk: Walk,
+  component: Component,
+  program: string,
+  args: readonly Word[],
+  env: Environment,
+  origin: string,
+  extra: { opaque?: string; startError?: string } = {},
+): Invocation {
   return { component, program, args: args.map(withPlaceholdersUnknown), env, origin, image: walk.image, ...extra };
 }
 
@@ -99,7 +111,8 @@ const LAUNCHERS: Readonly<Record<string, { component: Component; reason: string 
   // own settings and the cluster state in its backup store.
   'etcd-manager': {
     component: 'etcd',
-    reason: "etcd-manager (kops) starts etcd itself with flags it builds at run time; they are only visible in the running process on the node (/proc/<pid>/cmdline)",
+    reason:
+      'etcd-manager (kops) starts etcd itself with flags it builds at run time; they are only visible in the running process on the node (/proc/<pid>/cmdline)',
   },
 };
 
@@ -145,12 +158,13 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
           const name = rest[++k]?.text ?? '';
           overrides.delete(name);
           if (removed !== 'all') removed.add(name);
-        }
-        else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(knownPrefix(w))) {
+        } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(knownPrefix(w))) {
           const eq = w.text.indexOf('=');
           overrides.set(
             w.text.slice(0, eq),
-            w.unknown === undefined ? { state: 'known', value: w.text.slice(eq + 1), origin: 'env' } : { state: 'unknown', reason: w.unknown.reason },
+            w.unknown === undefined
+              ? { state: 'known', value: w.text.slice(eq + 1), origin: 'env' }
+              : { state: 'unknown', reason: w.unknown.reason },
           );
         } else break;
       }
@@ -174,9 +188,14 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
       if (words[0] === 'start' && words[1] === 'master' && (api || words[2] === undefined || words[2].startsWith('-'))) {
         const options = words.slice(api ? 3 : 2);
         const at = options.indexOf('--config');
-        const config = options.find((w) => w.startsWith('--config='))?.slice('--config='.length) ?? (at !== -1 ? options[at + 1] : undefined);
+        const config =
+          options.find((w) => w.startsWith('--config='))?.slice('--config='.length) ?? (at !== -1 ? options[at + 1] : undefined);
         const reason = `OpenShift 3's master API server reads its etcd connection (etcdClientInfo) from ${config !== undefined ? `the master configuration ${config}` : 'its master configuration'} on the node, which the webhook cannot see`;
-        out.push(invocation(walk, 'kube-apiserver', `${first.text} start master${api ? ' api' : ''}`, rest.slice(api ? 3 : 2), env, origin, { opaque: reason }));
+        out.push(
+          invocation(walk, 'kube-apiserver', `${first.text} start master${api ? ' api' : ''}`, rest.slice(api ? 3 : 2), env, origin, {
+            opaque: reason,
+          }),
+        );
       }
       return;
     }
@@ -195,7 +214,13 @@ function resolve(argv: readonly Word[], env: Environment, origin: string, depth:
       resolveShell([{ text: '-c' }, next.script], first.text, env, depth, walk);
       return;
     }
-    resolve(next.argv, next.clearsEnvironment === true ? overlayEnvironment(env, new Map(), { removed: 'all' }) : env, origin, depth + 1, walk);
+    resolve(
+      next.argv,
+      next.clearsEnvironment === true ? overlayEnvironment(env, new Map(), { removed: 'all' }) : env,
+      origin,
+      depth + 1,
+      walk,
+    );
     return;
   }
   if (SHELLS.has(name)) resolveShell(name === 'busybox' ? rest.slice(1) : rest, first.text, env, depth, walk);
@@ -246,8 +271,12 @@ function resolveShell(args: readonly Word[], shell: string, env: Environment, de
       if (new RegExp(`(^|[\\s/;&|'"])${program}(\\s|$)`).test(script.text)) {
         out.push(
           err instanceof ShellSyntaxError
-            ? invocation(walk, component, program, [], env, origin, { startError: `${basename(shell)} will reject the script: ${err.message}` })
-            : invocation(walk, component, program, [], env, origin, { opaque: `etcd-tls-guard does not follow the script further: ${err.message}` }),
+            ? invocation(walk, component, program, [], env, origin, {
+                startError: `${basename(shell)} will reject the script: ${err.message}`,
+              })
+            : invocation(walk, component, program, [], env, origin, {
+                opaque: `etcd-tls-guard does not follow the script further: ${err.message}`,
+              }),
         );
       }
     }
@@ -296,13 +325,18 @@ export function findInvocations(pod: Pod, container: Container, options: { reado
     // An image we do not know: without an ENTRYPOINT, args are the command (the common case for
     // `args: [etcd, ...]`); with one, we cannot tell.
     resolve(args, env, 'args', 0, walk);
-    if (walk.found.length === 0 && walk.unresolved === undefined) walk.unresolved = `the entrypoint of image ${container.image ?? ''} is not known`;
+    if (walk.found.length === 0 && walk.unresolved === undefined)
+      walk.unresolved = `the entrypoint of image ${container.image ?? ''} is not known`;
   }
   // An image *named* etcd or kube-apiserver whose command cannot be followed is still one of ours:
   // its configuration is unknown, not absent.
   const component = PROGRAMS[basename(repository)];
   if (walk.found.length === 0 && walk.unresolved !== undefined && walk.proxy === undefined && component !== undefined) {
-    return [invocation(walk, component, repository, args, env, command.length > 0 ? 'command/args' : 'image default', { opaque: `${walk.unresolved}; set the container's command explicitly` })];
+    return [
+      invocation(walk, component, repository, args, env, command.length > 0 ? 'command/args' : 'image default', {
+        opaque: `${walk.unresolved}; set the container's command explicitly`,
+      }),
+    ];
   }
   return walk.found;
 }
@@ -312,11 +346,17 @@ export function findInvocations(pod: Pod, container: Container, options: { reado
  * it (no `$(VAR)` expansion: that already happened) and its environment exactly as it started.
  * `image`, when the process is known to come from a container, tells its release.
  */
-export function processInvocations(argv: readonly string[], vars: ReadonlyMap<string, string> | { readonly unreadable: string }, image?: string): Invocation[] {
+export function processInvocations(
+  argv: readonly string[],
+  vars: ReadonlyMap<string, string> | { readonly unreadable: string },
+  image?: string,
+): Invocation[] {
   const walk: Walk = { found: [], image };
   resolve(
     argv.map((text): Word => ({ text })),
-    vars instanceof Map ? processEnvironment(vars) : unreadableEnvironment(`the process environment cannot be read: ${(vars as { unreadable: string }).unreadable}`),
+    vars instanceof Map
+      ? processEnvironment(vars)
+      : unreadableEnvironment(`the process environment cannot be read: ${(vars as { unreadable: string }).unreadable}`),
     'process',
     0,
     walk,

@@ -85,7 +85,9 @@ class Lexer {
   private readHeredocDelimiter(stripTabs: boolean): void {
     while (this.src[this.i] === ' ' || this.src[this.i] === '\t') this.i++;
     const word = this.readWord();
-    const delimiter = word.segments.map((seg) => (seg.kind === 'lit' ? seg.text : seg.kind === 'param' ? `$${seg.name}` : seg.raw)).join('');
+    const delimiter = word.segments
+      .map((seg) => (seg.kind === 'lit' ? seg.text : seg.kind === 'param' ? `$${seg.name}` : seg.raw))
+      .join('');
     this.tokens.push(word);
     this.pendingHeredocs.push({ delimiter, stripTabs });
   }
@@ -341,7 +343,10 @@ class ShellState {
   }
 
   assign(name: string, value: EnvValue, exportIt: boolean): void {
-    const bounded = value.state === 'known' && value.value.length > SHELL_LIMITS.valueChars ? { state: 'unknown' as const, reason: `is longer than ${SHELL_LIMITS.valueChars} characters, more than etcd-tls-guard follows` } : value;
+    const bounded =
+      value.state === 'known' && value.value.length > SHELL_LIMITS.valueChars
+        ? { state: 'unknown' as const, reason: `is longer than ${SHELL_LIMITS.valueChars} characters, more than etcd-tls-guard follows` }
+        : value;
     const wasRemoved = this.bindings.get(name)?.kind === 'removed';
     this.bindings.set(name, { kind: 'set', value: bounded });
     if (exportIt || this.allExport === 'on') this.exported.set(name, 'yes');
@@ -375,7 +380,8 @@ class ShellState {
 
   charge(chars: number): void {
     this.budget.chars += chars;
-    if (this.budget.chars > SHELL_LIMITS.expandedChars) throw new ShellLimitError(`the script builds more than ${SHELL_LIMITS.expandedChars} characters`);
+    if (this.budget.chars > SHELL_LIMITS.expandedChars)
+      throw new ShellLimitError(`the script builds more than ${SHELL_LIMITS.expandedChars} characters`);
   }
 }
 
@@ -406,9 +412,12 @@ function mergePaths(paths: readonly ShellState[], construct: string): ShellState
   for (const name of names) {
     const values = live.map((p) => p.bindings.get(name));
     if (values.every((v) => sameValue(v, values[0]))) continue;
-    const maybeUnset = values.some((v) => v === undefined ? live[0]?.env.get(name) === undefined : v.kind === 'removed');
+    const maybeUnset = values.some((v) => (v === undefined ? live[0]?.env.get(name) === undefined : v.kind === 'removed'));
     const reason = `may be changed by ${construct}`;
-    out.bindings.set(name, { kind: 'set', value: maybeUnset ? { state: 'unknown', reason, maybeUnset: true } : { state: 'unknown', reason } });
+    out.bindings.set(name, {
+      kind: 'set',
+      value: maybeUnset ? { state: 'unknown', reason, maybeUnset: true } : { state: 'unknown', reason },
+    });
   }
   const exportNames = new Set<string>();
   for (const p of live) for (const n of p.exported.keys()) exportNames.add(n);
@@ -436,13 +445,15 @@ function expandWord(segments: readonly Segment[], state: ShellState, split: bool
     // An unquoted unknown expansion may also split into several fields, so nothing in this field,
     // not even what precedes it, can be taken as one argument, unless its value holds no
     // whitespace (separatorFree: an IP address, a node name).
-    if (unknown === undefined) unknown = { at: quoted || !split || separatorFree ? text.length : 0, reason, ...(separatorFree ? { separatorFree } : {}) };
+    if (unknown === undefined)
+      unknown = { at: quoted || !split || separatorFree ? text.length : 0, reason, ...(separatorFree ? { separatorFree } : {}) };
     else if (!separatorFree && unknown.separatorFree === true) unknown = { at: unknown.at, reason: unknown.reason };
     text += raw;
     started = true;
   };
   const appendValue = (value: string, quoted: boolean): void => {
-    if (text.length + value.length > SHELL_LIMITS.expandedChars) throw new ShellLimitError(`the script builds an argument longer than ${SHELL_LIMITS.expandedChars} characters`);
+    if (text.length + value.length > SHELL_LIMITS.expandedChars)
+      throw new ShellLimitError(`the script builds an argument longer than ${SHELL_LIMITS.expandedChars} characters`);
     if (quoted || !split) {
       text += value;
       started = true;
@@ -515,7 +526,6 @@ function expandWord(segments: readonly Segment[], state: ShellState, split: bool
   return fields;
 }
 
-
 function isAssignmentWord(token: WordToken): string | undefined {
   const first = token.segments[0];
   if (first === undefined || first.kind !== 'lit' || first.quoted) return undefined;
@@ -586,14 +596,17 @@ class Parser {
     this.skipNewlines();
     if (!this.isWord(this.peek(), raw)) {
       const t = this.peek();
-      throw new ShellSyntaxError(`expected \`${raw}' but found ${t === undefined ? 'the end of the script' : `\`${t.kind === 'op' ? t.op : t.raw}'`}`);
+      throw new ShellSyntaxError(
+        `expected \`${raw}' but found ${t === undefined ? 'the end of the script' : `\`${t.kind === 'op' ? t.op : t.raw}'`}`,
+      );
     }
     this.i++;
   }
 
   /** An and-or list per line or `;`, up to a reserved word in `until` (in command position) or `)`/`;;`. */
   private parseList(until: ReadonlySet<string>): Node {
-    if (++this.depth > SHELL_LIMITS.depth) throw new ShellLimitError(`the script nests compound commands more than ${SHELL_LIMITS.depth} deep`);
+    if (++this.depth > SHELL_LIMITS.depth)
+      throw new ShellLimitError(`the script nests compound commands more than ${SHELL_LIMITS.depth} deep`);
     const items: Node[] = [];
     for (;;) {
       while (this.peek() !== undefined && this.peek()?.kind === 'op' && LIST_SEPARATORS.has((this.peek() as { op: string }).op)) this.i++;
@@ -754,7 +767,8 @@ class Parser {
       return { kind: 'list', items: [arith, { kind: 'loop', what: 'while', cond: { kind: 'list', items: [] }, body }] };
     }
     const name = this.peek();
-    if (name === undefined || name.kind !== 'word' || !NAME.test(name.raw)) throw new ShellSyntaxError('syntax error: `for` needs a variable name');
+    if (name === undefined || name.kind !== 'word' || !NAME.test(name.raw))
+      throw new ShellSyntaxError('syntax error: `for` needs a variable name');
     this.i++;
     this.skipNewlines();
     let words: WordToken[] | undefined;
@@ -858,7 +872,7 @@ class Parser {
           if (this.peek()?.kind === 'word') this.i++; // the redirection's target is not an argument
           continue;
         }
-        if (PIPELINE_END.has(t.op) || t.op === '(' ) break;
+        if (PIPELINE_END.has(t.op) || t.op === '(') break;
         throw new ShellSyntaxError(`syntax error near unexpected token \`${t.op}'`);
       }
       words.push(t);
@@ -948,7 +962,8 @@ class Interpreter {
         return state;
       case 'test':
         for (const name of node.assigns) {
-          if (state.lookup(name) !== undefined || state.bindings.has(name)) state.assign(name, { state: 'unknown', reason: 'may be changed by an arithmetic command' }, false);
+          if (state.lookup(name) !== undefined || state.bindings.has(name))
+            state.assign(name, { state: 'unknown', reason: 'may be changed by an arithmetic command' }, false);
         }
         return state;
       case 'simple':
@@ -1021,7 +1036,12 @@ class Interpreter {
     if (program.unknown === undefined && (program.text === '.' || program.text === 'source') && this.sourced !== undefined) {
       const read = this.readSourced(argv);
       if ('tree' in read) return this.call(read.tree, state.positional, state);
-      state.makeOpaque(`may be set by \`${argv.map((w) => w.text).join(' ').slice(0, 200)}\`: ${read.reason}`);
+      state.makeOpaque(
+        `may be set by \`${argv
+          .map((w) => w.text)
+          .join(' ')
+          .slice(0, 200)}\`: ${read.reason}`,
+      );
       return state;
     }
     if (program.unknown === undefined) {
@@ -1071,7 +1091,8 @@ class Interpreter {
       case 'declare':
       case 'typeset':
       case 'local': {
-        const exportIt = program === 'export' || ((program === 'declare' || program === 'typeset') && argv.some((w) => /^-[a-zA-Z]*x/.test(w.text)));
+        const exportIt =
+          program === 'export' || ((program === 'declare' || program === 'typeset') && argv.some((w) => /^-[a-zA-Z]*x/.test(w.text)));
         for (const w of rawArgs) {
           const name = isAssignmentWord(w);
           if (name !== undefined) state.assign(name, assignmentValue(w, name, state), exportIt);
@@ -1094,15 +1115,23 @@ class Interpreter {
       case 'eval':
         state.makeOpaque(
           program === 'eval'
-            ? `may be set by \`${argv.map((w) => w.text).join(' ').slice(0, 200)}\`, which is not run`
-            : `may be set by \`${argv.map((w) => w.text).join(' ').slice(0, 200)}\`, a file the webhook cannot see`,
+            ? `may be set by \`${argv
+                .map((w) => w.text)
+                .join(' ')
+                .slice(0, 200)}\`, which is not run`
+            : `may be set by \`${argv
+                .map((w) => w.text)
+                .join(' ')
+                .slice(0, 200)}\`, a file the webhook cannot see`,
         );
         return true;
       case 'read':
       case 'getopts':
       case 'mapfile':
       case 'readarray':
-        for (const w of argv.slice(1)) if (NAME.test(w.text)) state.assign(w.text, { state: 'unknown', reason: `is read by \`${program}\` when the script runs` }, false);
+        for (const w of argv.slice(1))
+          if (NAME.test(w.text))
+            state.assign(w.text, { state: 'unknown', reason: `is read by \`${program}\` when the script runs` }, false);
         return true;
       case 'shift':
         state.positional = state.positional.slice(argv[1] !== undefined ? Number(argv[1].text) || 1 : 1);
@@ -1149,7 +1178,13 @@ class Interpreter {
  * Throws ShellSyntaxError when the shell would reject the script, ShellLimitError when following it
  * needs more than SHELL_LIMITS.
  */
-export function parseShellScript(script: string, env: Environment, scriptName: Word, positional: Word[], sourced?: SourcedFiles): ShellCommand[] {
+export function parseShellScript(
+  script: string,
+  env: Environment,
+  scriptName: Word,
+  positional: Word[],
+  sourced?: SourcedFiles,
+): ShellCommand[] {
   const tokens = dropIoNumbers(new Lexer(script).lex());
   const tree = new Parser(tokens).parseScript();
   const interpreter = new Interpreter(sourced);

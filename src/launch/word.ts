@@ -43,7 +43,10 @@ export function withPlaceholdersUnknown(word: Word): Word {
   if (!known.includes('{{') && !known.includes('${')) return word;
   const match = PLACEHOLDER.exec(known);
   if (match === null) return word;
-  return { text: word.text, unknown: { at: match.index, reason: `holds ${match[0]}, an unrendered template placeholder (render the manifest first)` } };
+  return {
+    text: word.text,
+    unknown: { at: match.index, reason: `holds ${match[0]}, an unrendered template placeholder (render the manifest first)` },
+  };
 }
 
 /** Drops the first `n` characters of a word, keeping track of its unknown part. */

@@ -37,14 +37,24 @@ export const WRAPPERS: Readonly<Record<string, WrapperGrammar>> = {
   exec: { shortWithArg: 'a', manual: 'XCU exec, bash(1): exec [-cl] [-a name] [command [arguments]]' },
   command: { noCommand: ['-v', '-V'], manual: 'XCU command: command [-p] command_name [argument...]' },
   nohup: { noCommand: HELP, manual: 'nohup(1): nohup COMMAND [ARG]...' },
-  nice: { shortWithArg: 'n', longWithArg: ['--adjustment'], numericOption: true, noCommand: ['--help', '--version'], manual: 'nice(1) coreutils: nice [-n N | --adjustment=N | -N] [COMMAND [ARG]...]' },
+  nice: {
+    shortWithArg: 'n',
+    longWithArg: ['--adjustment'],
+    numericOption: true,
+    noCommand: ['--help', '--version'],
+    manual: 'nice(1) coreutils: nice [-n N | --adjustment=N | -N] [COMMAND [ARG]...]',
+  },
   ionice: {
     shortWithArg: 'cnpPu',
     longWithArg: ['--class', '--classdata', '--pid', '--pgid', '--uid'],
     noCommand: ['-p', '--pid', '-P', '--pgid', '-u', '--uid', ...HELP],
     manual: 'ionice(1) util-linux: ionice [-c class] [-n level] [-t] COMMAND [ARG]...',
   },
-  taskset: { noCommand: ['-p', '--pid', ...HELP], operands: 1, manual: 'taskset(1) util-linux: taskset [-a] [-c] MASK|LIST COMMAND [ARG]...' },
+  taskset: {
+    noCommand: ['-p', '--pid', ...HELP],
+    operands: 1,
+    manual: 'taskset(1) util-linux: taskset [-a] [-c] MASK|LIST COMMAND [ARG]...',
+  },
   chrt: {
     longWithArg: ['--sched-runtime', '--sched-period', '--sched-deadline'],
     shortWithArg: 'TPD',
@@ -60,23 +70,64 @@ export const WRAPPERS: Readonly<Record<string, WrapperGrammar>> = {
     manual: 'timeout(1) coreutils: timeout [OPTION] DURATION COMMAND [ARG]...',
   },
   setpriv: {
-    longWithArg: ['--reuid', '--regid', '--ruid', '--rgid', '--euid', '--egid', '--groups', '--inh-caps', '--ambient-caps', '--bounding-set', '--securebits', '--pdeathsig', '--selinux-label', '--apparmor-profile', '--landlock-access', '--landlock-rule', '--ptracer'],
+    longWithArg: [
+      '--reuid',
+      '--regid',
+      '--ruid',
+      '--rgid',
+      '--euid',
+      '--egid',
+      '--groups',
+      '--inh-caps',
+      '--ambient-caps',
+      '--bounding-set',
+      '--securebits',
+      '--pdeathsig',
+      '--selinux-label',
+      '--apparmor-profile',
+      '--landlock-access',
+      '--landlock-rule',
+      '--ptracer',
+    ],
     noCommand: ['-d', '--dump', ...HELP],
     clearsEnvironment: ['--reset-env'],
     manual: 'setpriv(1) util-linux: setpriv [options] PROGRAM [ARG]...; --reset-env clears the environment but TERM',
   },
   'su-exec': { operands: 1, manual: 'su-exec: su-exec USER[:GROUP] COMMAND [ARG]...' },
   gosu: { operands: 1, noCommand: ['--help', '--version', '-h'], manual: 'gosu: gosu USER[:GROUP] COMMAND [ARG]...' },
-  tini: { shortWithArg: 'ep', noCommand: ['-h', '--version'], manual: 'tini: tini [-s] [-v] [-w] [-g] [-l] [-e CODE] [-p SIGNAL] [--] PROGRAM [ARGS]' },
+  tini: {
+    shortWithArg: 'ep',
+    noCommand: ['-h', '--version'],
+    manual: 'tini: tini [-s] [-v] [-w] [-g] [-l] [-e CODE] [-p SIGNAL] [--] PROGRAM [ARGS]',
+  },
   'tini-static': { shortWithArg: 'ep', noCommand: ['-h', '--version'], manual: 'tini (static build)' },
-  'dumb-init': { shortWithArg: 'r', longWithArg: ['--rewrite'], noCommand: HELP, manual: 'dumb-init: dumb-init [-c] [-r s:r] [-v] COMMAND [ARG]...' },
+  'dumb-init': {
+    shortWithArg: 'r',
+    longWithArg: ['--rewrite'],
+    noCommand: HELP,
+    manual: 'dumb-init: dumb-init [-c] [-r s:r] [-v] COMMAND [ARG]...',
+  },
   catatonit: { noCommand: ['-h', '--help', '-V', '--version'], manual: 'catatonit: catatonit [-g] [-p] [--] PROGRAM [ARGS]' },
-  stdbuf: { shortWithArg: 'ioe', longWithArg: ['--input', '--output', '--error'], noCommand: ['--help', '--version'], manual: 'stdbuf(1) coreutils: stdbuf OPTION... COMMAND' },
+  stdbuf: {
+    shortWithArg: 'ioe',
+    longWithArg: ['--input', '--output', '--error'],
+    noCommand: ['--help', '--version'],
+    manual: 'stdbuf(1) coreutils: stdbuf OPTION... COMMAND',
+  },
   numactl: {
     shortWithArg: 'iNmCpPwb',
-    longWithArg: ['--interleave', '--cpunodebind', '--membind', '--physcpubind', '--preferred', '--preferred-many', '--weighted-interleave'],
+    longWithArg: [
+      '--interleave',
+      '--cpunodebind',
+      '--membind',
+      '--physcpubind',
+      '--preferred',
+      '--preferred-many',
+      '--weighted-interleave',
+    ],
     noCommand: ['-s', '--show', '-H', '--hardware', ...HELP],
-    manual: 'numactl(8): numactl [--interleave nodes] [--membind nodes] [--cpunodebind nodes] [--physcpubind cpus] [--localalloc] [--preferred node] COMMAND ARGS',
+    manual:
+      'numactl(8): numactl [--interleave nodes] [--membind nodes] [--cpunodebind nodes] [--physcpubind cpus] [--localalloc] [--preferred node] COMMAND ARGS',
   },
   prlimit: {
     shortWithArg: 'po',
@@ -97,10 +148,14 @@ export const WRAPPERS: Readonly<Record<string, WrapperGrammar>> = {
     commandAfterDoubleDash: true,
     manual: "OpenShift's watch-termination (openshift/kubernetes): watch-termination [--flags] -- COMMAND [ARG]...",
   },
-  'go-runner': { goFlagsWithArg: ['log-file'], manual: 'kubernetes build/go-runner: go-runner [-log-file PATH] [-also-stdout] [-redirect-stderr] COMMAND [ARG]...' },
+  'go-runner': {
+    goFlagsWithArg: ['log-file'],
+    manual: 'kubernetes build/go-runner: go-runner [-log-file PATH] [-also-stdout] [-redirect-stderr] COMMAND [ARG]...',
+  },
   'kube-log-runner': {
     goFlagsWithArg: ['log-file', 'log-file-size', 'flush-interval'],
-    manual: 'k8s.io/component-base/logs/kube-log-runner: kube-log-runner [-log-file PATH] [-log-file-size SIZE] [-also-stdout] [-redirect-stderr] COMMAND [ARG]...',
+    manual:
+      'k8s.io/component-base/logs/kube-log-runner: kube-log-runner [-log-file PATH] [-log-file-size SIZE] [-also-stdout] [-redirect-stderr] COMMAND [ARG]...',
   },
 };
 
@@ -114,7 +169,9 @@ export type WrappedCommand =
 export function wrappedCommand(name: string, g: WrapperGrammar, args: readonly Word[]): WrappedCommand {
   if (g.commandAfterDoubleDash === true) {
     const dd = args.findIndex((w) => w.text === '--');
-    return dd === -1 ? { kind: 'unknown', reason: `${name} runs the command after \`--\`, and there is none` } : { kind: 'command', argv: args.slice(dd + 1) };
+    return dd === -1
+      ? { kind: 'unknown', reason: `${name} runs the command after \`--\`, and there is none` }
+      : { kind: 'command', argv: args.slice(dd + 1) };
   }
   let clears = false;
   let k = 0;

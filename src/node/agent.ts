@@ -31,10 +31,28 @@ export interface NodeAgentSettings extends Omit<NodeCheckOptions, 'now'> {
 
 export class NodeMetrics {
   readonly registry = new Registry();
-  readonly #findings = new Gauge({ name: 'etcd_tls_guard_node_findings', help: 'Findings of the last node check, by rule and status', labelNames: ['rule', 'status'], registers: [this.registry] });
-  readonly #expiry = new Gauge({ name: 'etcd_tls_guard_node_certificate_expiry_days', help: 'Days until a certificate named by etcd or kube-apiserver flags expires (negative: expired)', labelNames: ['rule', 'file'], registers: [this.registry] });
-  readonly #last = new Gauge({ name: 'etcd_tls_guard_node_last_check_timestamp_seconds', help: 'When the last node check finished', registers: [this.registry] });
-  readonly #failures = new Gauge({ name: 'etcd_tls_guard_node_check_errors', help: 'Input errors (unreadable manifests) and failed ClusterPolicyReport writes of the last check', registers: [this.registry] });
+  readonly #findings = new Gauge({
+    name: 'etcd_tls_guard_node_findings',
+    help: 'Findings of the last node check, by rule and status',
+    labelNames: ['rule', 'status'],
+    registers: [this.registry],
+  });
+  readonly #expiry = new Gauge({
+    name: 'etcd_tls_guard_node_certificate_expiry_days',
+    help: 'Days until a certificate named by etcd or kube-apiserver flags expires (negative: expired)',
+    labelNames: ['rule', 'file'],
+    registers: [this.registry],
+  });
+  readonly #last = new Gauge({
+    name: 'etcd_tls_guard_node_last_check_timestamp_seconds',
+    help: 'When the last node check finished',
+    registers: [this.registry],
+  });
+  readonly #failures = new Gauge({
+    name: 'etcd_tls_guard_node_check_errors',
+    help: 'Input errors (unreadable manifests) and failed ClusterPolicyReport writes of the last check',
+    registers: [this.registry],
+  });
 
   record(report: Report, at: Date, failures: number): void {
     this.#findings.reset();
@@ -44,7 +62,8 @@ export class NodeMetrics {
       for (const f of r.findings) {
         const key = `${f.rule}\0${f.status}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
-        if (f.notAfter !== undefined && f.file !== undefined) this.#expiry.set({ rule: f.rule, file: f.file }, Math.floor((Date.parse(f.notAfter) - at.getTime()) / 86_400_000));
+        if (f.notAfter !== undefined && f.file !== undefined)
+          this.#expiry.set({ rule: f.rule, file: f.file }, Math.floor((Date.parse(f.notAfter) - at.getTime()) / 86_400_000));
       }
     }
     for (const [key, n] of counts) {
@@ -68,7 +87,10 @@ async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyRep
   if (existing === undefined) await api.createClusterCustomObject({ ...CLUSTER_POLICY_REPORT_API, body: report });
   else {
     const rv = existing.metadata.resourceVersion;
-    await api.replaceClusterCustomObject({ ...at, body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } } });
+    await api.replaceClusterCustomObject({
+      ...at,
+      body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } },
+    });
   }
 }
 

@@ -99,7 +99,11 @@ export function staticPodDirs(host: HostRoot, processes: readonly NodeProcess[])
 
 /** A process as a one-container pod: what the report names; its runs come from /proc, not from a spec. */
 function processPod(p: NodeProcess): Pod {
-  return { kind: 'Process', metadata: { name: `${programOf(p.argv) ?? 'process'} (pid ${p.pid})` }, spec: { containers: [{ name: `pid-${p.pid}`, command: [...p.argv] }] } };
+  return {
+    kind: 'Process',
+    metadata: { name: `${programOf(p.argv) ?? 'process'} (pid ${p.pid})` },
+    spec: { containers: [{ name: `pid-${p.pid}`, command: [...p.argv] }] },
+  };
 }
 
 export function checkNode(options: NodeCheckOptions): NodeCheck {
@@ -108,9 +112,14 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
   const accountsOf = (): ReturnType<HostRoot['accounts']> => (accounts ??= host.accounts());
   const procDir = options.procDir ?? join(host.root, 'proc');
   const processes = nodeProcesses(procDir, options.pids);
-  const dirs = options.manifestDirs !== undefined ? options.manifestDirs.map((path) => ({ path, from: '--manifests' })) : staticPodDirs(host, processes);
+  const dirs =
+    options.manifestDirs !== undefined
+      ? options.manifestDirs.map((path) => ({ path, from: '--manifests' }))
+      : staticPodDirs(host, processes);
   const errors: InputError[] = [];
-  const sources: Array<NodeSource & { subject: { source: string; document: number; kind: string | null; namespace: string | null; name: string | null } }> = [];
+  const sources: Array<
+    NodeSource & { subject: { source: string; document: number; kind: string | null; namespace: string | null; name: string | null } }
+  > = [];
 
   for (const dir of dirs) {
     const at = host.locate(dir.path);
@@ -119,9 +128,12 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       continue;
     }
     // The kubelet reads every file of the directory except hidden ones (pkg/kubelet/config/file.go).
-    const all = readdirSync(at.real).filter((n) => !n.startsWith('.')).sort();
+    const all = readdirSync(at.real)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
     // A node runs a handful of static pods; a directory of thousands is not one to judge whole.
-    if (all.length > MAX_MANIFESTS) errors.push({ source: dir.path, message: `${all.length} files: only the first ${MAX_MANIFESTS} are read` });
+    if (all.length > MAX_MANIFESTS)
+      errors.push({ source: dir.path, message: `${all.length} files: only the first ${MAX_MANIFESTS} are read` });
     const names = all.slice(0, MAX_MANIFESTS);
     for (const name of names) {
       const path = `${dir.path.replace(/\/+$/, '')}/${name}`;
@@ -138,7 +150,8 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
         // The kubelet runs only Pods from its static pod directory; a Pod it would reject is an error here.
         const decoded = decodePodOf('Pod', doc.object, '');
         if (!decoded.ok) {
-          if ((doc.object as { kind?: unknown }).kind === 'Pod') errors.push({ source: path, document: doc.document, message: `not a valid Pod: ${decoded.problems.join('; ')}` });
+          if ((doc.object as { kind?: unknown }).kind === 'Pod')
+            errors.push({ source: path, document: doc.document, message: `not a valid Pod: ${decoded.problems.join('; ')}` });
           continue;
         }
         const pod = decoded.value;
@@ -157,9 +170,20 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
           filesFor,
           invocations: (c) => {
             const files = filesFor(c);
-            return findInvocations(pod, c, { sourced: (p) => { const t = files.text(p); return t.state === 'read' ? { text: t.text } : { reason: t.reason }; } });
+            return findInvocations(pod, c, {
+              sourced: (p) => {
+                const t = files.text(p);
+                return t.state === 'read' ? { text: t.text } : { reason: t.reason };
+              },
+            });
           },
-          subject: { source: path, document: doc.document, kind: 'Pod', namespace: pod.metadata?.namespace ?? null, name: pod.metadata?.name ?? null },
+          subject: {
+            source: path,
+            document: doc.document,
+            kind: 'Pod',
+            namespace: pod.metadata?.namespace ?? null,
+            name: pod.metadata?.name ?? null,
+          },
         });
       }
     }
@@ -174,7 +198,13 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       where: `pid ${p.pid}`,
       filesFor: () => new HostNodeFiles(processRoot, processPathMapping(p.pid), accountsOf, p.uid),
       invocations: () => invocations,
-      subject: { source: `/proc/${p.pid}`, document: 0, kind: 'Process', namespace: null, name: `${programOf(p.argv) ?? ''} (pid ${p.pid})` },
+      subject: {
+        source: `/proc/${p.pid}`,
+        document: 0,
+        kind: 'Process',
+        namespace: null,
+        name: `${programOf(p.argv) ?? ''} (pid ${p.pid})`,
+      },
     });
   }
   const verdicts = judgeNode(sources, options.policy, { now: options.now, expiryWarningMs: options.expiryWarningMs });

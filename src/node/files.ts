@@ -46,7 +46,8 @@ export function certificateFacts(x: X509Certificate): CertificateFacts {
   };
 }
 
-type Parsed = { ok: true; certs: X509Certificate[]; where: string } | { ok: false; state: Exclude<CertificatesRead['state'], 'read'>; reason: string };
+type Parsed =
+  { ok: true; certs: X509Certificate[]; where: string } | { ok: false; state: Exclude<CertificatesRead['state'], 'read'>; reason: string };
 
 export class HostNodeFiles implements NodeFiles {
   readonly #host: HostRoot;
@@ -56,7 +57,12 @@ export class HostNodeFiles implements NodeFiles {
   readonly #parsed = new Map<string, Parsed>();
   readonly runsAsUid?: number;
 
-  constructor(host: HostRoot, map: PathMapping, accounts: () => { users: Map<number, string>; groups: Map<number, string> }, runsAsUid?: number) {
+  constructor(
+    host: HostRoot,
+    map: PathMapping,
+    accounts: () => { users: Map<number, string>; groups: Map<number, string> },
+    runsAsUid?: number,
+  ) {
     this.#host = host;
     this.#map = map;
     this.#accounts = accounts;
@@ -110,7 +116,10 @@ export class HostNodeFiles implements NodeFiles {
       else {
         const blocks = (t.text.match(PEM_CERTIFICATE) ?? []).slice(0, MAX_CERTIFICATES);
         try {
-          p = blocks.length === 0 ? { ok: false, state: 'invalid', reason: `${t.where}: no PEM certificate in it` } : { ok: true, certs: blocks.map((b) => new X509Certificate(b)), where: t.where };
+          p =
+            blocks.length === 0
+              ? { ok: false, state: 'invalid', reason: `${t.where}: no PEM certificate in it` }
+              : { ok: true, certs: blocks.map((b) => new X509Certificate(b)), where: t.where };
         } catch (e) {
           p = { ok: false, state: 'invalid', reason: `${t.where}: not a certificate (${(e as Error).message})` };
         }
@@ -129,7 +138,8 @@ export class HostNodeFiles implements NodeFiles {
     const p = this.#certificates(certPath);
     if (!p.ok) return { reason: p.reason };
     const k = this.text(keyPath);
-    if (k.state !== 'read') return k.state === 'absent' ? { answer: false, detail: `the key file is missing: ${k.reason}` } : { reason: k.reason };
+    if (k.state !== 'read')
+      return k.state === 'absent' ? { answer: false, detail: `the key file is missing: ${k.reason}` } : { reason: k.reason };
     try {
       const key = createPrivateKey(k.text);
       return { answer: (p.certs[0] as X509Certificate).checkPrivateKey(key) };
@@ -143,7 +153,8 @@ export class HostNodeFiles implements NodeFiles {
     if (!p.ok) return { reason: p.reason };
     const other = ca.files instanceof HostNodeFiles ? ca.files.#certificates(ca.path) : undefined;
     if (other === undefined) return { reason: 'the CA file is not readable here' };
-    if (!other.ok) return other.state === 'absent' || other.state === 'invalid' ? { answer: false, detail: other.reason } : { reason: other.reason };
+    if (!other.ok)
+      return other.state === 'absent' || other.state === 'invalid' ? { answer: false, detail: other.reason } : { reason: other.reason };
     const leaf = p.certs[0] as X509Certificate;
     return { answer: other.certs.some((c) => leaf.checkIssued(c) && leaf.verify(c.publicKey)) };
   }

@@ -13,12 +13,15 @@ export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 /** Linux's own limit on symbolic links followed in one lookup (MAXSYMLINKS). */
 const MAX_LINKS = 40;
 
-export type Located = { readonly ok: true; readonly real: string; readonly stats: Stats } | { readonly ok: false; readonly problem: 'absent' | 'unreadable' | 'outside'; readonly reason: string };
+export type Located =
+  | { readonly ok: true; readonly real: string; readonly stats: Stats }
+  | { readonly ok: false; readonly problem: 'absent' | 'unreadable' | 'outside'; readonly reason: string };
 
 function errorText(e: unknown): { problem: 'absent' | 'unreadable'; reason: string } {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: 'absent', reason: 'no such file on the node' };
-  if (code === 'EACCES' || code === 'EPERM') return { problem: 'unreadable', reason: 'permission denied (the node check reads as root with CAP_DAC_READ_SEARCH; see docs/node.md)' };
+  if (code === 'EACCES' || code === 'EPERM')
+    return { problem: 'unreadable', reason: 'permission denied (the node check reads as root with CAP_DAC_READ_SEARCH; see docs/node.md)' };
   return { problem: 'unreadable', reason: (e as Error).message };
 }
 
@@ -75,7 +78,9 @@ export class HostRoot {
   }
 
   /** A file's bytes, at most MAX_FILE_BYTES. */
-  read(path: string): { ok: true; bytes: Buffer; real: string } | { ok: false; problem: 'absent' | 'unreadable' | 'outside' | 'too-large'; reason: string } {
+  read(
+    path: string,
+  ): { ok: true; bytes: Buffer; real: string } | { ok: false; problem: 'absent' | 'unreadable' | 'outside' | 'too-large'; reason: string } {
     const at = this.locate(path);
     if (!at.ok) return at;
     if (!at.stats.isFile()) return { ok: false, problem: 'unreadable', reason: 'not a regular file' };

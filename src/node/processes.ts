@@ -81,7 +81,10 @@ export function nodeProcesses(procDir: string, pids?: ReadonlySet<number>): Node
       );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      env = { unreadable: code === 'EACCES' || code === 'EPERM' ? `permission denied on /proc/${pid}/environ (needs CAP_SYS_PTRACE)` : (e as Error).message };
+      env = {
+        unreadable:
+          code === 'EACCES' || code === 'EPERM' ? `permission denied on /proc/${pid}/environ (needs CAP_SYS_PTRACE)` : (e as Error).message,
+      };
     }
     let uid: number | undefined;
     try {

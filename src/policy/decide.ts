@@ -56,7 +56,10 @@ const globCache = new Map<string, RegExp>();
 function glob(pattern: string): RegExp {
   const cached = globCache.get(pattern);
   if (cached !== undefined) return cached;
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   const re = new RegExp(`^${escaped}$`);
   globCache.set(pattern, re);
   return re;
@@ -185,7 +188,8 @@ export function decide(evaluation: PodEvaluation, policy: Policy, facts: Request
   if (denied.length === 0) return { allowed: true, results, warnings, auditAnnotations };
   const object = `${evaluation.kind === 'Pod' ? 'pod' : evaluation.kind} ${namespace !== '' ? `${namespace}/${name}` : name}`;
   const lines = denied.map(
-    ({ container, finding: f }) => `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
+    ({ container, finding: f }) =>
+      `- [${f.rule}] ${cisLabel(f)}${multiContainer ? ` (container ${container})` : ''}: ${f.status === 'unknown' ? 'cannot verify: ' : ''}${f.message}. Fix: ${f.remediation}`,
   );
   const denialMessage = `etcd-tls-guard: ${denied.length} etcd TLS ${denied.length === 1 ? 'control fails' : 'controls fail'} for ${object}:\n${lines.join('\n')}`;
   return { allowed: false, results, denialMessage, warnings, auditAnnotations };

@@ -47,7 +47,12 @@ export function resultOf(f: Pick<ReportFinding, 'status' | 'action'>): PolicyRes
  * One report per namespace with results, and an empty one for each of `namespaces` without any, so
  * that a report written earlier is emptied when its pods are gone or fixed.
  */
-export function policyReports(report: Report, now: Date, uids: ReadonlyMap<string, string> = new Map(), namespaces: readonly string[] = []): PolicyReport[] {
+export function policyReports(
+  report: Report,
+  now: Date,
+  uids: ReadonlyMap<string, string> = new Map(),
+  namespaces: readonly string[] = [],
+): PolicyReport[] {
   const byNamespace = new Map<string, PolicyReportResult[]>(namespaces.map((ns) => [ns, []]));
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   for (const r of report.results) {
@@ -123,7 +128,10 @@ export function nodePolicyReport(report: Report, nodeName: string, now: Date): C
         category: 'CIS Kubernetes Benchmark',
         severity: 'high',
         result,
-        message: result === 'fail' || (result === 'warn' && f.status !== 'pass') ? `${f.message}. Fix: ${f.remediation}` : (f.warning ?? f.message),
+        message:
+          result === 'fail' || (result === 'warn' && f.status !== 'pass')
+            ? `${f.message}. Fix: ${f.remediation}`
+            : (f.warning ?? f.message),
         scored: f.cis.length > 0,
         timestamp,
         properties: {

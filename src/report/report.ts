@@ -93,7 +93,13 @@ export function emptyRow(subject: ReportSubject): ReportRow {
 /** One row per container of the verdict; an object where nothing runs still gets one (empty) row. */
 export function rowsOf(subject: ReportSubject, verdict: Verdict): ReportRow[] {
   if (verdict.results.length === 0) return [emptyRow(subject)];
-  return verdict.results.map((r) => ({ ...subject, component: r.component, container: r.container, release: r.release, findings: r.findings.map(reportFinding) }));
+  return verdict.results.map((r) => ({
+    ...subject,
+    component: r.component,
+    container: r.container,
+    release: r.release,
+    findings: r.findings.map(reportFinding),
+  }));
 }
 
 /** The counts a CI job and a person read first, kept as rows go by (rows need not be held). */

@@ -67,11 +67,21 @@ export interface PodEvaluation {
 /** Membership only means something for etcd; kube-apiserver rules are never multi-member-only. */
 const NOT_ETCD: { multi: boolean; membership: Membership } = { multi: false, membership: { kind: 'undetermined', evidence: 'not etcd' } };
 
-function membershipFor(config: ProgramConfig, topology: EtcdTopology, observed: number | undefined): { multi: boolean; membership: Membership } {
+function membershipFor(
+  config: ProgramConfig,
+  topology: EtcdTopology,
+  observed: number | undefined,
+): { multi: boolean; membership: Membership } {
   if (config.component !== 'etcd') return NOT_ETCD;
   const membership = etcdMembership(config);
   if (topology === 'auto' && observed !== undefined && observed > 1 && membership.kind !== 'cluster') {
-    return { multi: true, membership: { kind: 'cluster', evidence: `${observed} etcd pods run in the namespace (${membership.evidence}, but etcd reads it only when a member first starts)` } };
+    return {
+      multi: true,
+      membership: {
+        kind: 'cluster',
+        evidence: `${observed} etcd pods run in the namespace (${membership.evidence}, but etcd reads it only when a member first starts)`,
+      },
+    };
   }
   if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
   return { multi: topology !== 'single', membership };
@@ -91,11 +101,20 @@ function inTermsOfVariables(template: string, config: ProgramConfig): string {
     viaEnv = true;
     return s.envName;
   });
-  return viaEnv ? `${text} (the pod sets it as an ETCD_* variable: change the variable; the same flag beside it stops etcd 3.4 and later)` : text;
+  return viaEnv
+    ? `${text} (the pod sets it as an ETCD_* variable: change the variable; the same flag beside it stops etcd 3.4 and later)`
+    : text;
 }
 
 /** One rule on one run. */
-function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean; membership: Membership }, topology: EtcdTopology, fixAt: string, node: NodeContext | undefined): Finding {
+function evaluateRule(
+  rule: Rule,
+  config: ProgramConfig,
+  multi: { multi: boolean; membership: Membership },
+  topology: EtcdTopology,
+  fixAt: string,
+  node: NodeContext | undefined,
+): Finding {
   const program = rule.component;
   const finding = (status: Status, message: string, template: string, evidence: readonly string[], details?: FindingDetails): Finding => ({
     rule: rule.id,
@@ -105,8 +124,12 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
     evidence,
     ...(details !== undefined ? { details } : {}),
   });
-  if (config.refusal !== undefined) return finding('fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, [...config.notes]);
-  if (config.exits !== undefined) return finding('fail', `${program} will not serve: ${config.exits}`, `Correct the ${program} arguments in {file}`, []);
+  if (config.refusal !== undefined)
+    return finding('fail', `${program} will refuse to start: ${config.refusal}`, `Correct the ${program} arguments in {file}`, [
+      ...config.notes,
+    ]);
+  if (config.exits !== undefined)
+    return finding('fail', `${program} will not serve: ${config.exits}`, `Correct the ${program} arguments in {file}`, []);
   if (rule.multiMemberOnly && !multi.multi) {
     const why = multi.membership.kind === 'single' ? multi.membership.evidence : `${multi.membership.evidence} and etcdTopology is single`;
     return finding('not-applicable', `etcd has a single member (${why})`, rule.remediation, []);
@@ -119,7 +142,10 @@ function evaluateRule(rule: Rule, config: ProgramConfig, multi: { multi: boolean
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
-  const template = node === undefined ? rule.remediation : rule.remediation.replace('{manifest}', node.manifest?.path ?? node.manifestConfig?.where ?? 'the process');
+  const template =
+    node === undefined
+      ? rule.remediation
+      : rule.remediation.replace('{manifest}', node.manifest?.path ?? node.manifestConfig?.where ?? 'the process');
   return finding(outcome.status, message, template, evidence, outcome.details);
 }
 
@@ -163,7 +189,9 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
         ...(config.configFile !== undefined ? { configFile: config.configFile } : {}),
       });
       const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
-      return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) => evaluateRule(rule, config, multi, options.etcdTopology, fixAt, node));
+      return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) =>
+        evaluateRule(rule, config, multi, options.etcdTopology, fixAt, node),
+      );
     });
     const findings =
       perRun.length === 1
@@ -175,7 +203,14 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
             }, first),
           );
     const first = (judged[0] as { inv: Invocation }).inv;
-    results.push({ component, container: container.name, initContainer, origin: first.origin, release: releaseScope(component, first.image).description, findings });
+    results.push({
+      component,
+      container: container.name,
+      initContainer,
+      origin: first.origin,
+      release: releaseScope(component, first.image).description,
+      findings,
+    });
   }
   return results;
 }

@@ -49,7 +49,9 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // roles/etcd): the API server reads /etc/origin/master/master-config.yaml, etcd /etc/etcd/etcd.conf.
     name: 'OpenShift 3',
     matches: (c) =>
-      labels(c.pod)['openshift.io/control-plane'] === 'true' || c.text.includes('/etc/origin/master/') || (c.text.includes('openshift start master') && /(^|[\s/])openshift start master/.test(c.text)),
+      labels(c.pod)['openshift.io/control-plane'] === 'true' ||
+      c.text.includes('/etc/origin/master/') ||
+      (c.text.includes('openshift start master') && /(^|[\s/])openshift start master/.test(c.text)),
     location: (c, node) =>
       c.component === 'etcd'
         ? `/etc/etcd/etcd.conf${node} (the ETCD_* variables the pod sources), through openshift-ansible's inventory so that an upgrade keeps it`
@@ -61,7 +63,9 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // (docs.rke2.io: etcd-arg, kube-apiserver-arg).
     name: 'RKE2',
     matches: (c) =>
-      c.text.includes('/var/lib/rancher/rke2/') || c.text.includes('rancher/hardened-') || annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
+      c.text.includes('/var/lib/rancher/rke2/') ||
+      c.text.includes('rancher/hardened-') ||
+      annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
     location: (c, node) =>
       `/etc/rancher/rke2/config.yaml${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'} (RKE2 regenerates ${c.configFile !== undefined ? `the etcd configuration file ${c.configFile}, where they become keys such as client-transport-security.client-cert-auth,` : 'the static pod'} from it when rke2-server restarts)`,
   },
@@ -81,18 +85,23 @@ const DISTRIBUTIONS: readonly Distribution[] = [
     // Talos: machined writes kube-apiserver's static pod from the machine config (cluster.apiServer).
     name: 'Talos',
     matches: (c) => Object.keys(annotations(c.pod)).some((k) => k.startsWith('talos.dev/')) || c.text.includes('/system/secrets/'),
-    location: (c, node) => `the Talos machine config${node} (\`talosctl edit machineconfig\`: ${c.component === 'etcd' ? 'cluster.etcd.extraArgs' : 'cluster.apiServer.extraArgs'})`,
+    location: (c, node) =>
+      `the Talos machine config${node} (\`talosctl edit machineconfig\`: ${c.component === 'etcd' ? 'cluster.etcd.extraArgs' : 'cluster.apiServer.extraArgs'})`,
   },
   {
     // MetalK8s: Salt states render the manifests (salt/metalk8s/kubernetes/{etcd,apiserver}).
     name: 'MetalK8s',
-    matches: (c) => labels(c.pod)['app.kubernetes.io/managed-by'] === 'salt' || Object.keys(labels(c.pod)).some((k) => k.startsWith('metalk8s.scality.com/')),
-    location: (_c, node) => `the MetalK8s Salt configuration that renders this manifest${node} (a hand edit is reverted by the next highstate)`,
+    matches: (c) =>
+      labels(c.pod)['app.kubernetes.io/managed-by'] === 'salt' ||
+      Object.keys(labels(c.pod)).some((k) => k.startsWith('metalk8s.scality.com/')),
+    location: (_c, node) =>
+      `the MetalK8s Salt configuration that renders this manifest${node} (a hand edit is reverted by the next highstate)`,
   },
   {
     // kube-up / GCE: cluster/gce/gci/configure-helper.sh writes /etc/kubernetes/manifests/*.manifest.
     name: 'kube-up',
-    matches: (c) => c.text.includes('/etc/srv/kubernetes/') || c.text.includes('/var/log/etcd.log') || c.text.includes('/var/log/kube-apiserver.log'),
+    matches: (c) =>
+      c.text.includes('/etc/srv/kubernetes/') || c.text.includes('/var/log/etcd.log') || c.text.includes('/var/log/kube-apiserver.log'),
     location: (c, node) =>
       `the kube-up configuration (cluster/gce/config-default.sh: ${c.component === 'etcd' ? 'ETCD_* settings' : 'APISERVER_TEST_ARGS'}; kubemark masters: start-kubemark-master.sh), from which configure-helper.sh writes /etc/kubernetes/manifests/${c.component}.manifest${node}`,
   },

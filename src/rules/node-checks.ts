@@ -107,7 +107,11 @@ function judgeCertificate(config: ProgramConfig, node: NodeContext, spec: Certif
   if (typeof keyPath !== 'string') return keyPath;
   const evidence = [describeSetting(config.get(spec.certFlag)), describeSetting(config.get(spec.keyFlag))];
   if (certPath === '' || keyPath === '') {
-    return { status: 'not-applicable', message: `--${spec.certFlag} and --${spec.keyFlag} are not both set: no ${spec.what} to check (the flag rules report that)`, evidence };
+    return {
+      status: 'not-applicable',
+      message: `--${spec.certFlag} and --${spec.keyFlag} are not both set: no ${spec.what} to check (the flag rules report that)`,
+      evidence,
+    };
   }
   const read = node.files.certificates(certPath);
   const details: FindingDetails = { file: certPath };
@@ -116,15 +120,24 @@ function judgeCertificate(config: ProgramConfig, node: NodeContext, spec: Certif
     return { status, message: `${spec.what} ${certPath}: ${read.reason}`, evidence, details };
   }
   const leaf = read.certificates[0] as CertificateFacts;
-  const j: Judged = { problems: [], unknowns: [], evidence, details: { file: certPath, subject: leaf.subject, notAfter: leaf.notAfterText, daysToExpiry: daysBetween(node.now, leaf.notAfter) } };
+  const j: Judged = {
+    problems: [],
+    unknowns: [],
+    evidence,
+    details: { file: certPath, subject: leaf.subject, notAfter: leaf.notAfterText, daysToExpiry: daysBetween(node.now, leaf.notAfter) },
+  };
   if (leaf.notBefore > node.now) j.problems.push(`not valid before ${leaf.notBeforeText}`);
   if (leaf.notAfter <= node.now) j.problems.push(`expired on ${leaf.notAfterText}`);
   else if (leaf.notAfter - node.now < node.expiryWarningMs) {
-    j.details = { ...j.details, warning: `${spec.what} ${certPath} expires on ${leaf.notAfterText} (in ${daysBetween(node.now, leaf.notAfter)} days)` };
+    j.details = {
+      ...j.details,
+      warning: `${spec.what} ${certPath} expires on ${leaf.notAfterText} (in ${daysBetween(node.now, leaf.notAfter)} days)`,
+    };
   }
   const match = node.files.keyMatches(certPath, keyPath);
   if ('reason' in match) j.unknowns.push(`key ${keyPath}: ${match.reason}`);
-  else if (!match.answer) j.problems.push(`the key ${keyPath} is not the key of this certificate${match.detail !== undefined ? ` (${match.detail})` : ''}`);
+  else if (!match.answer)
+    j.problems.push(`the key ${keyPath} is not the key of this certificate${match.detail !== undefined ? ` (${match.detail})` : ''}`);
   for (const usage of spec.usages) {
     if (!allowsUsage(leaf, usage)) j.problems.push(`its extended key usage does not allow ${USAGE_NAMES[usage] ?? usage}`);
   }
@@ -152,10 +165,17 @@ function judgeCertificate(config: ProgramConfig, node: NodeContext, spec: Certif
 }
 
 function outcomeOf(spec: { what: string }, path: string, j: Judged): CheckOutcome {
-  if (j.problems.length > 0) return { status: 'fail', message: `${spec.what} ${path}: ${j.problems.join('; ')}`, evidence: j.evidence, details: j.details };
-  if (j.unknowns.length > 0) return { status: 'unknown', message: `${spec.what} ${path}: ${j.unknowns.join('; ')}`, evidence: j.evidence, details: j.details };
+  if (j.problems.length > 0)
+    return { status: 'fail', message: `${spec.what} ${path}: ${j.problems.join('; ')}`, evidence: j.evidence, details: j.details };
+  if (j.unknowns.length > 0)
+    return { status: 'unknown', message: `${spec.what} ${path}: ${j.unknowns.join('; ')}`, evidence: j.evidence, details: j.details };
   const days = j.details.daysToExpiry ?? 0;
-  return { status: 'pass', message: `${spec.what} ${path} is valid until ${j.details.notAfter ?? ''} (${days} days), matches its key${j.evidence.length > 2 ? ', is signed by its CA and covers its URLs' : ''}`, evidence: j.evidence, details: j.details };
+  return {
+    status: 'pass',
+    message: `${spec.what} ${path} is valid until ${j.details.notAfter ?? ''} (${days} days), matches its key${j.evidence.length > 2 ? ', is signed by its CA and covers its URLs' : ''}`,
+    evidence: j.evidence,
+    details: j.details,
+  };
 }
 
 /** A program's own certificate and key (etcd-server-cert, etcd-peer-cert). */
@@ -178,7 +198,12 @@ function etcdNeighbours(node: NodeContext): Neighbour[] {
  */
 export function apiserverEtcdClientCertificate(config: ProgramConfig, node?: NodeContext): CheckOutcome {
   if (node === undefined) return NOT_A_NODE_CHECK;
-  const spec: CertificateSpec = { what: "kube-apiserver's etcd client certificate", certFlag: 'etcd-certfile', keyFlag: 'etcd-keyfile', usages: [CLIENT_AUTH] };
+  const spec: CertificateSpec = {
+    what: "kube-apiserver's etcd client certificate",
+    certFlag: 'etcd-certfile',
+    keyFlag: 'etcd-keyfile',
+    usages: [CLIENT_AUTH],
+  };
   const j = judgeCertificate(config, node, spec);
   if ('status' in j) return j;
   const certPath = effectiveValue(config.get('etcd-certfile')) ?? '';
@@ -198,7 +223,8 @@ export function apiserverEtcdClientCertificate(config: ProgramConfig, node?: Nod
       j.evidence.push(describeSetting(config.get('etcd-cafile')), `etcd ${describeSetting(etcd.config.get('cert-file'))}`);
       const verifies = etcd.files.signedBy(serving, { files: node.files, path: caFile });
       if ('reason' in verifies) j.unknowns.push(`--etcd-cafile ${caFile}: ${verifies.reason}`);
-      else if (!verifies.answer) j.problems.push(`--etcd-cafile ${caFile} does not verify etcd's serving certificate ${serving}: kube-apiserver cannot trust etcd`);
+      else if (!verifies.answer)
+        j.problems.push(`--etcd-cafile ${caFile} does not verify etcd's serving certificate ${serving}: kube-apiserver cannot trust etcd`);
     }
   }
   return outcomeOf(spec, certPath, j);
@@ -219,21 +245,45 @@ export function etcdUniqueCa(config: ProgramConfig, node?: NodeContext): CheckOu
   const ca = pathOf(config, 'trusted-ca-file');
   if (typeof ca !== 'string') return ca;
   const evidence = [describeSetting(config.get('trusted-ca-file'))];
-  if (ca === '') return { status: 'fail', message: '--trusted-ca-file is not set: etcd has no CA of its own for client certificates', evidence };
+  if (ca === '')
+    return { status: 'fail', message: '--trusted-ca-file is not set: etcd has no CA of its own for client certificates', evidence };
   const ours = fingerprints(node.files, ca);
   // A CA file missing or not a certificate breaks client authentication outright; unreadable is unknown.
-  if (!(ours instanceof Set)) return { status: ours.state === 'absent' || ours.state === 'invalid' ? 'fail' : 'unknown', message: `--trusted-ca-file ${ca}: ${ours.reason}`, evidence, details: { file: ca } };
+  if (!(ours instanceof Set))
+    return {
+      status: ours.state === 'absent' || ours.state === 'invalid' ? 'fail' : 'unknown',
+      message: `--trusted-ca-file ${ca}: ${ours.reason}`,
+      evidence,
+      details: { file: ca },
+    };
   const apiservers = node.neighbours.filter((n) => n.config.component === 'kube-apiserver' && n.config.opaque === undefined);
-  if (apiservers.length === 0) return { status: 'unknown', message: 'kube-apiserver does not run on this node: its --client-ca-file cannot be compared', evidence, details: { file: ca } };
+  if (apiservers.length === 0)
+    return {
+      status: 'unknown',
+      message: 'kube-apiserver does not run on this node: its --client-ca-file cannot be compared',
+      evidence,
+      details: { file: ca },
+    };
   for (const api of apiservers) {
     const clientCa = pathOf(api.config, 'client-ca-file');
     if (typeof clientCa !== 'string') return clientCa;
     evidence.push(`kube-apiserver ${describeSetting(api.config.get('client-ca-file'))}`);
     if (clientCa === '') continue;
     const theirs = fingerprints(api.files, clientCa);
-    if (!(theirs instanceof Set)) return { status: 'unknown', message: `kube-apiserver --client-ca-file ${clientCa}: ${theirs.reason}`, evidence, details: { file: ca } };
+    if (!(theirs instanceof Set))
+      return {
+        status: 'unknown',
+        message: `kube-apiserver --client-ca-file ${clientCa}: ${theirs.reason}`,
+        evidence,
+        details: { file: ca },
+      };
     if ([...ours].some((f) => theirs.has(f))) {
-      return { status: 'fail', message: `etcd's --trusted-ca-file ${ca} holds the same CA certificate as kube-apiserver's --client-ca-file ${clientCa}: any client certificate of the cluster CA can read and write etcd`, evidence, details: { file: ca } };
+      return {
+        status: 'fail',
+        message: `etcd's --trusted-ca-file ${ca} holds the same CA certificate as kube-apiserver's --client-ca-file ${clientCa}: any client certificate of the cluster CA can read and write etcd`,
+        evidence,
+        details: { file: ca },
+      };
     }
   }
   return { status: 'pass', message: `etcd's CA ${ca} is not kube-apiserver's client CA`, evidence, details: { file: ca } };
@@ -251,7 +301,11 @@ function describeFile(f: FileFacts & { state: 'present' }): string {
 }
 
 /** Checks a list of files; `judge` returns a problem text or undefined. */
-function filesOutcome(files: readonly FileFacts[], judge: (f: FileFacts & { state: 'present' }) => string | undefined, what: string): CheckOutcome {
+function filesOutcome(
+  files: readonly FileFacts[],
+  judge: (f: FileFacts & { state: 'present' }) => string | undefined,
+  what: string,
+): CheckOutcome {
   if (files.length === 0) return { status: 'not-applicable', message: `no ${what} to check`, evidence: [] };
   const evidence: string[] = [];
   const problems: string[] = [];
@@ -265,7 +319,8 @@ function filesOutcome(files: readonly FileFacts[], judge: (f: FileFacts & { stat
     const p = judge(f);
     if (p !== undefined) problems.push(`${f.where}: ${p}`);
   }
-  if (problems.length > 0) return { status: 'fail', message: problems.join('; '), evidence, details: { file: (files[0] as FileFacts).path } };
+  if (problems.length > 0)
+    return { status: 'fail', message: problems.join('; '), evidence, details: { file: (files[0] as FileFacts).path } };
   if (unknowns.length > 0) return { status: 'unknown', message: unknowns.join('; '), evidence };
   return { status: 'pass', message: evidence.join(', '), evidence };
 }
@@ -275,13 +330,17 @@ export function modeAtMost(allowed: number): (f: FileFacts & { state: 'present' 
   return (f) => ((f.mode & 0o7777 & ~allowed) === 0 ? undefined : `mode ${octal(f.mode)} is more permissive than ${octal(allowed)}`);
 }
 
-export const ownedByRoot = (f: FileFacts & { state: 'present' }): string | undefined => (f.uid === 0 && f.gid === 0 ? undefined : `owned by ${f.owner}:${f.group}, not root:root`);
+export const ownedByRoot = (f: FileFacts & { state: 'present' }): string | undefined =>
+  f.uid === 0 && f.gid === 0 ? undefined : `owned by ${f.owner}:${f.group}, not root:root`;
 
 /** The static pod manifest a run comes from (CIS 1.1.1/1.1.2, 1.1.7/1.1.8). */
-export function manifestFile(judge: (f: FileFacts & { state: 'present' }) => string | undefined): (config: ProgramConfig, node?: NodeContext) => CheckOutcome {
+export function manifestFile(
+  judge: (f: FileFacts & { state: 'present' }) => string | undefined,
+): (config: ProgramConfig, node?: NodeContext) => CheckOutcome {
   return (_config, node) => {
     if (node === undefined) return NOT_A_NODE_CHECK;
-    if (node.manifest === undefined) return { status: 'not-applicable', message: 'not started from a static pod manifest on this node', evidence: [] };
+    if (node.manifest === undefined)
+      return { status: 'not-applicable', message: 'not started from a static pod manifest on this node', evidence: [] };
     return filesOutcome([node.manifest], judge, 'manifest');
   };
 }
@@ -297,12 +356,21 @@ export function etcdDataDir(kind: 'mode' | 'owner'): (config: ProgramConfig, nod
     const dir = pathOf(config, 'data-dir');
     if (typeof dir !== 'string') return dir;
     // etcd's default data dir is "${name}.etcd" relative to its working directory: not a node path we can name.
-    if (dir === '' || !dir.startsWith('/')) return { status: 'unknown', message: `--data-dir is ${dir === '' ? 'not set (etcd uses <name>.etcd in its working directory)' : `relative (${dir})`}`, evidence: [describeSetting(config.get('data-dir'))] };
+    if (dir === '' || !dir.startsWith('/'))
+      return {
+        status: 'unknown',
+        message: `--data-dir is ${dir === '' ? 'not set (etcd uses <name>.etcd in its working directory)' : `relative (${dir})`}`,
+        evidence: [describeSetting(config.get('data-dir'))],
+      };
     const facts = node.files.stat(dir);
     if (kind === 'mode') return filesOutcome([facts], modeAtMost(0o700), 'data directory');
     const uid = node.files.runsAsUid;
     if (uid === undefined && facts.state === 'present' && facts.owner !== 'etcd' && !node.files.hasAccount('etcd')) {
-      return { status: 'unknown', message: `${facts.where} is owned by ${facts.owner}:${facts.group}; etcd's process is not visible and the node has no etcd account, so which user etcd runs as is not known`, evidence: [`${facts.where} ${octal(facts.mode)} ${facts.owner}:${facts.group}`] };
+      return {
+        status: 'unknown',
+        message: `${facts.where} is owned by ${facts.owner}:${facts.group}; etcd's process is not visible and the node has no etcd account, so which user etcd runs as is not known`,
+        evidence: [`${facts.where} ${octal(facts.mode)} ${facts.owner}:${facts.group}`],
+      };
     }
     return filesOutcome(
       [facts],
@@ -320,7 +388,11 @@ export function etcdDataDir(kind: 'mode' | 'owner'): (config: ProgramConfig, nod
 }
 
 /** The certificate and key files a program's flags name, and the directories that hold them (CIS 1.1.19–1.1.21). */
-export function pkiFiles(certFlags: readonly string[], keyFlags: readonly string[], kind: 'owner' | 'cert-mode' | 'key-mode'): (config: ProgramConfig, node?: NodeContext) => CheckOutcome {
+export function pkiFiles(
+  certFlags: readonly string[],
+  keyFlags: readonly string[],
+  kind: 'owner' | 'cert-mode' | 'key-mode',
+): (config: ProgramConfig, node?: NodeContext) => CheckOutcome {
   return (config, node) => {
     if (node === undefined) return NOT_A_NODE_CHECK;
     const flags = kind === 'cert-mode' ? certFlags : kind === 'key-mode' ? keyFlags : [...certFlags, ...keyFlags];
@@ -340,8 +412,21 @@ export function pkiFiles(certFlags: readonly string[], keyFlags: readonly string
 /** The settings the rules read: what drift between a manifest and its running process is measured on. */
 const DRIFT_FLAGS: Readonly<Record<string, readonly string[]>> = {
   etcd: [
-    'listen-client-urls', 'advertise-client-urls', 'listen-peer-urls', 'initial-advertise-peer-urls', 'cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file',
-    'auto-tls', 'peer-cert-file', 'peer-key-file', 'peer-client-cert-auth', 'peer-trusted-ca-file', 'peer-auto-tls', 'data-dir',
+    'listen-client-urls',
+    'advertise-client-urls',
+    'listen-peer-urls',
+    'initial-advertise-peer-urls',
+    'cert-file',
+    'key-file',
+    'client-cert-auth',
+    'trusted-ca-file',
+    'auto-tls',
+    'peer-cert-file',
+    'peer-key-file',
+    'peer-client-cert-auth',
+    'peer-trusted-ca-file',
+    'peer-auto-tls',
+    'data-dir',
   ],
   'kube-apiserver': ['etcd-servers', 'etcd-servers-overrides', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'client-ca-file'],
 };
@@ -353,8 +438,14 @@ const DRIFT_FLAGS: Readonly<Record<string, readonly string[]>> = {
 export function runningMatchesManifest(config: ProgramConfig, node?: NodeContext): CheckOutcome {
   if (node === undefined) return NOT_A_NODE_CHECK;
   const counterpart = node.manifestConfig;
-  if (counterpart === undefined) return { status: 'not-applicable', message: 'a manifest (the running process is checked against it)', evidence: [] };
-  if (counterpart === null) return { status: 'unknown', message: `no static pod manifest on this node runs ${config.component}: the process was started otherwise (etcd-manager, systemd, a container runtime directly)`, evidence: [] };
+  if (counterpart === undefined)
+    return { status: 'not-applicable', message: 'a manifest (the running process is checked against it)', evidence: [] };
+  if (counterpart === null)
+    return {
+      status: 'unknown',
+      message: `no static pod manifest on this node runs ${config.component}: the process was started otherwise (etcd-manager, systemd, a container runtime directly)`,
+      evidence: [],
+    };
   const differences: string[] = [];
   const evidence: string[] = [];
   for (const flag of DRIFT_FLAGS[config.component] ?? []) {
@@ -368,6 +459,12 @@ export function runningMatchesManifest(config: ProgramConfig, node?: NodeContext
       evidence.push(`running ${describeSetting(running)}`, `manifest ${describeSetting(declared)}`);
     }
   }
-  if (differences.length > 0) return { status: 'fail', message: `the running ${config.component} differs from ${counterpart.where}: ${differences.join('; ')}`, evidence, details: { file: counterpart.where } };
+  if (differences.length > 0)
+    return {
+      status: 'fail',
+      message: `the running ${config.component} differs from ${counterpart.where}: ${differences.join('; ')}`,
+      evidence,
+      details: { file: counterpart.where },
+    };
   return { status: 'pass', message: `the running ${config.component} has the settings of ${counterpart.where}`, evidence: [] };
 }

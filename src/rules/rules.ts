@@ -5,7 +5,17 @@
 import { etcdBehaviour, isTlsScheme, knownUrlSchemes } from '../configuration/etcd.js';
 import type { Component } from '../launch/invocation.js';
 import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../configuration/settings.js';
-import { apiserverEtcdClientCertificate, certificateValid, runningMatchesManifest, etcdDataDir, etcdUniqueCa, manifestFile, modeAtMost, ownedByRoot, pkiFiles } from './node-checks.js';
+import {
+  apiserverEtcdClientCertificate,
+  certificateValid,
+  runningMatchesManifest,
+  etcdDataDir,
+  etcdUniqueCa,
+  manifestFile,
+  modeAtMost,
+  ownedByRoot,
+  pkiFiles,
+} from './node-checks.js';
 import { CLIENT_AUTH, SERVER_AUTH } from '../configuration/node-files.js';
 import type { CheckOutcome, NodeContext } from './outcome.js';
 
@@ -87,7 +97,11 @@ function flagsSet(...flags: string[]): (config: ProgramConfig) => CheckOutcome {
     // A value that starts with known text is set, whatever its unknown rest (isNonEmpty).
     const undecided = flags.filter((f) => isNonEmpty(config.get(f)) === undefined);
     if (missing.length === 0) return unknownOutcome(config, undecided) ?? { status: 'pass', message: evidence.join(', '), evidence };
-    return { status: 'fail', message: `${missing.map((f) => `--${f}`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`, evidence };
+    return {
+      status: 'fail',
+      message: `${missing.map((f) => `--${f}`).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`,
+      evidence,
+    };
   };
 }
 
@@ -96,19 +110,29 @@ function urlsUseTls(...flags: string[]): (config: ProgramConfig) => CheckOutcome
   return (config) => {
     const evidence = evidenceOf(config, flags);
     const lists = flags.map((flag) => ({ flag, urls: knownUrlSchemes(config.get(flag)) }));
-    const plain = lists.flatMap(({ flag, urls }) => (urls ?? []).filter((u) => u.scheme !== undefined && !isTlsScheme(u.scheme)).map((u) => ({ flag, url: u.url })));
+    const plain = lists.flatMap(({ flag, urls }) =>
+      (urls ?? []).filter((u) => u.scheme !== undefined && !isTlsScheme(u.scheme)).map((u) => ({ flag, url: u.url })),
+    );
     // A certainly plaintext URL fails whatever the unknown ones turn out to be.
     if (plain.length === 0) {
       const unknownList = lists.find((l) => l.urls === undefined || l.urls.some((u) => u.scheme === undefined));
       if (unknownList !== undefined) {
         const s = config.get(unknownList.flag);
-        return { status: 'unknown', message: s.state === 'unknown' ? s.reason : `a URL in --${unknownList.flag} has an unknown scheme`, evidence };
+        return {
+          status: 'unknown',
+          message: s.state === 'unknown' ? s.reason : `a URL in --${unknownList.flag} has an unknown scheme`,
+          evidence,
+        };
       }
       return { status: 'pass', message: evidence.join(', '), evidence };
     }
     const first = plain[0] as { flag: string; url: string };
     const defaulted = config.get(first.flag).state === 'absent' ? ` (the default of --${first.flag})` : '';
-    return { status: 'fail', message: `${first.url}${defaulted} is not TLS: plaintext traffic${plain.length > 1 ? ` (+${plain.length - 1} more)` : ''}`, evidence };
+    return {
+      status: 'fail',
+      message: `${first.url}${defaulted} is not TLS: plaintext traffic${plain.length > 1 ? ` (+${plain.length - 1} more)` : ''}`,
+      evidence,
+    };
   };
 }
 
@@ -184,7 +208,10 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
     const plain = urlLists.flatMap((urls) => (urls ?? []).filter((u) => u.url !== '' && u.scheme !== undefined && !isTlsScheme(u.scheme)));
     const fail = (message: string): CheckOutcome => ({ status: 'fail', message, evidence });
     // Certain failures first: an unknown setting elsewhere cannot repair them.
-    if (files === false && auto === true) return fail(`--${s.auto} serves a self-signed certificate and drops --${s.auth} and --${s.ca}: ${s.what} certificates are not verified`);
+    if (files === false && auto === true)
+      return fail(
+        `--${s.auto} serves a self-signed certificate and drops --${s.auth} and --${s.ca}: ${s.what} certificates are not verified`,
+      );
     if (files === false && auto === false) return fail(`--${s.cert}/--${s.key} are not set: etcd serves ${s.what}s without TLS`);
     if (files === true && verifies === false) {
       return fail(
@@ -193,8 +220,14 @@ function effectiveAuth(side: keyof typeof SIDES): (config: ProgramConfig) => Che
           : `neither --${s.auth} nor --${s.ca} is set: ${s.what} certificates are not verified`,
       );
     }
-    if (plain.length > 0) return fail(`${plain.map((u) => u.url).join(', ')} serves plaintext: no TLS and no ${s.what} certificate verification there`);
-    if (files === undefined || (files === false && auto === undefined) || verifies === undefined || urlLists.some((urls) => urls === undefined || urls.some((u) => u.scheme === undefined))) {
+    if (plain.length > 0)
+      return fail(`${plain.map((u) => u.url).join(', ')} serves plaintext: no TLS and no ${s.what} certificate verification there`);
+    if (
+      files === undefined ||
+      (files === false && auto === undefined) ||
+      verifies === undefined ||
+      urlLists.some((urls) => urls === undefined || urls.some((u) => u.scheme === undefined))
+    ) {
       if (verifies === undefined && ca === true && auth === false && trustedCaVerifies === undefined) {
         return {
           status: 'unknown',
@@ -228,7 +261,10 @@ function certAuthFlag(side: keyof typeof SIDES, cisNumber: string): (config: Pro
     const real = effective(config);
     if (outcome.status === 'fail' && real.status === 'pass') {
       const because = isNonEmpty(config.get(SIDES[side].deprecatedCa)) === true ? SIDES[side].deprecatedCa : SIDES[side].ca;
-      return { ...outcome, message: `CIS ${cisNumber} fails: ${outcome.message}; ${SIDES[side].what} certificates are nevertheless verified because --${because} is set` };
+      return {
+        ...outcome,
+        message: `CIS ${cisNumber} fails: ${outcome.message}; ${SIDES[side].what} certificates are nevertheless verified because --${because} is set`,
+      };
     }
     if (outcome.status === 'pass' && real.status === 'fail') {
       return { ...outcome, message: `${outcome.message}; but ${real.message}` };
@@ -242,7 +278,12 @@ function overrideUrls(config: ProgramConfig): CheckOutcome | string[] {
   const s = config.get('etcd-servers-overrides');
   if (s.state === 'unknown') return { status: 'unknown', message: s.reason, evidence: [describeSetting(s)] };
   const value = effectiveValue(s) ?? '';
-  return value === '' ? [] : value.split(',').flatMap((o) => (o.split('#')[1] ?? '').split(';')).filter((u) => u !== '');
+  return value === ''
+    ? []
+    : value
+        .split(',')
+        .flatMap((o) => (o.split('#')[1] ?? '').split(';'))
+        .filter((u) => u !== '');
 }
 
 function apiserverEtcdTls(config: ProgramConfig): CheckOutcome {
@@ -270,7 +311,8 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     check: allOf(flagsSet('cert-file', 'key-file'), urlsUseTls('listen-client-urls', 'listen-client-http-urls')),
     remediation: 'Set --cert-file and --key-file, and use only https:// in --listen-client-urls, in {file}',
-    passes: '`--cert-file` and `--key-file` set, and every client URL (`--listen-client-urls`, `--listen-client-http-urls`) is `https` (or `unixs`)',
+    passes:
+      '`--cert-file` and `--key-file` set, and every client URL (`--listen-client-urls`, `--listen-client-http-urls`) is `https` (or `unixs`)',
   },
   {
     // CIS 2.2: Ensure that the --client-cert-auth argument is set to true.
@@ -336,8 +378,10 @@ export const RULES: readonly Rule[] = [
     title: 'etcd verifies client certificates on every client URL',
     multiMemberOnly: false,
     check: effectiveAuth('client'),
-    remediation: 'Serve clients only on https:// with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth=true, without --auto-tls, in {file}',
-    passes: 'etcd really verifies client certificates on every client URL: `--client-cert-auth` (or, from etcd 3.4, `--trusted-ca-file`; in 3.3 `--ca-file`), cert and key files set (so `--auto-tls` does not replace them), every client URL `https`/`unixs`',
+    remediation:
+      'Serve clients only on https:// with --cert-file, --key-file, --trusted-ca-file and --client-cert-auth=true, without --auto-tls, in {file}',
+    passes:
+      'etcd really verifies client certificates on every client URL: `--client-cert-auth` (or, from etcd 3.4, `--trusted-ca-file`; in 3.3 `--ca-file`), cert and key files set (so `--auto-tls` does not replace them), every client URL `https`/`unixs`',
   },
   {
     // Not a CIS control: the same for peer traffic.
@@ -370,8 +414,7 @@ export const RULES: readonly Rule[] = [
     title: 'kube-apiserver --etcd-certfile and --etcd-keyfile are set',
     multiMemberOnly: false,
     check: flagsSet('etcd-certfile', 'etcd-keyfile'),
-    remediation:
-      'Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key) in {file}',
+    remediation: 'Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key) in {file}',
     passes: '`--etcd-certfile` and `--etcd-keyfile` set',
   },
   {
@@ -395,9 +438,18 @@ export const RULES: readonly Rule[] = [
     title: "etcd's serving certificate is valid",
     multiMemberOnly: false,
     scope: 'node',
-    check: certificateValid({ what: "etcd's serving certificate", certFlag: 'cert-file', keyFlag: 'key-file', caFlag: 'trusted-ca-file', usages: [SERVER_AUTH], sanFlags: ['advertise-client-urls'] }),
-    remediation: 'Renew or reissue the certificate named by --cert-file (kubeadm: kubeadm certs renew etcd-server) so that it parses, is within its validity, matches --key-file, is signed by --trusted-ca-file, allows serverAuth and names every --advertise-client-urls host (flags in {file})',
-    passes: '`--cert-file`/`--key-file` read and parse, the certificate is within its validity (a warning within `--expiry-warning`), matches its key, is signed by `--trusted-ca-file`, allows serverAuth, and its SANs cover every `--advertise-client-urls` host',
+    check: certificateValid({
+      what: "etcd's serving certificate",
+      certFlag: 'cert-file',
+      keyFlag: 'key-file',
+      caFlag: 'trusted-ca-file',
+      usages: [SERVER_AUTH],
+      sanFlags: ['advertise-client-urls'],
+    }),
+    remediation:
+      'Renew or reissue the certificate named by --cert-file (kubeadm: kubeadm certs renew etcd-server) so that it parses, is within its validity, matches --key-file, is signed by --trusted-ca-file, allows serverAuth and names every --advertise-client-urls host (flags in {file})',
+    passes:
+      '`--cert-file`/`--key-file` read and parse, the certificate is within its validity (a warning within `--expiry-warning`), matches its key, is signed by `--trusted-ca-file`, allows serverAuth, and its SANs cover every `--advertise-client-urls` host',
   },
   {
     id: 'etcd-peer-cert',
@@ -406,9 +458,18 @@ export const RULES: readonly Rule[] = [
     title: "etcd's peer certificate is valid",
     multiMemberOnly: true,
     scope: 'node',
-    check: certificateValid({ what: "etcd's peer certificate", certFlag: 'peer-cert-file', keyFlag: 'peer-key-file', caFlag: 'peer-trusted-ca-file', usages: [SERVER_AUTH, CLIENT_AUTH], sanFlags: ['initial-advertise-peer-urls'] }),
-    remediation: 'Renew or reissue the certificate named by --peer-cert-file (kubeadm: kubeadm certs renew etcd-peer) with serverAuth and clientAuth and every --initial-advertise-peer-urls host (flags in {file})',
-    passes: 'the same for `--peer-cert-file`/`--peer-key-file`/`--peer-trusted-ca-file`, with serverAuth and clientAuth, SANs covering `--initial-advertise-peer-urls`',
+    check: certificateValid({
+      what: "etcd's peer certificate",
+      certFlag: 'peer-cert-file',
+      keyFlag: 'peer-key-file',
+      caFlag: 'peer-trusted-ca-file',
+      usages: [SERVER_AUTH, CLIENT_AUTH],
+      sanFlags: ['initial-advertise-peer-urls'],
+    }),
+    remediation:
+      'Renew or reissue the certificate named by --peer-cert-file (kubeadm: kubeadm certs renew etcd-peer) with serverAuth and clientAuth and every --initial-advertise-peer-urls host (flags in {file})',
+    passes:
+      'the same for `--peer-cert-file`/`--peer-key-file`/`--peer-trusted-ca-file`, with serverAuth and clientAuth, SANs covering `--initial-advertise-peer-urls`',
   },
   {
     // CIS 2.7: Ensure that a unique Certificate Authority is used for etcd.
@@ -419,7 +480,8 @@ export const RULES: readonly Rule[] = [
     multiMemberOnly: false,
     scope: 'node',
     check: etcdUniqueCa,
-    remediation: "Give etcd a CA of its own (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) in --trusted-ca-file, not the cluster CA of kube-apiserver's --client-ca-file, in {file}",
+    remediation:
+      "Give etcd a CA of its own (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) in --trusted-ca-file, not the cluster CA of kube-apiserver's --client-ca-file, in {file}",
     passes: "`--trusted-ca-file` holds no certificate of kube-apiserver's `--client-ca-file` (compared by content, not path)",
   },
   {
@@ -431,8 +493,9 @@ export const RULES: readonly Rule[] = [
     scope: 'node',
     check: apiserverEtcdClientCertificate,
     remediation:
-      'Renew or reissue --etcd-certfile (kubeadm: kubeadm certs renew apiserver-etcd-client) with clientAuth, signed by the CA etcd trusts, and point --etcd-cafile at the CA that signed etcd\'s serving certificate, in {file}',
-    passes: "`--etcd-certfile`/`--etcd-keyfile` parse, match, are within validity and allow clientAuth; with etcd on the node, signed by etcd's `--trusted-ca-file`, and `--etcd-cafile` verifies etcd's serving certificate",
+      "Renew or reissue --etcd-certfile (kubeadm: kubeadm certs renew apiserver-etcd-client) with clientAuth, signed by the CA etcd trusts, and point --etcd-cafile at the CA that signed etcd's serving certificate, in {file}",
+    passes:
+      "`--etcd-certfile`/`--etcd-keyfile` parse, match, are within validity and allow clientAuth; with etcd on the node, signed by etcd's `--trusted-ca-file`, and `--etcd-cafile` verifies etcd's serving certificate",
   },
   ...fileRules('etcd', { permissions: '1.1.7', ownership: '1.1.8' }),
   ...fileRules('kube-apiserver', { permissions: '1.1.1', ownership: '1.1.2' }),
@@ -460,21 +523,23 @@ export const RULES: readonly Rule[] = [
     remediation: 'Run chown to the user etcd runs as (etcd:etcd where etcd has its own account) on the --data-dir of {manifest}',
     passes: "`--data-dir` is owned by the uid the etcd process runs as (the benchmark's `etcd:etcd` where etcd has its own account)",
   },
-  ...(['etcd', 'kube-apiserver'] as const).map(
-    (component): Rule => ({
-      id: `${component === 'etcd' ? 'etcd' : 'apiserver'}-running-matches-manifest`,
-      component,
-      cis: {},
-      title: `the running ${component} has its manifest's settings`,
-      multiMemberOnly: false,
-      scope: 'node',
-      check: runningMatchesManifest,
-      remediation: `Restart ${component} from its manifest (move {manifest} out of the static pod directory and back), or correct the manifest to what should run`,
-      passes: `the running ${component} process (\`/proc\`) has the TLS settings its static pod manifest gives`,
-    }),
-  ),
+  ...(['etcd', 'kube-apiserver'] as const).map((component): Rule => ({
+    id: `${component === 'etcd' ? 'etcd' : 'apiserver'}-running-matches-manifest`,
+    component,
+    cis: {},
+    title: `the running ${component} has its manifest's settings`,
+    multiMemberOnly: false,
+    scope: 'node',
+    check: runningMatchesManifest,
+    remediation: `Restart ${component} from its manifest (move {manifest} out of the static pod directory and back), or correct the manifest to what should run`,
+    passes: `the running ${component} process (\`/proc\`) has the TLS settings its static pod manifest gives`,
+  })),
   ...pkiRules('etcd', ['cert-file', 'peer-cert-file', 'trusted-ca-file', 'peer-trusted-ca-file'], ['key-file', 'peer-key-file']),
-  ...pkiRules('kube-apiserver', ['etcd-certfile', 'etcd-cafile', 'client-ca-file', 'tls-cert-file'], ['etcd-keyfile', 'tls-private-key-file']),
+  ...pkiRules(
+    'kube-apiserver',
+    ['etcd-certfile', 'etcd-cafile', 'client-ca-file', 'tls-cert-file'],
+    ['etcd-keyfile', 'tls-private-key-file'],
+  ),
 ];
 
 /** CIS 1.1.1/1.1.2 (kube-apiserver) and 1.1.7/1.1.8 (etcd): the static pod manifest's mode and owner. */
@@ -579,18 +644,27 @@ function cisCell(r: Rule): string {
  */
 export function rulesMarkdown(rules: readonly Rule[] = RULES): string {
   const rows = rules.filter((r) => r.scope !== 'node').map((r) => `| \`${r.id}\` | ${cisCell(r)} | ${r.passes} | ${appliesTo(r)} |`);
-  const node = rules.filter((r) => r.scope === 'node').map((r) => `\`${r.id}\`${r.cis['1.5.1'] !== undefined ? ` (${r.cis['1.5.1']})` : ''}`);
-  return [
-    '| id | CIS 1.5.1 (v1.10) | passes when | applies to |',
-    '|---|---|---|---|',
-    ...rows,
-    '',
-    `On the node only ([\`etcd-tls-guard node\`](#node-checks); what each checks: [docs/rules.md](docs/rules.md#node-rules)): ${node.join(', ')}.`,
-  ].join('\n') + '\n';
+  const node = rules
+    .filter((r) => r.scope === 'node')
+    .map((r) => `\`${r.id}\`${r.cis['1.5.1'] !== undefined ? ` (${r.cis['1.5.1']})` : ''}`);
+  return (
+    [
+      '| id | CIS 1.5.1 (v1.10) | passes when | applies to |',
+      '|---|---|---|---|',
+      ...rows,
+      '',
+      `On the node only ([\`etcd-tls-guard node\`](#node-checks); what each checks: [docs/rules.md](docs/rules.md#node-rules)): ${node.join(', ')}.`,
+    ].join('\n') + '\n'
+  );
 }
 
 /** docs/rules.md's table of the node rules (`npm run generate` writes it). */
 export function nodeRulesMarkdown(rules: readonly Rule[] = RULES): string {
-  const rows = rules.filter((r) => r.scope === 'node').map((r) => `| \`${r.id}\` | ${cisCell(r)} | ${r.passes} | ${r.multiMemberOnly ? `${r.component} with more than one member` : r.component} |`);
+  const rows = rules
+    .filter((r) => r.scope === 'node')
+    .map(
+      (r) =>
+        `| \`${r.id}\` | ${cisCell(r)} | ${r.passes} | ${r.multiMemberOnly ? `${r.component} with more than one member` : r.component} |`,
+    );
   return ['| id | CIS 1.5.1 (v1.10) | passes when | applies to |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }

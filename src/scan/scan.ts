@@ -43,7 +43,11 @@ function reviewTarget(object: unknown, at: { item?: number }): Target {
   const decoded = decodeAdmissionRequest(request);
   if (!decoded.ok) return { ...named, outcome: decoded };
   const subject = decoded.value;
-  if (!subject.judged) return { ...named, outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } } };
+  if (!subject.judged)
+    return {
+      ...named,
+      outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } },
+    };
   const { pod, kubeletMirror, controllerCreated, previous } = subject;
   return {
     ...named,
@@ -66,22 +70,48 @@ function targetsOf(object: unknown, item?: number): Target[] {
   if (kind === 'AdmissionReview') return [reviewTarget(object, at)];
   // Operators' golden files and config fragments: said, never passed over in silence. A pod spec
   // without its kind is not guessed at: the API server would refuse the object.
-  if (kind === null) return [{ ...at, kind, namespace, name, outcome: { ok: true, value: { skipped: 'no apiVersion/kind: not a Kubernetes object, not checked' } } }];
+  if (kind === null)
+    return [
+      {
+        ...at,
+        kind,
+        namespace,
+        name,
+        outcome: { ok: true, value: { skipped: 'no apiVersion/kind: not a Kubernetes object, not checked' } },
+      },
+    ];
   if (POD_SOURCES[kind] === undefined) return [{ ...at, kind, namespace, name }];
   const decoded = decodePodOf(kind, object, '');
   return [{ ...at, kind, namespace, name, outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts: {} } } : decoded }];
 }
 
 /** Judges one document's objects, row by row, with the same judgement and policy as the webhook. */
-function scanDocument(doc: LoadedDocument, policy: Policy, sink: (row: ReportRow) => void, errors: InputError[], counter: SummaryCounter): void {
+function scanDocument(
+  doc: LoadedDocument,
+  policy: Policy,
+  sink: (row: ReportRow) => void,
+  errors: InputError[],
+  counter: SummaryCounter,
+): void {
   for (const target of targetsOf(doc.object)) {
     counter.documents++;
-    const subject = { source: doc.source, document: doc.document, ...(target.item !== undefined ? { item: target.item } : {}), kind: target.kind, namespace: target.namespace, name: target.name };
+    const subject = {
+      source: doc.source,
+      document: doc.document,
+      ...(target.item !== undefined ? { item: target.item } : {}),
+      kind: target.kind,
+      namespace: target.namespace,
+      name: target.name,
+    };
     const outcome = target.outcome;
     if (outcome === undefined) {
       sink(emptyRow(subject));
     } else if (!outcome.ok) {
-      errors.push({ source: doc.source, document: doc.document, message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${outcome.problems.join('; ')}` });
+      errors.push({
+        source: doc.source,
+        document: doc.document,
+        message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${outcome.problems.join('; ')}`,
+      });
     } else if ('skipped' in outcome.value) {
       sink({ ...emptyRow(subject), skipped: outcome.value.skipped });
     } else {
@@ -103,7 +133,12 @@ export function scanDocuments(documents: readonly LoadedDocument[], policy: Poli
  * `scan` itself: each input is read, parsed, judged and written out before the next is read, so
  * memory holds one file and its rows, not the whole input (10,000 manifests: npm run bench).
  */
-export async function scanInputs(paths: readonly string[], readStdin: () => Promise<string>, policy: Policy, sink: ReportSink): Promise<Pick<Report, 'errors' | 'summary'>> {
+export async function scanInputs(
+  paths: readonly string[],
+  readStdin: () => Promise<string>,
+  policy: Policy,
+  sink: ReportSink,
+): Promise<Pick<Report, 'errors' | 'summary'>> {
   const errors: InputError[] = [];
   const counter = new SummaryCounter();
   const row = (r: ReportRow): void => {

@@ -4,7 +4,15 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { admit, BadAdmissionRequest } from './admission.js';
-import { checkAdmissionReview, errored, reviewOf, uidOf, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from '../input/admission-review.js';
+import {
+  checkAdmissionReview,
+  errored,
+  reviewOf,
+  uidOf,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type AdmissionReview,
+} from '../input/admission-review.js';
 import type { Verdict } from '../judgement/judge.js';
 import type { Policy } from '../policy/policy.js';
 import { BodyError, ByteBudget, defaultBudgetBytes, readBody } from './body.js';
@@ -45,7 +53,13 @@ function send(res: Response, httpStatus: number, response: AdmissionResponse): v
 
 /** The request's identity on every log line about it (one object, not a child logger per request). */
 function identity(request: AdmissionRequest): { uid: string; namespace: string; name: string; operation: string; dryRun: boolean } {
-  return { uid: request.uid, namespace: request.namespace ?? '', name: request.name ?? '', operation: request.operation, dryRun: request.dryRun === true };
+  return {
+    uid: request.uid,
+    namespace: request.namespace ?? '',
+    name: request.name ?? '',
+    operation: request.operation,
+    dryRun: request.dryRun === true,
+  };
 }
 
 /** The components judged, each once (a pod with etcd in two containers names it once). */
@@ -59,7 +73,9 @@ function componentsOf(verdict: Verdict): string[] {
 function failingRules(verdict: Verdict): { rule: string; component: string; status: string; action: string }[] {
   const failing: { rule: string; component: string; status: string; action: string }[] = [];
   for (const r of verdict.results) {
-    for (const f of r.findings) if (f.status === 'fail' || f.status === 'unknown') failing.push({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction });
+    for (const f of r.findings)
+      if (f.status === 'fail' || f.status === 'unknown')
+        failing.push({ rule: f.rule, component: r.component, status: f.status, action: f.effectiveAction });
   }
   return failing;
 }
@@ -67,7 +83,10 @@ function failingRules(verdict: Verdict): { rule: string; component: string; stat
 /** Why a Content-Type is refused (415), or undefined for JSON in UTF-8, with any parameters and case. */
 function refusedContentType(contentType: string): { status: number; message: string; uid: string } | undefined {
   const [mediaType = '', ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replaceAll('"', '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replaceAll('"', '');
   if (mediaType !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
     return { status: 415, uid: '', message: `Content-Type must be application/json (UTF-8), got ${JSON.stringify(contentType)}` };
   }
@@ -116,13 +135,19 @@ export function createApp(deps: AppDependencies): express.Express {
       return;
     }
     const reason = socket.authorizationError === undefined ? 'no client certificate' : String(socket.authorizationError);
-    deps.logger.warn({ httpStatus: 401, reason, remoteAddress: socket.remoteAddress }, 'rejected admission request without a trusted client certificate');
+    deps.logger.warn(
+      { httpStatus: 401, reason, remoteAddress: socket.remoteAddress },
+      'rejected admission request without a trusted client certificate',
+    );
     recordError(performance.now());
     send(res, 401, errored('', 401, `a client certificate signed by the configured client CA is required (${reason})`));
   };
 
   const budget = deps.budget ?? new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-  const readReview = readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000 }, budget);
+  const readReview = readBody(
+    { maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: deps.bodyTimeoutMs ?? 10_000 },
+    budget,
+  );
 
   /** Judges one review, its body read, and answers it. */
   const validate = (req: Request, res: Response): void => {
@@ -171,7 +196,13 @@ export function createApp(deps: AppDependencies): express.Express {
         'admission decision',
       );
     }
-    observer.reviewed({ operation: about.operation, dryRun: about.dryRun, decision, seconds: seconds(started), results: verdict?.results ?? [] });
+    observer.reviewed({
+      operation: about.operation,
+      dryRun: about.dryRun,
+      decision,
+      seconds: seconds(started),
+      results: verdict?.results ?? [],
+    });
   };
 
   const methodNotAllowed = (_req: Request, res: Response): void => {
@@ -203,8 +234,8 @@ export function createApp(deps: AppDependencies): express.Express {
         : err instanceof BodyError
           ? err.message
           : status >= 500
-          ? 'internal error'
-          : (e.message ?? 'bad request');
+            ? 'internal error'
+            : (e.message ?? 'bad request');
     if (status >= 500) deps.logger.error({ err, path: req.path }, 'internal error');
     else deps.logger.warn({ httpStatus: status, reason: message, path: req.path }, 'rejected request');
     if (req.route !== undefined) recordError(performance.now());

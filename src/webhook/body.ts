@@ -137,7 +137,13 @@ export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request,
   return (req, res, next) => {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      next(new BodyError(`Content-Encoding ${JSON.stringify(encoding)} is not supported; send the review uncompressed`, 415, 'encoding.unsupported'));
+      next(
+        new BodyError(
+          `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the review uncompressed`,
+          415,
+          'encoding.unsupported',
+        ),
+      );
       return;
     }
     const declared = req.headers['content-length'];
@@ -156,7 +162,10 @@ export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request,
       const chunks: Buffer[] = [];
       let size = 0;
       let done = false;
-      const deadline = setTimeout(() => finish(new BodyError(`request body not received within ${limits.bodyTimeoutMs} ms`, 408, 'request.timeout')), limits.bodyTimeoutMs);
+      const deadline = setTimeout(
+        () => finish(new BodyError(`request body not received within ${limits.bodyTimeoutMs} ms`, 408, 'request.timeout')),
+        limits.bodyTimeoutMs,
+      );
       const finish = (err?: BodyError): void => {
         if (done) return;
         done = true;
@@ -185,7 +194,8 @@ export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request,
         req.off('end', onEnd);
       };
       const onEnd = (): void => {
-        if (length !== undefined && size !== length) finish(new BodyError('request body is shorter than its Content-Length', 400, 'request.size.invalid'));
+        if (length !== undefined && size !== length)
+          finish(new BodyError('request body is shorter than its Content-Length', 400, 'request.size.invalid'));
         else finish();
       };
       req.on('data', onData);

@@ -12,14 +12,20 @@ export interface ReviewEvent {
   readonly dryRun: boolean;
   readonly seconds: number;
   /** The verdict's results, as judged (empty when no pod was judged): counted, never kept. */
-  readonly results: readonly { readonly findings: readonly { readonly rule: string; readonly status: string; readonly effectiveAction: string }[] }[];
+  readonly results: readonly {
+    readonly findings: readonly { readonly rule: string; readonly status: string; readonly effectiveAction: string }[];
+  }[];
 }
 
 export type ReloadedConfig = 'certificate' | 'policy';
 
 /** One periodic audit pass: its findings on running pods, or why it failed. */
 export type AuditEvent =
-  | { readonly ok: true; readonly at: Date; readonly findings: readonly { readonly namespace: string; readonly rule: string; readonly status: string }[] }
+  | {
+      readonly ok: true;
+      readonly at: Date;
+      readonly findings: readonly { readonly namespace: string; readonly rule: string; readonly status: string }[];
+    }
   | { readonly ok: false; readonly at: Date };
 
 /** The instruments the server reports to. A no-op implementation serves tests and the CLI without metrics. */
@@ -164,7 +170,12 @@ export interface RunningMetricsServer {
  * Plain HTTP on its own port: Prometheus scrapes it without the webhook's certificate, and a scrape
  * never competes with the API server's connections on the webhook port.
  */
-export async function startMetricsServer(opts: { host: string; port: number; registry: Registry; logger: Logger }): Promise<RunningMetricsServer> {
+export async function startMetricsServer(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  logger: Logger;
+}): Promise<RunningMetricsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics') {

@@ -118,7 +118,10 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
         },
         onError: (err) => {
           observer.reloaded('certificate', false);
-          logger.error({ reason: err.message, files: certPaths }, 'refused the changed certificate files; still serving the previous certificate');
+          logger.error(
+            { reason: err.message, files: certPaths },
+            'refused the changed certificate files; still serving the previous certificate',
+          );
         },
         pollMs: opts.reloadIntervalMs,
       },

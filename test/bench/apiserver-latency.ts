@@ -44,9 +44,14 @@ const stops: Array<() => Promise<void>> = [() => cp.stop()];
 try {
   const admin = (() => {
     // The admin identity of the e2e kubeconfig, for direct HTTPS requests (kubectl would add ~100 ms of process start per request).
-    const config = JSON.parse(cp.kubectl(['config', 'view', '--raw', '-o', 'json']).stdout) as { users: Array<{ name: string; user: Record<string, string> }> };
+    const config = JSON.parse(cp.kubectl(['config', 'view', '--raw', '-o', 'json']).stdout) as {
+      users: Array<{ name: string; user: Record<string, string> }>;
+    };
     const user = config.users.find((u) => u.name === 'admin')?.user ?? {};
-    return { cert: Buffer.from(user['client-certificate-data'] ?? '', 'base64').toString(), key: Buffer.from(user['client-key-data'] ?? '', 'base64').toString() };
+    return {
+      cert: Buffer.from(user['client-certificate-data'] ?? '', 'base64').toString(),
+      key: Buffer.from(user['client-key-data'] ?? '', 'base64').toString(),
+    };
   })();
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: cp.pki.ca.certPem, cert: admin.cert, key: admin.key });
 
@@ -55,11 +60,15 @@ try {
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ ...pod, metadata: { ...pod.metadata, namespace } });
       const started = process.hrtime.bigint();
-      const req = request(`${cp.apiserverUrl}/api/v1/namespaces/${namespace}/pods?dryRun=All`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6, body: text }));
-      });
+      const req = request(
+        `${cp.apiserverUrl}/api/v1/namespaces/${namespace}/pods?dryRun=All`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Number(process.hrtime.bigint() - started) / 1e6, body: text }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -70,7 +79,18 @@ try {
   await writeFile(join(cp.dir, 'noop.key'), cp.pki.webhook.keyPem);
   /** A bench server (SCRIPT PORT CERT KEY [MODE]) in its own process, with the chart's Node.js options; resolves once it listens. */
   const startPeer = async (script: string, port: number, mode: string | undefined): Promise<void> => {
-    const child = spawn(process.execPath, [...CHART_NODE_OPTIONS, script, String(port), join(cp.dir, 'noop.crt'), join(cp.dir, 'noop.key'), ...(mode !== undefined ? [mode] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        ...CHART_NODE_OPTIONS,
+        script,
+        String(port),
+        join(cp.dir, 'noop.crt'),
+        join(cp.dir, 'noop.key'),
+        ...(mode !== undefined ? [mode] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     stops.push(() => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   };
@@ -103,7 +123,8 @@ try {
     ],
   });
   // CIS 2.2 as its text reads: "Ensure that the --client-cert-auth argument is set to true".
-  const cel = "object.spec.containers.all(c, !(c.image.contains('etcd')) || (has(c.command) && c.command.exists(a, a == '--client-cert-auth=true')) || (has(c.args) && c.args.exists(a, a == '--client-cert-auth=true')))";
+  const cel =
+    "object.spec.containers.all(c, !(c.image.contains('etcd')) || (has(c.command) && c.command.exists(a, a == '--client-cert-auth=true')) || (has(c.args) && c.args.exists(a, a == '--client-cert-auth=true')))";
   const objects = [
     ...WAYS.map((w) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${w}` } })),
     hook('noop', `https://127.0.0.1:${noopPort}`, 'bench-noop'),
@@ -115,7 +136,9 @@ try {
       metadata: { name: 'cis-2-2' },
       spec: {
         failurePolicy: 'Fail',
-        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }] },
+        matchConstraints: {
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'] }],
+        },
         validations: [{ expression: cel, message: 'CIS 2.2: --client-cert-auth=true is not set' }],
       },
     },
@@ -123,7 +146,11 @@ try {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'ValidatingAdmissionPolicyBinding',
       metadata: { name: 'cis-2-2' },
-      spec: { policyName: 'cis-2-2', validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'bench-vap' } } } },
+      spec: {
+        policyName: 'cis-2-2',
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'bench-vap' } } },
+      },
     },
   ];
   const applied = cp.kubectl(['apply', '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
@@ -176,15 +203,21 @@ try {
     const at = (q: number): number => Number((ratios[Math.round(q * (ratios.length - 1))] as number).toFixed(2));
     return { median: at(0.5), q1: at(0.25), q3: at(0.75) };
   };
-  const latency = Object.fromEntries(WAYS.map((w) => [w, { p50Ms: pct(samples[w], 50), p99Ms: pct(samples[w], 99), requests: samples[w].length }])) as Record<Way, { p50Ms: number; p99Ms: number; requests: number }>;
+  const latency = Object.fromEntries(
+    WAYS.map((w) => [w, { p50Ms: pct(samples[w], 50), p99Ms: pct(samples[w], 99), requests: samples[w].length }]),
+  ) as Record<Way, { p50Ms: number; p99Ms: number; requests: number }>;
   const added = (w: Way): number => Number((latency[w].p50Ms - latency.none.p50Ms).toFixed(2));
   console.log(`create --dry-run=server of a kubeadm etcd pod, ${ROUNDS} interleaved rounds × ${REQUESTS} requests per way`);
-  for (const w of WAYS) console.log(`  ${w.padEnd(11)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`);
+  for (const w of WAYS)
+    console.log(
+      `  ${w.padEnd(11)} p50 ${latency[w].p50Ms} ms, p99 ${latency[w].p99Ms} ms${w === 'none' ? '' : `; adds ${added(w)} ms at p50`}`,
+    );
   const toNoop = (w: Way): number | null => (added('noop') > 0 ? Number((added(w) / added('noop')).toFixed(2)) : null);
   const ratio = toNoop('guard');
   console.log(`  etcd-tls-guard adds ${ratio ?? 'n/a'} × what the no-op webhook adds (the express floor: ${toNoop('floor') ?? 'n/a'} ×)`);
   const rounds = { guard: perRound('guard'), floor: perRound('floor') };
-  const show = (r: { median: number; q1: number; q3: number } | null): string => (r === null ? 'n/a' : `${r.median} × (quartiles ${r.q1}–${r.q3})`);
+  const show = (r: { median: number; q1: number; q3: number } | null): string =>
+    r === null ? 'n/a' : `${r.median} × (quartiles ${r.q1}–${r.q3})`;
   console.log(`  round by round: etcd-tls-guard ${show(rounds.guard)}; the express floor ${show(rounds.floor)}`);
 
   // --- Where the literal CEL check and etcd-tls-guard disagree, answered by the API server ---
@@ -199,11 +232,31 @@ try {
   };
   const cases: Array<{ input: string; truth: 'serves with client-cert-auth' | 'serves without it' | 'refuses to start'; pod: Pod }> = [
     { input: '--client-cert-auth=true', truth: 'serves with client-cert-auth', pod: withArgs((a) => [...a, '--client-cert-auth=true']) },
-    { input: '--client-cert-auth=true --client-cert-auth=false (last wins)', truth: 'serves without it', pod: withArgs((a) => [...a, '--client-cert-auth=true', '--client-cert-auth=false']) },
-    { input: '--client-cert-auth=1 (Go strconv.ParseBool)', truth: 'serves with client-cert-auth', pod: withArgs((a) => [...a, '--client-cert-auth=1']) },
-    { input: 'ETCD_CLIENT_CERT_AUTH=true (env, no flag)', truth: 'serves with client-cert-auth', pod: withArgs((a) => a, [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'true' }]) },
-    { input: '--client-cert-auth true (space form)', truth: 'refuses to start', pod: withArgs((a) => [...a, '--client-cert-auth', 'true']) },
-    { input: '-client-cert-auth=true (one dash, Go flag)', truth: 'serves with client-cert-auth', pod: withArgs((a) => [...a, '-client-cert-auth=true']) },
+    {
+      input: '--client-cert-auth=true --client-cert-auth=false (last wins)',
+      truth: 'serves without it',
+      pod: withArgs((a) => [...a, '--client-cert-auth=true', '--client-cert-auth=false']),
+    },
+    {
+      input: '--client-cert-auth=1 (Go strconv.ParseBool)',
+      truth: 'serves with client-cert-auth',
+      pod: withArgs((a) => [...a, '--client-cert-auth=1']),
+    },
+    {
+      input: 'ETCD_CLIENT_CERT_AUTH=true (env, no flag)',
+      truth: 'serves with client-cert-auth',
+      pod: withArgs((a) => a, [{ name: 'ETCD_CLIENT_CERT_AUTH', value: 'true' }]),
+    },
+    {
+      input: '--client-cert-auth true (space form)',
+      truth: 'refuses to start',
+      pod: withArgs((a) => [...a, '--client-cert-auth', 'true']),
+    },
+    {
+      input: '-client-cert-auth=true (one dash, Go flag)',
+      truth: 'serves with client-cert-auth',
+      pod: withArgs((a) => [...a, '-client-cert-auth=true']),
+    },
   ];
   const verdicts: Array<Record<string, string>> = [];
   console.log('\ninput | what etcd does | CEL policy | etcd-tls-guard');
@@ -212,10 +265,26 @@ try {
     const word = (status: number): string => (status === 201 ? 'allowed' : status === 403 || status === 422 ? 'denied' : `HTTP ${status}`);
     // Right: allowed exactly when etcd serves with client certificate authentication.
     const right = (status: number): string => ((status === 201) === (c.truth === 'serves with client-cert-auth') ? 'right' : 'WRONG');
-    verdicts.push({ input: c.input, etcd: c.truth, cel: `${word(v.status)} (${right(v.status)})`, guard: `${word(g.status)} (${right(g.status)})` });
+    verdicts.push({
+      input: c.input,
+      etcd: c.truth,
+      cel: `${word(v.status)} (${right(v.status)})`,
+      guard: `${word(g.status)} (${right(g.status)})`,
+    });
     console.log(`${c.input} | ${c.truth} | ${word(v.status)} (${right(v.status)}) | ${word(g.status)} (${right(g.status)})`);
   }
-  console.log(JSON.stringify({ rounds: ROUNDS, requestsPerRound: REQUESTS, latency, addedP50Ms: { noop: added('noop'), floor: added('floor'), guard: added('guard'), vap: added('vap') }, guardToNoop: ratio, floorToNoop: toNoop('floor'), toNoopByRound: rounds, verdicts }));
+  console.log(
+    JSON.stringify({
+      rounds: ROUNDS,
+      requestsPerRound: REQUESTS,
+      latency,
+      addedP50Ms: { noop: added('noop'), floor: added('floor'), guard: added('guard'), vap: added('vap') },
+      guardToNoop: ratio,
+      floorToNoop: toNoop('floor'),
+      toNoopByRound: rounds,
+      verdicts,
+    }),
+  );
 } finally {
   for (const stop of stops.reverse()) await stop();
 }

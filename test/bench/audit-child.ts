@@ -22,7 +22,12 @@ const unrelated = loadFixture('other/nginx.yaml');
 const pods = Array.from({ length: PODS }, (_, i) => {
   const base = [passingEtcd, failingEtcd, apiserver, unrelated][i % 4] as object;
   const meta = (base as { metadata?: Record<string, unknown> }).metadata ?? {};
-  return { apiVersion: 'v1', kind: 'Pod', ...base, metadata: { ...meta, name: `pod-${i}`, namespace: 'kube-system', uid: `uid-${i}`, resourceVersion: String(i) } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    ...base,
+    metadata: { ...meta, name: `pod-${i}`, namespace: 'kube-system', uid: `uid-${i}`, resourceVersion: String(i) },
+  };
 });
 const PAGE_BODIES = new Map<number, string>();
 const server = createServer({ cert: certs.server.certPem, key: certs.server.keyPem }, (req, res) => {
@@ -36,7 +41,12 @@ const server = createServer({ cert: certs.server.certPem, key: certs.server.keyP
   let body = PAGE_BODIES.get(start);
   if (body === undefined) {
     const next = start + limit < PODS ? String(start + limit) : undefined;
-    body = JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1', ...(next !== undefined ? { continue: next } : {}) }, items: pods.slice(start, start + limit) });
+    body = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PodList',
+      metadata: { resourceVersion: '1', ...(next !== undefined ? { continue: next } : {}) },
+      items: pods.slice(start, start + limit),
+    });
     PAGE_BODIES.set(start, body);
   }
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -44,7 +54,14 @@ const server = createServer({ cert: certs.server.certPem, key: certs.server.keyP
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const kc = new KubeConfig();
 kc.loadFromOptions({
-  clusters: [{ name: 'fake', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(certs.ca.certPem).toString('base64'), skipTLSVerify: false }],
+  clusters: [
+    {
+      name: 'fake',
+      server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      caData: Buffer.from(certs.ca.certPem).toString('base64'),
+      skipTLSVerify: false,
+    },
+  ],
   users: [{ name: 'u', token: 'x' }],
   contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
   currentContext: 'c',
@@ -52,7 +69,13 @@ kc.loadFromOptions({
 // Warm the page cache of the fake server (its own JSON.stringify is not the audit's time).
 await runAudit(kc, { namespaces: ['kube-system'], policy: DEFAULT_POLICY, policyReport: false, source: 'cluster', now: () => new Date() });
 const t0 = performance.now();
-const outcome = await runAudit(kc, { namespaces: ['kube-system'], policy: DEFAULT_POLICY, policyReport: false, source: 'cluster', now: () => new Date() });
+const outcome = await runAudit(kc, {
+  namespaces: ['kube-system'],
+  policy: DEFAULT_POLICY,
+  policyReport: false,
+  source: 'cluster',
+  now: () => new Date(),
+});
 const ms = performance.now() - t0;
 server.close();
 console.log(

@@ -37,7 +37,18 @@ import type { Pod } from '../../src/launch/pod.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { loadFixture } from '../helpers.js';
-import { CHART_NODE_OPTIONS, load, oneAtATime, paced, startBaselineProcess, startExpressFloorProcess, startWebhookProcess, type Bodies, type LoadResult, type Target } from './http.js';
+import {
+  CHART_NODE_OPTIONS,
+  load,
+  oneAtATime,
+  paced,
+  startBaselineProcess,
+  startExpressFloorProcess,
+  startWebhookProcess,
+  type Bodies,
+  type LoadResult,
+  type Target,
+} from './http.js';
 import { bigUnrelatedPod, distinctPassingEtcd, failingEtcd, oneMiBEtcd, passingEtcd, reviewOf } from './pods.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -48,7 +59,8 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 
 /** A benchmark that measured errors instead of work would be worse than none. */
 function refuseErrors(what: string, r: LoadResult): LoadResult {
-  if (r.errors + r.non2xx > 0) throw new Error(`${what}: ${r.errors} errors and ${r.non2xx} non-2xx answers; the figures would not mean anything`);
+  if (r.errors + r.non2xx > 0)
+    throw new Error(`${what}: ${r.errors} errors and ${r.non2xx} non-2xx answers; the figures would not mean anything`);
   return r;
 }
 
@@ -87,7 +99,10 @@ async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> 
       const target = await start();
       await load(target, body, { connections: CONNECTIONS, seconds: Math.min(2, SECONDS) }); // warm-up (JIT, TLS sessions)
       const max = refuseErrors(name, await load(target, body, { connections: CONNECTIONS, seconds: SECONDS }));
-      const at1000 = refuseErrors(name, await paced(target, body, { rate: 1000, seconds: SECONDS, connections: CONNECTIONS, ca: certs.ca.certPem }));
+      const at1000 = refuseErrors(
+        name,
+        await paced(target, body, { rate: 1000, seconds: SECONDS, connections: CONNECTIONS, ca: certs.ca.certPem }),
+      );
       runs.set(name, [...(runs.get(name) ?? []), { max, at1000, rss: target.peakRssMiB() }]);
       await target.stop();
     }
@@ -97,7 +112,11 @@ async function measureEach(body: Bodies): Promise<Record<ServerName, Measured>> 
     out[name] = {
       requestsPerSecond: median(rs.map((r) => r.max.requestsPerSecond)),
       p99FullSpeedMs: median(rs.map((r) => r.max.p99Ms)),
-      at1000: { p50Ms: median(rs.map((r) => r.at1000.p50Ms)), p99Ms: median(rs.map((r) => r.at1000.p99Ms)), p999Ms: median(rs.map((r) => r.at1000.p999Ms)) },
+      at1000: {
+        p50Ms: median(rs.map((r) => r.at1000.p50Ms)),
+        p99Ms: median(rs.map((r) => r.at1000.p99Ms)),
+        p999Ms: median(rs.map((r) => r.at1000.p999Ms)),
+      },
       peakRssMiB: Math.max(...rs.map((r) => r.rss)),
       rounds: rs.map((r) => r.max.requestsPerSecond),
     };
@@ -143,10 +162,19 @@ for (const [kind, body] of Object.entries(bodies)) {
     `HTTP ${kind} kubeadm etcd review (${(first.length / 1024).toFixed(1)} KiB), req/s`,
     `webhook ${m.webhook.requestsPerSecond}: ${toBaseline} × baseline ${m.baseline.requestsPerSecond}, ${toFloor} × express floor ${m.expressFloor.requestsPerSecond} (express defaults ${m.expressDefaults.requestsPerSecond}; floor = ${floorToBaseline} × baseline) [medians; ratios round by round, median]`,
   );
-  row('  p50/p99/p99.9 at a steady 1,000 req/s', `webhook ${Object.values(m.webhook.at1000).join('/')} ms, floor ${Object.values(m.expressFloor.at1000).join('/')} ms, baseline ${Object.values(m.baseline.at1000).join('/')} ms`);
-  row('  p99 at full speed; webhook peak RSS', `webhook ${m.webhook.p99FullSpeedMs} ms, floor ${m.expressFloor.p99FullSpeedMs} ms, baseline ${m.baseline.p99FullSpeedMs} ms; ${m.webhook.peakRssMiB} MiB`);
+  row(
+    '  p50/p99/p99.9 at a steady 1,000 req/s',
+    `webhook ${Object.values(m.webhook.at1000).join('/')} ms, floor ${Object.values(m.expressFloor.at1000).join('/')} ms, baseline ${Object.values(m.baseline.at1000).join('/')} ms`,
+  );
+  row(
+    '  p99 at full speed; webhook peak RSS',
+    `webhook ${m.webhook.p99FullSpeedMs} ms, floor ${m.expressFloor.p99FullSpeedMs} ms, baseline ${m.baseline.p99FullSpeedMs} ms; ${m.webhook.peakRssMiB} MiB`,
+  );
   row('  webhook req/s per round', m.webhook.rounds.join(', '));
-  row('  webhook ÷ floor per round; ratio of the medians', `${perRoundToFloor.join(', ')}; ${ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond)}`);
+  row(
+    '  webhook ÷ floor per round; ratio of the medians',
+    `${perRoundToFloor.join(', ')}; ${ratio(m.webhook.requestsPerSecond, m.expressFloor.requestsPerSecond)}`,
+  );
 }
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
@@ -199,7 +227,12 @@ async function pairedWithFloor(body: Bodies): Promise<Record<string, unknown>> {
       ratioRequestsPerSecondQuartiles: [speed[0], speed[2]],
       ratioCpuPerRequest: cpu[1],
       ratioCpuPerRequestQuartiles: [cpu[0], cpu[2]],
-      windows: pairs.map((p) => ({ floor: p.floor.requestsPerSecond, webhook: p.webhook.requestsPerSecond, floorCpuMicros: Number(p.floor.cpuMicrosPerRequest.toFixed(1)), webhookCpuMicros: Number(p.webhook.cpuMicrosPerRequest.toFixed(1)) })),
+      windows: pairs.map((p) => ({
+        floor: p.floor.requestsPerSecond,
+        webhook: p.webhook.requestsPerSecond,
+        floorCpuMicros: Number(p.floor.cpuMicrosPerRequest.toFixed(1)),
+        webhookCpuMicros: Number(p.webhook.cpuMicrosPerRequest.toFixed(1)),
+      })),
     };
   } finally {
     await floor.stop();
@@ -216,17 +249,26 @@ const ONE_ROUNDS = Number(process.env.BENCH_ONE_ROUNDS ?? 30);
  * for, without the API server's own 1–2 ms around it.
  */
 async function oneReviewAtATime(body: string): Promise<Record<string, unknown>> {
-  const targets = [await startBaselineProcess(certFile, keyFile, certs.ca.certPem), await startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'lean'), await startWebhookProcess(certFile, keyFile, certs.ca.certPem)];
+  const targets = [
+    await startBaselineProcess(certFile, keyFile, certs.ca.certPem),
+    await startExpressFloorProcess(certFile, keyFile, certs.ca.certPem, 'lean'),
+    await startWebhookProcess(certFile, keyFile, certs.ca.certPem),
+  ];
   try {
     const r = await oneAtATime(targets, body, { rounds: ONE_ROUNDS, perRound: 50, walkMiB: 16, ca: certs.ca.certPem });
-    if (r.errors + r.non2xx > 0) throw new Error(`one review at a time: ${r.errors} errors and ${r.non2xx} non-200 answers; the figures would not mean anything`);
+    if (r.errors + r.non2xx > 0)
+      throw new Error(`one review at a time: ${r.errors} errors and ${r.non2xx} non-200 answers; the figures would not mean anything`);
     const [baseline, floor, webhook] = r.roundP50Us as [number[], number[], number[]];
     const over = (a: number[], b: number[]): number => Math.round(median(a.map((x, i) => x - (b[i] as number))));
     const out = {
       rounds: ONE_ROUNDS,
       perRound: 50,
       p50Us: { baseline: r.p50Us[0], expressFloor: r.p50Us[1], webhook: r.p50Us[2] },
-      addedUsPerRoundMedian: { expressFloorOverBaseline: over(floor, baseline), webhookOverBaseline: over(webhook, baseline), webhookOverExpressFloor: over(webhook, floor) },
+      addedUsPerRoundMedian: {
+        expressFloorOverBaseline: over(floor, baseline),
+        webhookOverBaseline: over(webhook, baseline),
+        webhookOverExpressFloor: over(webhook, floor),
+      },
     };
     row(
       `HTTP passing review one at a time, caches cold (${ONE_ROUNDS} × 50)`,
@@ -253,8 +295,17 @@ for (const [kind, pod] of [
   const w = refuseErrors(`webhook, ${kind}`, await load(webhook, body, { connections: 4, seconds }));
   const rss = webhook.peakRssMiB();
   await webhook.stop();
-  http[kind] = { bodyKiB: Math.round(body.length / 1024), webhook: w, baseline: b, ratio: ratio(w.requestsPerSecond, b.requestsPerSecond), webhookPeakRssMiB: rss };
-  row(`HTTP ${kind} (${Math.round(body.length / 1024)} KiB), 4 connections`, `webhook ${w.requestsPerSecond}/s p99 ${w.p99Ms} ms vs baseline ${b.requestsPerSecond}/s p99 ${b.p99Ms} ms; RSS ${rss} MiB`);
+  http[kind] = {
+    bodyKiB: Math.round(body.length / 1024),
+    webhook: w,
+    baseline: b,
+    ratio: ratio(w.requestsPerSecond, b.requestsPerSecond),
+    webhookPeakRssMiB: rss,
+  };
+  row(
+    `HTTP ${kind} (${Math.round(body.length / 1024)} KiB), 4 connections`,
+    `webhook ${w.requestsPerSecond}/s p99 ${w.p99Ms} ms vs baseline ${b.requestsPerSecond}/s p99 ${b.p99Ms} ms; RSS ${rss} MiB`,
+  );
 }
 
 // --- 2. A burst of large UPDATE reviews, with the chart's heap ---
@@ -273,8 +324,17 @@ const burstRss = burstTarget.peakRssMiB();
 await burstTarget.stop();
 const burstFailures = burstReplies.filter((r) => r.status !== 200).length;
 if (burstFailures > 0) throw new Error(`burst: ${burstFailures} of 32 reviews not answered 200`);
-const burst = { reviews: 32, reviewMiB: Number((burstBody.length / 2 ** 20).toFixed(1)), seconds: burstSeconds, peakRssMiB: burstRss, chartLimitMiB: 256 };
-row(`burst: 32 × ${burst.reviewMiB} MiB UPDATE reviews at once (heap 192 MiB)`, `all 200 in ${burstSeconds} s; peak RSS ${burstRss} MiB (chart limit 256 Mi)`);
+const burst = {
+  reviews: 32,
+  reviewMiB: Number((burstBody.length / 2 ** 20).toFixed(1)),
+  seconds: burstSeconds,
+  peakRssMiB: burstRss,
+  chartLimitMiB: 256,
+};
+row(
+  `burst: 32 × ${burst.reviewMiB} MiB UPDATE reviews at once (heap 192 MiB)`,
+  `all 200 in ${burstSeconds} s; peak RSS ${burstRss} MiB (chart limit 256 Mi)`,
+);
 await rm(certDir, { recursive: true, force: true });
 
 // --- 2. The core, in-process ---
@@ -327,16 +387,42 @@ row('scan of 10,000 manifest files (own process)', `${scan.filesPerSecond} files
 const auditChild = fileURLToPath(new URL('./audit-child.js', import.meta.url));
 const audit = JSON.parse(execFileSync(process.execPath, [auditChild, '10000'], { encoding: 'utf8' })) as Record<string, number>;
 if (audit.checked !== 7500) throw new Error(`audit checked ${audit.checked} of 7,500 control-plane pods: the benchmark input is wrong`);
-row('audit of 10,000 pods from a fake API (own process)', `${audit.podsPerSecond} pods/s, ${audit.seconds} s (peak RSS ${audit.peakRssMiB} MiB, the fake server's pods included)`);
+row(
+  'audit of 10,000 pods from a fake API (own process)',
+  `${audit.podsPerSecond} pods/s, ${audit.seconds} s (peak RSS ${audit.peakRssMiB} MiB, the fake server's pods included)`,
+);
 
 // --- 5. one node checked (etcd-tls-guard node), in a process of its own ---
 const { kubeadmNode } = await import('../node-host.js');
 const { host } = kubeadmNode();
 const nodeChild = fileURLToPath(new URL('./node-child.js', import.meta.url));
-const nodeRuns = Array.from({ length: 5 }, () => JSON.parse(execFileSync(process.execPath, [nodeChild, host.root], { encoding: 'utf8' })) as Record<string, number>);
+const nodeRuns = Array.from(
+  { length: 5 },
+  () => JSON.parse(execFileSync(process.execPath, [nodeChild, host.root], { encoding: 'utf8' })) as Record<string, number>,
+);
 host.remove();
 if (nodeRuns.some((r) => r.checked !== 2)) throw new Error('the node check did not check the two manifests: the benchmark input is wrong');
-const nodeCheck = { checkSeconds: median(nodeRuns.map((r) => r.checkSeconds as number)), processSeconds: median(nodeRuns.map((r) => r.processSeconds as number)), peakRssMiB: Math.max(...nodeRuns.map((r) => r.peakRssMiB as number)) };
-row('one node checked: kubeadm layout, the real /proc (5 runs)', `check ${nodeCheck.checkSeconds} s, process ${nodeCheck.processSeconds} s (medians), peak RSS ${nodeCheck.peakRssMiB} MiB (max)`);
+const nodeCheck = {
+  checkSeconds: median(nodeRuns.map((r) => r.checkSeconds as number)),
+  processSeconds: median(nodeRuns.map((r) => r.processSeconds as number)),
+  peakRssMiB: Math.max(...nodeRuns.map((r) => r.peakRssMiB as number)),
+};
+row(
+  'one node checked: kubeadm layout, the real /proc (5 runs)',
+  `check ${nodeCheck.checkSeconds} s, process ${nodeCheck.processSeconds} s (medians), peak RSS ${nodeCheck.peakRssMiB} MiB (max)`,
+);
 
-console.log(JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, secondsPerRun: SECONDS, rounds: ROUNDS, http, burst, core, scan, audit, nodeCheck }));
+console.log(
+  JSON.stringify({
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    secondsPerRun: SECONDS,
+    rounds: ROUNDS,
+    http,
+    burst,
+    core,
+    scan,
+    audit,
+    nodeCheck,
+  }),
+);

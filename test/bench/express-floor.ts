@@ -18,7 +18,9 @@ import { ByteBudget, defaultBudgetBytes, readBody } from '../../src/webhook/body
 const [port, certFile, keyFile, mode = 'lean'] = process.argv.slice(2);
 const lean = mode === 'lean';
 const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
-const body = lean ? readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: 10_000 }, budget) : express.raw({ type: () => true, limit: MAX_REVIEW_BYTES });
+const body = lean
+  ? readBody({ maxBytes: MAX_REVIEW_BYTES, budgetBytes: budget.budgetBytes, bodyTimeoutMs: 10_000 }, budget)
+  : express.raw({ type: () => true, limit: MAX_REVIEW_BYTES });
 const app = express();
 if (lean) {
   app.disable('x-powered-by');

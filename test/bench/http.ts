@@ -35,9 +35,10 @@ export interface Target {
 
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
 
-
 function peakRss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
   return Math.round(Number(/(\d+)/.exec(line ?? '')?.[1] ?? 0) / 1024);
 }
 
@@ -94,20 +95,58 @@ async function startProcess(name: string, args: string[], ca: string, port: numb
 export const CHART_NODE_OPTIONS = ['--max-old-space-size=192', '--max-semi-space-size=4'];
 
 /** The webhook as deployed: its metrics on (a free port). */
-export async function startWebhookProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
+export async function startWebhookProcess(
+  certFile: string,
+  keyFile: string,
+  ca: string,
+  nodeOptions: readonly string[] = CHART_NODE_OPTIONS,
+): Promise<Target> {
   const port = await freePort();
   const metricsPort = await freePort();
   const cli = `${DIST}src/cli/main.js`;
-  const target = await startProcess('webhook', [...nodeOptions, cli, 'serve', '--port', String(port), '--metrics-port', String(metricsPort), '--tls-cert-file', certFile, '--tls-key-file', keyFile], ca, port);
+  const target = await startProcess(
+    'webhook',
+    [
+      ...nodeOptions,
+      cli,
+      'serve',
+      '--port',
+      String(port),
+      '--metrics-port',
+      String(metricsPort),
+      '--tls-cert-file',
+      certFile,
+      '--tls-key-file',
+      keyFile,
+    ],
+    ca,
+    port,
+  );
   return target;
 }
 
-export async function startExpressFloorProcess(certFile: string, keyFile: string, ca: string, mode: 'lean' | 'defaults' = 'lean', nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
+export async function startExpressFloorProcess(
+  certFile: string,
+  keyFile: string,
+  ca: string,
+  mode: 'lean' | 'defaults' = 'lean',
+  nodeOptions: readonly string[] = CHART_NODE_OPTIONS,
+): Promise<Target> {
   const port = await freePort();
-  return startProcess(mode === 'lean' ? 'express floor' : 'express defaults', [...nodeOptions, `${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode], ca, port);
+  return startProcess(
+    mode === 'lean' ? 'express floor' : 'express defaults',
+    [...nodeOptions, `${DIST}test/bench/express-floor.js`, String(port), certFile, keyFile, mode],
+    ca,
+    port,
+  );
 }
 
-export async function startBaselineProcess(certFile: string, keyFile: string, ca: string, nodeOptions: readonly string[] = CHART_NODE_OPTIONS): Promise<Target> {
+export async function startBaselineProcess(
+  certFile: string,
+  keyFile: string,
+  ca: string,
+  nodeOptions: readonly string[] = CHART_NODE_OPTIONS,
+): Promise<Target> {
   const port = await freePort();
   return startProcess('baseline', [...nodeOptions, `${DIST}test/bench/baseline.js`, String(port), certFile, keyFile], ca, port);
 }
@@ -128,7 +167,9 @@ function percentile(sorted: Float64Array, p: number): number {
 
 /** POST /validate with `body`, as the bytes of an HTTP/1.1 request (keep-alive, the default). */
 function reviewRequest(url: URL, body: string): Buffer {
-  return Buffer.from(`POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  return Buffer.from(
+    `POST /validate HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** One keep-alive TLS connection that sends prepared requests and reads one HTTP/1.1 response at a time. */
@@ -198,7 +239,11 @@ async function rawConnection(url: URL, ca: string, request: () => Buffer): Promi
  * cost (node:https's client takes ~0.1 ms a request here) stays out of the figures. autocannon's own
  * rate limit sends each second's quota in a burst, which measures the burst, not the rate.
  */
-export async function paced(target: Target, bodies: Bodies, opts: { rate: number; seconds: number; connections: number; ca: string }): Promise<LoadResult> {
+export async function paced(
+  target: Target,
+  bodies: Bodies,
+  opts: { rate: number; seconds: number; connections: number; ca: string },
+): Promise<LoadResult> {
   const url = new URL(target.url);
   const bytesOf = (body: string): Buffer => reviewRequest(url, body);
   const fixed = typeof bodies === 'string' ? bytesOf(bodies) : undefined;
@@ -257,11 +302,23 @@ export async function paced(target: Target, bodies: Bodies, opts: { rate: number
   await allAnswered;
   for (const c of connections) c.close();
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: total, requestsPerSecond: opts.rate, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), errors, non2xx };
+  return {
+    requests: total,
+    requestsPerSecond: opts.rate,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
+    errors,
+    non2xx,
+  };
 }
 
 /** One autocannon run: `rate` undefined = as fast as the connections allow. */
-export async function load(target: Target, bodies: Bodies, opts: { connections: number; seconds: number; rate?: number }): Promise<LoadResult> {
+export async function load(
+  target: Target,
+  bodies: Bodies,
+  opts: { connections: number; seconds: number; rate?: number },
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const next = nextBody(bodies);
   const options: autocannon.Options = {
@@ -312,7 +369,11 @@ export interface OneAtATimeResult {
  * round in reverse order; one keep-alive connection per target; only the status line and framing
  * are read, as in paced().
  */
-export async function oneAtATime(targets: readonly Target[], body: string, opts: { rounds: number; perRound: number; walkMiB: number; ca: string }): Promise<OneAtATimeResult> {
+export async function oneAtATime(
+  targets: readonly Target[],
+  body: string,
+  opts: { rounds: number; perRound: number; walkMiB: number; ca: string },
+): Promise<OneAtATimeResult> {
   const connections = await Promise.all(
     targets.map((t) => {
       const url = new URL(t.url);
@@ -353,7 +414,12 @@ export async function oneAtATime(targets: readonly Target[], body: string, opts:
         (byRound[i] as number[]).push(percentile(Float64Array.from(these).sort(), 50));
       }
     }
-    return { p50Us: all.map((xs) => Math.round(percentile(Float64Array.from(xs).sort(), 50))), roundP50Us: byRound.map((xs) => xs.map((x) => Math.round(x))), errors, non2xx };
+    return {
+      p50Us: all.map((xs) => Math.round(percentile(Float64Array.from(xs).sort(), 50))),
+      roundP50Us: byRound.map((xs) => xs.map((x) => Math.round(x))),
+      errors,
+      non2xx,
+    };
   } finally {
     for (const c of connections) c.close();
   }

@@ -10,7 +10,12 @@ import { main } from '../../src/cli/main.js';
 const [root] = process.argv.slice(2);
 const t0 = performance.now();
 let out = '';
-const code = await main(['node', '--root', root as string, '--proc', '/proc', '--format', 'json'], { out: (t) => (out += t), err: () => undefined, env: {}, readStdin: () => Promise.resolve('') });
+const code = await main(['node', '--root', root as string, '--proc', '/proc', '--format', 'json'], {
+  out: (t) => (out += t),
+  err: () => undefined,
+  env: {},
+  readStdin: () => Promise.resolve(''),
+});
 const ms = performance.now() - t0;
 const report = JSON.parse(out) as { summary: { checked: number } };
 console.log(

@@ -34,7 +34,10 @@ export const oneMiBEtcd: Pod = (() => {
   const pod = loadFixture('kubeadm/etcd.yaml');
   const c = pod.spec.containers[0];
   if (c !== undefined) {
-    c.env = Array.from({ length: 4000 }, (_, i) => ({ name: i % 100 === 0 ? `ETCD_UNUSED_${i}` : `APP_SETTING_${i}`, value: `$(HOSTNAME)-${'v'.repeat(220)}` }));
+    c.env = Array.from({ length: 4000 }, (_, i) => ({
+      name: i % 100 === 0 ? `ETCD_UNUSED_${i}` : `APP_SETTING_${i}`,
+      value: `$(HOSTNAME)-${'v'.repeat(220)}`,
+    }));
     c.command = [...(c.command ?? []), ...Array.from({ length: 200 }, (_, i) => `--log-outputs=${'/var/log/etcd/'.repeat(20)}${i}`)];
   }
   return pod;
@@ -52,7 +55,8 @@ export function distinctPassingEtcd(n: number): Pod[] {
   return Array.from({ length: n }, (_, i) => {
     const pod = loadFixture('kubeadm/etcd.yaml');
     const c = pod.spec.containers[0];
-    if (c?.command !== undefined) c.command = [...c.command.filter((a) => !a.startsWith('--snapshot-count')), `--snapshot-count=${20_000 + i}`];
+    if (c?.command !== undefined)
+      c.command = [...c.command.filter((a) => !a.startsWith('--snapshot-count')), `--snapshot-count=${20_000 + i}`];
     return pod;
   });
 }

@@ -12,7 +12,12 @@ import { scanInputs } from '../../src/scan/scan.js';
 const [dir, files] = process.argv.slice(2);
 const t0 = performance.now();
 let outputBytes = 0;
-const outcome = await scanInputs([dir as string], () => Promise.resolve(''), DEFAULT_POLICY, jsonSink((t) => (outputBytes += t.length)));
+const outcome = await scanInputs(
+  [dir as string],
+  () => Promise.resolve(''),
+  DEFAULT_POLICY,
+  jsonSink((t) => (outputBytes += t.length)),
+);
 const ms = performance.now() - t0;
 console.log(
   JSON.stringify({

@@ -31,7 +31,6 @@ export async function timed<T>(phase: string, work: () => Promise<T> | T): Promi
   }
 }
 
-
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -120,7 +119,10 @@ function stopProcess(child: ChildProcess | undefined): Promise<void> {
  */
 function kubeApiserverBinary(): string {
   const release = process.env.ETCD_TLS_GUARD_E2E_KUBERNETES;
-  return execFileSync(join(ROOT, 'test', 'e2e', 'build-apiserver.sh'), release !== undefined && release !== '' ? [release] : [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync(join(ROOT, 'test', 'e2e', 'build-apiserver.sh'), release !== undefined && release !== '' ? [release] : [], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export const NODE_NAME = 'cp-1';
@@ -130,8 +132,28 @@ const HELM = helmBinary();
 const KUBE_VERSION = '1.33.13';
 
 /** The chart's ValidatingWebhookConfiguration, pointed at the local webhook by URL. */
-export function webhookConfiguration(webhookUrl: string, caPem: string, failurePolicy: 'Fail' | 'Ignore', extra: readonly string[] = []): string {
-  const r = spawnSync(HELM, ['template', 'guard', CHART, '--namespace', 'etcd-tls-guard', '--kube-version', KUBE_VERSION, '--set', `failurePolicy=${failurePolicy}`, ...extra], { encoding: 'utf8' });
+export function webhookConfiguration(
+  webhookUrl: string,
+  caPem: string,
+  failurePolicy: 'Fail' | 'Ignore',
+  extra: readonly string[] = [],
+): string {
+  const r = spawnSync(
+    HELM,
+    [
+      'template',
+      'guard',
+      CHART,
+      '--namespace',
+      'etcd-tls-guard',
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      `failurePolicy=${failurePolicy}`,
+      ...extra,
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`helm template: ${r.stderr}`);
   const vwc = parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as { kind?: string; webhooks?: Record<string, unknown>[] } | null)
@@ -147,8 +169,6 @@ export function requestsServed(metrics: string): number {
     .filter((l) => l.startsWith('etcd_tls_guard_admission_requests_total{'))
     .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
 }
-
-
 
 export async function startControlPlane(): Promise<ControlPlane> {
   const dir = await mkdtemp(join(tmpdir(), 'etg-e2e-'));
@@ -171,7 +191,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
       webhook: issueCertificate(webhookCa, { sans: ['localhost', '127.0.0.1'], usage: 'server' }),
     };
   });
-  const sa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const sa = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   const f = (name: string): string => join(dir, name);
   const files: Record<string, string> = {
     'ca.crt': pki.ca.certPem,
@@ -186,7 +210,12 @@ export async function startControlPlane(): Promise<ControlPlane> {
     'sa.pub': sa.publicKey,
     'sa.key': sa.privateKey,
     // Metadata for everything: the annotations webhooks add are in every event at this level.
-    'audit-policy.yaml': stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata' }] }),
+    'audit-policy.yaml': stringify({
+      apiVersion: 'audit.k8s.io/v1',
+      kind: 'Policy',
+      omitStages: ['RequestReceived'],
+      rules: [{ level: 'Metadata' }],
+    }),
   };
   for (const [name, text] of Object.entries(files)) await writeFile(f(name), text, { mode: 0o600 });
 
@@ -262,7 +291,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
     await timed('etcd + kube-apiserver ready', () =>
       waitFor('kube-apiserver /readyz', 90_000, async () => {
         if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited ${apiserver.exitCode}: see ${f('kube-apiserver.log')}`);
-        return (await httpsStatus(`${apiserverUrl}/readyz`, { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem })) === 200;
+        return (
+          (await httpsStatus(`${apiserverUrl}/readyz`, { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem })) === 200
+        );
       }),
     );
   } catch (err) {
@@ -293,7 +324,11 @@ export async function startControlPlane(): Promise<ControlPlane> {
   );
 
   const kubectl = (args: readonly string[], opts: { context?: 'admin' | 'node'; input?: string } = {}): KubectlResult => {
-    const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, '--context', opts.context ?? 'admin', ...args], { encoding: 'utf8', input: opts.input ?? '', timeout: 60_000 });
+    const r = spawnSync('kubectl', ['--kubeconfig', kubeconfig, '--context', opts.context ?? 'admin', ...args], {
+      encoding: 'utf8',
+      input: opts.input ?? '',
+      timeout: 60_000,
+    });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
 
@@ -326,7 +361,11 @@ export interface WebhookProcess {
   stop(): Promise<void>;
 }
 
-export async function startWebhook(cp: ControlPlane, extraArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Promise<WebhookProcess> {
+export async function startWebhook(
+  cp: ControlPlane,
+  extraArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<WebhookProcess> {
   const dir = join(cp.dir, `webhook-${Date.now()}`);
   await mkdir(dir);
   await writeFile(join(dir, 'tls.crt'), cp.pki.webhook.certPem);
@@ -336,7 +375,23 @@ export async function startWebhook(cp: ControlPlane, extraArgs: readonly string[
   const metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--port', '0', '--metrics-port', String(metricsPort), '--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key'), '--config', policyFile, '--reload-interval', '0.2', ...extraArgs],
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--metrics-port',
+      String(metricsPort),
+      '--tls-cert-file',
+      join(dir, 'tls.crt'),
+      '--tls-key-file',
+      join(dir, 'tls.key'),
+      '--config',
+      policyFile,
+      '--reload-interval',
+      '0.2',
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } },
   );
   let log = '';
@@ -363,7 +418,9 @@ export async function startWebhook(cp: ControlPlane, extraArgs: readonly string[
     setPolicy: async (yaml) => {
       const before = (log.match(/"msg":"policy reloaded"/g) ?? []).length;
       await writeFile(policyFile, yaml);
-      await waitFor('the webhook to reload its policy', 10_000, () => Promise.resolve((log.match(/"msg":"policy reloaded"/g) ?? []).length > before));
+      await waitFor('the webhook to reload its policy', 10_000, () =>
+        Promise.resolve((log.match(/"msg":"policy reloaded"/g) ?? []).length > before),
+      );
     },
     stop: () => stopProcess(child),
   };

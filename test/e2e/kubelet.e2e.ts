@@ -15,7 +15,20 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Pod } from '../../src/launch/pod.js';
 import { freePort } from '../processes.js';
-import { httpGetText, NODE_NAME, ROOT, startControlPlane, startWebhook, timed, waitFor, WEBHOOK_NAME, webhookConfiguration, type ControlPlane, type KubectlResult, type WebhookProcess } from './cluster.js';
+import {
+  httpGetText,
+  NODE_NAME,
+  ROOT,
+  startControlPlane,
+  startWebhook,
+  timed,
+  waitFor,
+  WEBHOOK_NAME,
+  webhookConfiguration,
+  type ControlPlane,
+  type KubectlResult,
+  type WebhookProcess,
+} from './cluster.js';
 
 const PINNED = /k8s\.io\/kubernetes (v[\d.]+)/.exec(readFileSync(join(ROOT, 'test', 'e2e', 'apiserver', 'go.mod'), 'utf8'))?.[1] ?? '';
 const RELEASE = process.env.ETCD_TLS_GUARD_E2E_KUBERNETES ?? '';
@@ -33,7 +46,12 @@ function staticEtcd(command: (c: string[]) => string[]): string {
   const spec = { ...mirror.spec, containers: [{ ...container, command: command(container.command ?? []) }] } as Record<string, unknown>;
   delete spec.nodeName;
   delete spec.priority;
-  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd', namespace: 'kube-system', labels: { component: 'etcd', tier: 'control-plane' } }, spec });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'etcd', namespace: 'kube-system', labels: { component: 'etcd', tier: 'control-plane' } },
+    spec,
+  });
 }
 
 const MIRROR = `etcd-${NODE_NAME}`;
@@ -53,13 +71,25 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
       console.log(`      (kubemark is built for ${PINNED} only; this run is ${RELEASE})`);
       this.skip();
     }
-    const bin = await timed('kubemark binary (build or cache)', () => execFileSync('bash', [join(ROOT, 'test', 'e2e', 'build-kubemark.sh'), PINNED], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim());
+    const bin = await timed('kubemark binary (build or cache)', () =>
+      execFileSync('bash', [join(ROOT, 'test', 'e2e', 'build-kubemark.sh'), PINNED], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).trim(),
+    );
     cp = await startControlPlane();
     webhook = await timed('webhook process', () => startWebhook(cp));
     await timed('ValidatingWebhookConfiguration from the chart', async () => {
       ok(cp.kubectl(['apply', '-f', '-'], { input: webhookConfiguration(webhook.url, cp.pki.webhookCa.certPem, 'Fail') }));
       await waitFor('the webhook configuration to take effect', 15_000, () =>
-        Promise.resolve(cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: staticEtcd((c) => c.map((a) => a.replace('--client-cert-auth=true', '--client-cert-auth=false'))).replace('"name":"etcd"', '"name":"probe"') }).status !== 0),
+        Promise.resolve(
+          cp.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+            input: staticEtcd((c) => c.map((a) => a.replace('--client-cert-auth=true', '--client-cert-auth=false'))).replace(
+              '"name":"etcd"',
+              '"name":"probe"',
+            ),
+          }).status !== 0,
+        ),
       );
     });
     // The kubelet's own credentials: the node's certificate (system:node:cp-1, system:nodes).
@@ -68,11 +98,23 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
     await writeFile(kubeconfig, readFileSync(cp.kubeconfig, 'utf8').replace('current-context: admin', 'current-context: node'));
     readOnlyPort = await freePort();
     const kubeletPort = await freePort();
-    kubelet = spawn(bin, ['--morph=kubelet', `--name=${NODE_NAME}`, `--kubeconfig=${kubeconfig}`, `--kubelet-port=${kubeletPort}`, `--kubelet-read-only-port=${readOnlyPort}`, '--use-host-image-service=false', '--v=2'], {
-      // The hollow kubelet makes its root and static pod directories under TMPDIR.
-      env: { PATH: process.env.PATH, TMPDIR: tmp },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    kubelet = spawn(
+      bin,
+      [
+        '--morph=kubelet',
+        `--name=${NODE_NAME}`,
+        `--kubeconfig=${kubeconfig}`,
+        `--kubelet-port=${kubeletPort}`,
+        `--kubelet-read-only-port=${readOnlyPort}`,
+        '--use-host-image-service=false',
+        '--v=2',
+      ],
+      {
+        // The hollow kubelet makes its root and static pod directories under TMPDIR.
+        env: { PATH: process.env.PATH, TMPDIR: tmp },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     kubelet.stdout?.on('data', (d: Buffer) => (kubeletLog = (kubeletLog + d.toString()).slice(-50_000)));
     kubelet.stderr?.on('data', (d: Buffer) => (kubeletLog = (kubeletLog + d.toString()).slice(-50_000)));
     await timed('hollow kubelet registered', () =>
@@ -99,7 +141,9 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
   };
   /** The pods the kubelet runs (its read-only API), mirror pod or not. */
   const kubeletPods = async (): Promise<string[]> => {
-    const list = JSON.parse(await httpGetText(`http://127.0.0.1:${readOnlyPort}/pods`)) as { items: Array<{ metadata: { name: string; annotations?: Record<string, string> } }> };
+    const list = JSON.parse(await httpGetText(`http://127.0.0.1:${readOnlyPort}/pods`)) as {
+      items: Array<{ metadata: { name: string; annotations?: Record<string, string> } }>;
+    };
     return list.items.map((p) => `${p.metadata.name} ${p.metadata.annotations?.['kubernetes.io/config.hash'] ?? ''}`);
   };
   const denialLines = (): string[] =>
@@ -111,10 +155,15 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
   const denialTimes = (): number[] => denialLines().map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
 
   it('the kubelet’s mirror pod reaches the webhook with the node’s identity, and is audited (kubeletMirrorPods: audit)', async () => {
-    await writeFile(join(staticDir, 'etcd.yaml'), staticEtcd((c) => c.filter((a) => !a.startsWith('--client-cert-auth'))));
+    await writeFile(
+      join(staticDir, 'etcd.yaml'),
+      staticEtcd((c) => c.filter((a) => !a.startsWith('--client-cert-auth'))),
+    );
     await waitFor('the kubelet to create the mirror pod', 120_000, () => Promise.resolve(mirrorPod() !== undefined));
     expect(mirrorPod()?.metadata.annotations?.['kubernetes.io/config.mirror']).to.be.a('string');
-    await waitFor('its audit event', 30_000, () => Promise.resolve(cp.auditEvents().some((e) => e.objectRef?.name === MIRROR && e.verb === 'create' && e.responseStatus?.code === 201)));
+    await waitFor('its audit event', 30_000, () =>
+      Promise.resolve(cp.auditEvents().some((e) => e.objectRef?.name === MIRROR && e.verb === 'create' && e.responseStatus?.code === 201)),
+    );
     const event = cp.auditEvents().find((e) => e.objectRef?.name === MIRROR && e.verb === 'create' && e.responseStatus?.code === 201);
     expect(event?.user?.username).to.equal(`system:node:${NODE_NAME}`);
     expect(event?.userAgent).to.match(/^hollow-kubelet/);
@@ -125,13 +174,19 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
     await webhook.setPolicy('defaultAction: enforce\nkubeletMirrorPods: enforce\n');
     const before = mirrorPod()?.metadata.uid;
     // An edit makes a new static pod (new config hash): the kubelet replaces the mirror pod.
-    await writeFile(join(staticDir, 'etcd.yaml'), staticEtcd((c) => [...c.filter((a) => !a.startsWith('--client-cert-auth')), '--snapshot-count=20000']));
+    await writeFile(
+      join(staticDir, 'etcd.yaml'),
+      staticEtcd((c) => [...c.filter((a) => !a.startsWith('--client-cert-auth')), '--snapshot-count=20000']),
+    );
     await waitFor('the kubelet to delete the old mirror pod', 120_000, () => Promise.resolve(mirrorPod()?.metadata.uid !== before));
     const start = kubeletDenials();
     await waitFor('two denied retries', 120_000, () => Promise.resolve(kubeletDenials() >= start + 2));
     expect(mirrorPod()).to.equal(undefined);
     const pods = await kubeletPods();
-    expect(pods.some((p) => p.startsWith(`${MIRROR} `)), pods.join(', ')).to.equal(true);
+    expect(
+      pods.some((p) => p.startsWith(`${MIRROR} `)),
+      pods.join(', '),
+    ).to.equal(true);
     // The kubelet retries on its pod syncs, not in a tight loop: four retries, and the gaps between
     // them, read from the webhook's own log times. The hollow kubelet's syncs came 1.0 s and 10–13 s
     // apart in CI (gaps 1013, 999, 12980 ms on 2026-12-01): the webhook's millisecond log times put a
@@ -146,7 +201,10 @@ describe('end to end: a real kubelet (kubemark hollow node) creates the mirror p
   });
 
   it('editing the manifest to comply produces the new mirror pod and its new verdict', async () => {
-    await writeFile(join(staticDir, 'etcd.yaml'), staticEtcd((c) => c));
+    await writeFile(
+      join(staticDir, 'etcd.yaml'),
+      staticEtcd((c) => c),
+    );
     await waitFor('the compliant mirror pod', 120_000, () => Promise.resolve(mirrorPod() !== undefined));
     const created = cp.auditEvents().filter((e) => e.objectRef?.name === MIRROR && e.verb === 'create' && e.responseStatus?.code === 201);
     const last = created[created.length - 1];

@@ -7,7 +7,22 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Pod } from '../../src/launch/pod.js';
 import { helmBinary } from '../helm.js';
-import { httpGetText, NODE_NAME, requestsServed, ROOT, startControlPlane, webhookConfiguration, WEBHOOK_NAME, startWebhook, timed, timings, waitFor, type ControlPlane, type KubectlResult, type WebhookProcess } from './cluster.js';
+import {
+  httpGetText,
+  NODE_NAME,
+  requestsServed,
+  ROOT,
+  startControlPlane,
+  webhookConfiguration,
+  WEBHOOK_NAME,
+  startWebhook,
+  timed,
+  timings,
+  waitFor,
+  type ControlPlane,
+  type KubectlResult,
+  type WebhookProcess,
+} from './cluster.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
@@ -48,7 +63,10 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       ok(cp.kubectl(['apply', '-f', '-'], { input: webhookConfiguration(webhook.url, cp.pki.webhookCa.certPem, 'Fail') }));
       // The API server picks the configuration up asynchronously.
       await waitFor('the webhook configuration to take effect', 15_000, () =>
-        Promise.resolve(cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-probe') }).status !== 0),
+        Promise.resolve(
+          cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-probe') })
+            .status !== 0,
+        ),
       );
     });
   });
@@ -61,7 +79,9 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   });
 
   it('kubectl apply --dry-run=server of a non-compliant etcd: denied, and the message names the rules', () => {
-    const r = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-dry-run') });
+    const r = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-dry-run'),
+    });
     expect(r.status).to.equal(1);
     expect(r.stderr).to.contain(`admission webhook "${WEBHOOK_NAME}" denied the request`);
     for (const rule of ['etcd-client-tls', 'etcd-client-cert-auth', 'etcd-peer-tls']) expect(r.stderr).to.contain(`[${rule}]`);
@@ -70,7 +90,9 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
 
   it('warn mode: accepted, with Warning: lines on stderr', async () => {
     await webhook.setPolicy('defaultAction: warn\n');
-    const r = ok(cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-warned') }));
+    const r = ok(
+      cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-warned') }),
+    );
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('Warning: '));
     expect(warnings.length).to.be.greaterThan(2);
     expect(warnings.some((w) => w.includes('etcd-client-cert-auth'))).to.equal(true);
@@ -82,9 +104,13 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     const r = ok(cp.kubectl(['create', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-audited') }));
     expect(r.stderr).to.not.contain('Warning:');
     await waitFor('the audit event', 10_000, () =>
-      Promise.resolve(cp.auditEvents().some((e) => e.verb === 'create' && e.objectRef?.name === 'etcd-audited' && e.stage === 'ResponseComplete')),
+      Promise.resolve(
+        cp.auditEvents().some((e) => e.verb === 'create' && e.objectRef?.name === 'etcd-audited' && e.stage === 'ResponseComplete'),
+      ),
     );
-    const event = cp.auditEvents().find((e) => e.verb === 'create' && e.objectRef?.name === 'etcd-audited' && e.stage === 'ResponseComplete');
+    const event = cp
+      .auditEvents()
+      .find((e) => e.verb === 'create' && e.objectRef?.name === 'etcd-audited' && e.stage === 'ResponseComplete');
     expect(event?.annotations?.[`${WEBHOOK_NAME}/etcd-client-cert-auth`]).to.match(/^fail/);
     expect(event?.annotations?.[`${WEBHOOK_NAME}/etcd-client-tls`]).to.match(/^fail/);
     ok(cp.kubectl(['delete', 'pod', '-n', 'kube-system', 'etcd-audited', '--grace-period=0', '--force']));
@@ -115,7 +141,9 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   it('a non-compliant mirror pod created with the node’s identity is allowed, with audit annotations (default kubeletMirrorPods: audit)', async () => {
     const r = cp.kubectl(['create', '-f', '-'], { context: 'node', input: mirror('etcd-mirror-audited') });
     expect(r.status, r.stderr).to.equal(0);
-    await waitFor('the audit event', 10_000, () => Promise.resolve(cp.auditEvents().some((e) => e.objectRef?.name === 'etcd-mirror-audited' && e.verb === 'create')));
+    await waitFor('the audit event', 10_000, () =>
+      Promise.resolve(cp.auditEvents().some((e) => e.objectRef?.name === 'etcd-mirror-audited' && e.verb === 'create')),
+    );
     const event = cp.auditEvents().find((e) => e.objectRef?.name === 'etcd-mirror-audited' && e.verb === 'create');
     expect(event?.user?.username).to.equal(`system:node:${NODE_NAME}`);
     expect(event?.annotations?.[`${WEBHOOK_NAME}/etcd-client-cert-auth`]).to.match(/^fail/);
@@ -137,8 +165,19 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
 
   it('an unrelated pod never reaches the webhook (matchConditions), nor does etcd outside the selected namespaces', async () => {
     const before = requestsServed(await httpGetText(webhook.metricsUrl));
-    ok(cp.kubectl(['create', '-f', '-'], { input: named(fixture('other/nginx.yaml'), 'web', (p) => ({ ...p, metadata: { ...p.metadata, namespace: 'kube-system' } })) }));
-    ok(cp.kubectl(['create', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-elsewhere', (p) => ({ ...p, metadata: { ...p.metadata, namespace: 'default' } })) }));
+    ok(
+      cp.kubectl(['create', '-f', '-'], {
+        input: named(fixture('other/nginx.yaml'), 'web', (p) => ({ ...p, metadata: { ...p.metadata, namespace: 'kube-system' } })),
+      }),
+    );
+    ok(
+      cp.kubectl(['create', '-f', '-'], {
+        input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-elsewhere', (p) => ({
+          ...p,
+          metadata: { ...p.metadata, namespace: 'default' },
+        })),
+      }),
+    );
     const after = requestsServed(await httpGetText(webhook.metricsUrl));
     expect(after).to.equal(before);
     expect(webhook.log()).to.not.contain('"name":"web"');
@@ -147,17 +186,29 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   it('workloads: ordinary Deployments never reach the webhook; an etcd StatefulSet is denied at kubectl apply --dry-run=server, naming the workload, and a compliant one is created', async () => {
     const template = (pod: Pod): object => ({ metadata: { labels: { app: 'etcd' } }, spec: pod.spec });
     const statefulSet = (name: string, pod: Pod): string =>
-      JSON.stringify({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name, namespace: 'kube-system' }, spec: { replicas: 3, serviceName: name, selector: { matchLabels: { app: 'etcd' } }, template: template(pod) } });
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name, namespace: 'kube-system' },
+        spec: { replicas: 3, serviceName: name, selector: { matchLabels: { app: 'etcd' } }, template: template(pod) },
+      });
     const before = requestsServed(await httpGetText(webhook.metricsUrl));
     const ordinary = 5;
     for (let i = 0; i < ordinary; i++) {
       const web = fixture('other/nginx.yaml');
-      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `web-${i}`, namespace: 'kube-system' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: web.spec } } };
+      const deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: `web-${i}`, namespace: 'kube-system' },
+        spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: web.spec } },
+      };
       ok(cp.kubectl(['create', '-f', '-'], { input: JSON.stringify(deployment) }));
     }
     expect(requestsServed(await httpGetText(webhook.metricsUrl)), `${ordinary} Deployments created`).to.equal(before);
 
-    const denied = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: statefulSet('etcd-tenant', fixture('insecure/etcd-plaintext.yaml')) });
+    const denied = cp.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: statefulSet('etcd-tenant', fixture('insecure/etcd-plaintext.yaml')),
+    });
     expect(denied.status).to.equal(1);
     expect(denied.stderr).to.contain(`admission webhook "${WEBHOOK_NAME}" denied the request`);
     expect(denied.stderr).to.contain('for StatefulSet kube-system/etcd-tenant');
@@ -169,25 +220,41 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
 
   it('etcd-tls-guard audit lists what runs, with PolicyReports updated in place', async () => {
     ok(cp.kubectl(['apply', '-f', join(FIXTURES, 'e2e', 'policyreport-crd.yaml')]));
-    await waitFor('the PolicyReport CRD', 15_000, () => Promise.resolve(cp.kubectl(['get', 'policyreports', '-n', 'kube-system']).status === 0));
+    await waitFor('the PolicyReport CRD', 15_000, () =>
+      Promise.resolve(cp.kubectl(['get', 'policyreports', '-n', 'kube-system']).status === 0),
+    );
     const audit = (): KubectlResult => {
-      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', cp.kubeconfig, '--format', 'json', '--policy-report'], { encoding: 'utf8' });
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', cp.kubeconfig, '--format', 'json', '--policy-report'],
+        { encoding: 'utf8' },
+      );
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     };
     const first = audit();
     // The audited mirror pod fails enforced rules: exit 1, as scan.
     expect(first.status, first.stderr).to.equal(1);
-    const report = JSON.parse(first.stdout) as { results: { name: string; component: string | null; findings: { rule: string; status: string }[] }[] };
+    const report = JSON.parse(first.stdout) as {
+      results: { name: string; component: string | null; findings: { rule: string; status: string }[] }[];
+    };
     const names = report.results.filter((r) => r.component !== null).map((r) => r.name);
     expect(names).to.include.members(['etcd-cp-1', 'kube-apiserver-cp-1', 'etcd-mirror-audited']);
     expect(report.results.find((r) => r.name === 'etcd-cp-1')?.findings.every((f) => f.status !== 'fail')).to.equal(true);
     expect(first.stderr).to.contain('wrote PolicyReport etcd-tls-guard in kube-system');
 
-    const get = (): { metadata: { uid: string; resourceVersion: string }; summary: { fail: number; pass: number }; results: { rule: string; result: string; resources: { name: string }[] }[] } =>
-      JSON.parse(ok(cp.kubectl(['get', 'policyreport', 'etcd-tls-guard', '-n', 'kube-system', '-o', 'json'])).stdout) as ReturnType<typeof get>;
+    const get = (): {
+      metadata: { uid: string; resourceVersion: string };
+      summary: { fail: number; pass: number };
+      results: { rule: string; result: string; resources: { name: string }[] }[];
+    } =>
+      JSON.parse(ok(cp.kubectl(['get', 'policyreport', 'etcd-tls-guard', '-n', 'kube-system', '-o', 'json'])).stdout) as ReturnType<
+        typeof get
+      >;
     const pr1 = get();
     expect(pr1.summary.fail).to.be.greaterThan(0);
-    expect(pr1.results.some((r) => r.rule === 'etcd-client-cert-auth' && r.result === 'fail' && r.resources[0]?.name === 'etcd-mirror-audited')).to.equal(true);
+    expect(
+      pr1.results.some((r) => r.rule === 'etcd-client-cert-auth' && r.result === 'fail' && r.resources[0]?.name === 'etcd-mirror-audited'),
+    ).to.equal(true);
 
     // Fix the cluster (delete the failing pod): the same report object is rewritten without it.
     ok(cp.kubectl(['delete', 'pod', '-n', 'kube-system', 'etcd-mirror-audited', '--grace-period=0', '--force']));
@@ -201,9 +268,30 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
 
   it('etcd-tls-guard node checks the control plane’s own etcd and kube-apiserver processes and files', async () => {
     const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', '--root', '/', '--proc', '/proc', '--manifests', manifests, '--pid', String(cp.pids.etcd), '--pid', String(cp.pids.apiserver), '--format', 'json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+        'node',
+        '--root',
+        '/',
+        '--proc',
+        '/proc',
+        '--manifests',
+        manifests,
+        '--pid',
+        String(cp.pids.etcd),
+        '--pid',
+        String(cp.pids.apiserver),
+        '--format',
+        'json',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stdout + r.stderr).to.equal(0);
-    const report = JSON.parse(r.stdout) as { results: { source: string; component: string; findings: { rule: string; status: string; message: string }[] }[] };
+    const report = JSON.parse(r.stdout) as {
+      results: { source: string; component: string; findings: { rule: string; status: string; message: string }[] }[];
+    };
     const statuses = (component: string): Record<string, string> =>
       Object.fromEntries((report.results.find((x) => x.component === component)?.findings ?? []).map((f) => [f.rule, f.status]));
     expect(report.results.map((x) => x.source)).to.deep.equal([`/proc/${cp.pids.etcd}`, `/proc/${cp.pids.apiserver}`]);
@@ -217,7 +305,11 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       'etcd-manifest-permissions': 'not-applicable',
       'etcd-running-matches-manifest': 'unknown',
     });
-    expect(statuses('kube-apiserver')).to.deep.include({ 'apiserver-etcd-cafile': 'pass', 'apiserver-etcd-client-cert-valid': 'pass', 'apiserver-pki-key-permissions': 'pass' });
+    expect(statuses('kube-apiserver')).to.deep.include({
+      'apiserver-etcd-cafile': 'pass',
+      'apiserver-etcd-client-cert-valid': 'pass',
+      'apiserver-pki-key-permissions': 'pass',
+    });
   });
 
   it('the node agent writes its node’s ClusterPolicyReport to the API server and updates it in place', async () => {
@@ -226,7 +318,25 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
     const agent = spawn(
       process.execPath,
-      [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', '--root', '/', '--proc', '/proc', '--manifests', manifests, '--pid', String(cp.pids.etcd), '--pid', String(cp.pids.apiserver), '--interval', '10', '--metrics-port', '0', '--policy-report'],
+      [
+        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+        'node',
+        '--root',
+        '/',
+        '--proc',
+        '/proc',
+        '--manifests',
+        manifests,
+        '--pid',
+        String(cp.pids.etcd),
+        '--pid',
+        String(cp.pids.apiserver),
+        '--interval',
+        '10',
+        '--metrics-port',
+        '0',
+        '--policy-report',
+      ],
       { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let log = '';
@@ -236,13 +346,22 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     try {
       const checks = (): number => log.split('\n').filter((l) => l.includes('node check done')).length;
       await waitFor('the first node check', 60_000, () => Promise.resolve(checks() >= 1));
-      const get = (): { metadata: { uid: string; resourceVersion: string }; scope: { kind: string; name: string }; summary: { fail: number; pass: number }; results: { rule: string; result: string; properties: Record<string, string> }[] } =>
-        JSON.parse(ok(cp.kubectl(['get', 'clusterpolicyreport', `etcd-tls-guard-node-${NODE_NAME}`, '-o', 'json'])).stdout) as ReturnType<typeof get>;
+      const get = (): {
+        metadata: { uid: string; resourceVersion: string };
+        scope: { kind: string; name: string };
+        summary: { fail: number; pass: number };
+        results: { rule: string; result: string; properties: Record<string, string> }[];
+      } =>
+        JSON.parse(ok(cp.kubectl(['get', 'clusterpolicyreport', `etcd-tls-guard-node-${NODE_NAME}`, '-o', 'json'])).stdout) as ReturnType<
+          typeof get
+        >;
       const first = get();
       expect(log).to.not.contain('cannot write the ClusterPolicyReport');
       expect(first.scope).to.deep.include({ kind: 'Node', name: NODE_NAME });
       expect(first.summary.fail).to.equal(0);
-      expect(first.results.some((x) => x.rule === 'etcd-server-cert' && x.result === 'pass' && x.properties.source === `/proc/${cp.pids.etcd}`)).to.equal(true);
+      expect(
+        first.results.some((x) => x.rule === 'etcd-server-cert' && x.result === 'pass' && x.properties.source === `/proc/${cp.pids.etcd}`),
+      ).to.equal(true);
       // The next check (10 s later) rewrites the same object.
       await waitFor('the second node check', 60_000, () => Promise.resolve(checks() >= 2));
       const second = get();
@@ -256,7 +375,25 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   });
 
   it('the chart’s audit RBAC is enough for the audit and for PolicyReports, and grants nothing else', async () => {
-    const r = spawnSync(HELM, ['template', 'guard', CHART, '--namespace', 'etcd-tls-guard', '--kube-version', KUBE_VERSION, '--set', 'audit.enabled=true', '--set', 'audit.policyReport=true', '--show-only', 'templates/rbac.yaml'], { encoding: 'utf8' });
+    const r = spawnSync(
+      HELM,
+      [
+        'template',
+        'guard',
+        CHART,
+        '--namespace',
+        'etcd-tls-guard',
+        '--kube-version',
+        KUBE_VERSION,
+        '--set',
+        'audit.enabled=true',
+        '--set',
+        'audit.policyReport=true',
+        '--show-only',
+        'templates/rbac.yaml',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).to.equal(0);
     ok(cp.kubectl(['create', 'namespace', 'etcd-tls-guard']));
     ok(cp.kubectl(['create', 'serviceaccount', 'guard-etcd-tls-guard', '-n', 'etcd-tls-guard']));
@@ -276,15 +413,28 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: cp.apiserverUrl, 'certificate-authority-data': Buffer.from(cp.pki.ca.certPem).toString('base64') } }],
+        clusters: [
+          {
+            name: 'e2e',
+            cluster: { server: cp.apiserverUrl, 'certificate-authority-data': Buffer.from(cp.pki.ca.certPem).toString('base64') },
+          },
+        ],
         users: [{ name: 'sa', user: { token } }],
         contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa' } }],
         'current-context': 'sa',
       }),
     );
-    const audit = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', kubeconfig, '--policy-report'], { encoding: 'utf8' });
+    const audit = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', kubeconfig, '--policy-report'],
+      { encoding: 'utf8' },
+    );
     expect(audit.status, audit.stderr).to.equal(0);
-    const denied = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', kubeconfig, '-n', 'default'], { encoding: 'utf8' });
+    const denied = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', kubeconfig, '-n', 'default'],
+      { encoding: 'utf8' },
+    );
     expect(denied.status).to.equal(2);
     expect(denied.stderr).to.contain('cannot list pods in default: HTTP 403');
   });
@@ -303,7 +453,8 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
 
   it('webhook down: failurePolicy Ignore admits unchecked, Fail rejects', async () => {
     await webhook.stop();
-    const tryEtcd = (): KubectlResult => cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-while-down') });
+    const tryEtcd = (): KubectlResult =>
+      cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: named(fixture('insecure/etcd-plaintext.yaml'), 'etcd-while-down') });
 
     ok(cp.kubectl(['apply', '-f', '-'], { input: webhookConfiguration(webhook.url, cp.pki.webhookCa.certPem, 'Ignore') }));
     await waitFor('failurePolicy Ignore to take effect', 15_000, () => Promise.resolve(tryEtcd().status === 0));
@@ -314,12 +465,27 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     const r = tryEtcd();
     expect(r.stderr).to.contain(`failed calling webhook "${WEBHOOK_NAME}"`);
     // Pods the webhook would never see are still created while it is down.
-    ok(cp.kubectl(['create', '-f', '-'], { input: named(fixture('other/nginx.yaml'), 'web-while-down', (p) => ({ ...p, metadata: { ...p.metadata, namespace: 'kube-system' } })) }));
+    ok(
+      cp.kubectl(['create', '-f', '-'], {
+        input: named(fixture('other/nginx.yaml'), 'web-while-down', (p) => ({
+          ...p,
+          metadata: { ...p.metadata, namespace: 'kube-system' },
+        })),
+      }),
+    );
   });
 
   it('helm install, upgrade and uninstall against the API server: the generated certificate and caBundle survive an upgrade', () => {
     const helm = (...args: string[]): KubectlResult => {
-      const r = spawnSync(HELM, [...args, '--kubeconfig', cp.kubeconfig, '--kube-context', 'admin'], { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(cp.dir, 'helm-cache'), HELM_CONFIG_HOME: join(cp.dir, 'helm-config'), HELM_DATA_HOME: join(cp.dir, 'helm-data') } });
+      const r = spawnSync(HELM, [...args, '--kubeconfig', cp.kubeconfig, '--kube-context', 'admin'], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          HELM_CACHE_HOME: join(cp.dir, 'helm-cache'),
+          HELM_CONFIG_HOME: join(cp.dir, 'helm-config'),
+          HELM_DATA_HOME: join(cp.dir, 'helm-data'),
+        },
+      });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     };
     // Its own release name (the tests above applied the chart's webhook configuration as guard-…).
@@ -329,9 +495,20 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     expect(install.status, install.stderr).to.equal(0);
     expect(install.stdout).to.contain('kubectl apply --dry-run=server');
     const state = (): { secret: string; caBundle: string; policy: string } => ({
-      secret: ok(cp.kubectl(['get', 'secret', 'release-etcd-tls-guard-tls', '-n', 'guard-system', '-o', 'jsonpath={.data.tls\\.crt}'])).stdout,
-      caBundle: ok(cp.kubectl(['get', 'validatingwebhookconfiguration', 'release-etcd-tls-guard', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).stdout,
-      policy: ok(cp.kubectl(['get', 'configmap', 'release-etcd-tls-guard-policy', '-n', 'guard-system', '-o', 'jsonpath={.data.policy\\.yaml}'])).stdout,
+      secret: ok(cp.kubectl(['get', 'secret', 'release-etcd-tls-guard-tls', '-n', 'guard-system', '-o', 'jsonpath={.data.tls\\.crt}']))
+        .stdout,
+      caBundle: ok(
+        cp.kubectl([
+          'get',
+          'validatingwebhookconfiguration',
+          'release-etcd-tls-guard',
+          '-o',
+          'jsonpath={.webhooks[0].clientConfig.caBundle}',
+        ]),
+      ).stdout,
+      policy: ok(
+        cp.kubectl(['get', 'configmap', 'release-etcd-tls-guard-policy', '-n', 'guard-system', '-o', 'jsonpath={.data.policy\\.yaml}']),
+      ).stdout,
     });
     const before = state();
     expect(before.secret).to.not.equal('');

@@ -24,7 +24,6 @@ function podman(args: readonly string[]): string {
   return execFileSync('podman', [...PODMAN, ...args], { encoding: 'utf8' }).trim();
 }
 
-
 describe(`the container image (${IMAGE})`, function () {
   this.timeout(120_000);
   const dir = mkdtempSync(join(tmpdir(), 'etg-image-'));
@@ -41,20 +40,45 @@ describe(`the container image (${IMAGE})`, function () {
     chmodSync(join(dir, 'tls.key'), 0o644);
     [webhookPort, metricsPort] = [await freePort(), await freePort()];
     id = podman([
-      'run', '-d', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', ...LIMITS,
-      '-p', `127.0.0.1:${webhookPort}:8443`, '-p', `127.0.0.1:${metricsPort}:9090`,
-      '-v', `${dir}:/certs:ro`,
-      '-e', 'ETCD_TLS_GUARD_HOST=*', '-e', 'ETCD_TLS_GUARD_TLS_CERT_FILE=/certs/tls.crt', '-e', 'ETCD_TLS_GUARD_TLS_KEY_FILE=/certs/tls.key',
+      'run',
+      '-d',
+      '--read-only',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      ...LIMITS,
+      '-p',
+      `127.0.0.1:${webhookPort}:8443`,
+      '-p',
+      `127.0.0.1:${metricsPort}:9090`,
+      '-v',
+      `${dir}:/certs:ro`,
+      '-e',
+      'ETCD_TLS_GUARD_HOST=*',
+      '-e',
+      'ETCD_TLS_GUARD_TLS_CERT_FILE=/certs/tls.crt',
+      '-e',
+      'ETCD_TLS_GUARD_TLS_KEY_FILE=/certs/tls.key',
       IMAGE,
     ]);
     try {
-      await until('the container to serve /readyz', () => {
-        void httpsGet(`https://127.0.0.1:${webhookPort}/readyz`, certs.ca.certPem).then((r) => (ready = r.status === 200), () => undefined);
-        return ready;
-      }, 60_000);
+      await until(
+        'the container to serve /readyz',
+        () => {
+          void httpsGet(`https://127.0.0.1:${webhookPort}/readyz`, certs.ca.certPem).then(
+            (r) => (ready = r.status === 200),
+            () => undefined,
+          );
+          return ready;
+        },
+        60_000,
+      );
     } catch (err) {
       const logs = spawnSync('podman', [...PODMAN, 'logs', id], { encoding: 'utf8' });
-      throw new Error(`${(err as Error).message}; container ${podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id])}; logs:\n${logs.stdout}${logs.stderr}`);
+      throw new Error(
+        `${(err as Error).message}; container ${podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id])}; logs:\n${logs.stdout}${logs.stderr}`,
+      );
     }
   });
   let ready = false;
@@ -70,7 +94,9 @@ describe(`the container image (${IMAGE})`, function () {
   });
 
   it('denies a non-compliant etcd on /validate', async () => {
-    const review = admissionReviewJson(etcdPod(['--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://10.0.0.1:2379']));
+    const review = admissionReviewJson(
+      etcdPod(['--listen-client-urls=http://0.0.0.0:2379', '--advertise-client-urls=http://10.0.0.1:2379']),
+    );
     const r = await postReview(`https://127.0.0.1:${webhookPort}`, review, { ca: certs.ca.certPem });
     expect(r.status).to.equal(200);
     const response = (JSON.parse(r.body) as { response: { allowed: boolean; status?: { message: string } } }).response;
@@ -100,7 +126,9 @@ describe(`the container image (${IMAGE})`, function () {
 
   it('its size', () => {
     const bytes = Number(podman(['image', 'inspect', '--format', '{{.Size}}', IMAGE]));
-    console.log(`      image size: ${Math.round(bytes / 1e6)} MB (the node:24-bookworm-slim base assembled here: ~${Math.round(Number(podman(['image', 'inspect', '--format', '{{.Size}}', 'docker.io/library/node:24-bookworm-slim'])) / 1e6)} MB)`);
+    console.log(
+      `      image size: ${Math.round(bytes / 1e6)} MB (the node:24-bookworm-slim base assembled here: ~${Math.round(Number(podman(['image', 'inspect', '--format', '{{.Size}}', 'docker.io/library/node:24-bookworm-slim'])) / 1e6)} MB)`,
+    );
     expect(bytes).to.be.greaterThan(0);
   });
 });

@@ -22,7 +22,8 @@ const END = '<!-- rules:end -->\n';
 export function derivedReadme(readme: string): string {
   const start = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
-  if (start === -1 || end < start) throw new Error(`README.md lacks the markers ${JSON.stringify(BEGIN.trim())} … ${JSON.stringify(END.trim())}`);
+  if (start === -1 || end < start)
+    throw new Error(`README.md lacks the markers ${JSON.stringify(BEGIN.trim())} … ${JSON.stringify(END.trim())}`);
   return `${readme.slice(0, start + BEGIN.length)}${rulesMarkdown()}${readme.slice(end)}`;
 }
 
@@ -33,7 +34,8 @@ const NODE_END = '<!-- node-rules:end -->\n';
 export function derivedRulesDoc(doc: string): string {
   const start = doc.indexOf(NODE_BEGIN);
   const end = doc.indexOf(NODE_END);
-  if (start === -1 || end < start) throw new Error(`docs/rules.md lacks the markers ${JSON.stringify(NODE_BEGIN.trim())} … ${JSON.stringify(NODE_END.trim())}`);
+  if (start === -1 || end < start)
+    throw new Error(`docs/rules.md lacks the markers ${JSON.stringify(NODE_BEGIN.trim())} … ${JSON.stringify(NODE_END.trim())}`);
   return `${doc.slice(0, start + NODE_BEGIN.length)}${nodeRulesMarkdown()}${doc.slice(end)}`;
 }
 
