@@ -25,15 +25,33 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // decoding and validating input; the report every file/cluster front door prints
   input: ['launch'],
   report: ['launch', 'rules', 'policy', 'judgement', 'input'],
-  // edges shared by front doors
+  // edges shared by front doors: the Kubernetes API (kube), the metrics and probe endpoint (metrics)
   certs: [],
   log: [],
+  kube: ['launch', 'report'],
+  metrics: [],
   // front doors
-  webhook: ['launch', 'policy', 'judgement', 'input', 'certs', 'log'],
+  webhook: ['launch', 'policy', 'judgement', 'input', 'certs', 'log', 'metrics'],
   scan: ['launch', 'policy', 'judgement', 'input', 'report'],
-  audit: ['launch', 'policy', 'judgement', 'input', 'report'],
-  node: ['launch', 'configuration', 'policy', 'judgement', 'input', 'report'],
-  cli: ['launch', 'configuration', 'rules', 'policy', 'judgement', 'input', 'report', 'certs', 'log', 'webhook', 'scan', 'audit', 'node'],
+  audit: ['launch', 'policy', 'judgement', 'input', 'report', 'kube'],
+  node: ['launch', 'configuration', 'policy', 'judgement', 'input', 'report', 'kube', 'metrics'],
+  cli: [
+    'launch',
+    'configuration',
+    'rules',
+    'policy',
+    'judgement',
+    'input',
+    'report',
+    'certs',
+    'log',
+    'webhook',
+    'scan',
+    'audit',
+    'node',
+    'kube',
+    'metrics',
+  ],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../policy/policy.js';
-import { loadKubeConfig } from './kube.js';
+import { loadKubeConfig } from '../kube/api.js';
 import { runAudit } from './run.js';
 
 export interface PeriodicAuditSettings {

@@ -2,7 +2,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Policy } from '../policy/policy.js';
 import type { Report } from '../report/report.js';
 import { auditPods } from './audit.js';
-import { listPods, namespacesWithReports, writePolicyReports } from './kube.js';
+import { listPods, namespacesWithReports, writePolicyReports } from '../kube/api.js';
 import { policyReports } from '../report/policy-report.js';
 
 export interface AuditOptions {

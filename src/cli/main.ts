@@ -2,7 +2,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ClusterError } from '../audit/errors.js';
+import { ClusterError } from '../kube/errors.js';
 import { CertificateError } from '../certs/serving.js';
 import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
@@ -238,7 +238,7 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError('--namespace and --all-namespaces exclude each other');
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
   // Loaded here only: @kubernetes/client-node and its dependencies cost the other commands' start-up.
-  const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../audit/kube.js'), import('../audit/run.js')]);
+  const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../kube/api.js'), import('../audit/run.js')]);
   const kc = loadKubeConfig({
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig as string } : {}),
     ...(values.context !== undefined ? { context: values.context as string } : {}),

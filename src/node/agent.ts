@@ -3,11 +3,12 @@
  * certificate expiry as Prometheus gauges, and optionally one ClusterPolicyReport for the node.
  * Stops on SIGTERM/SIGINT, finishing nothing half-written (a write in flight completes first).
  */
-import { createServer, type Server } from 'node:http';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
-import { CLUSTER_POLICY_REPORT_API, nodePolicyReport, type ClusterPolicyReport } from '../report/policy-report.js';
+import { loadKubeConfig, writeClusterPolicyReport } from '../kube/api.js';
+import { startMetricsServer, type RunningMetricsServer } from '../metrics/server.js';
+import { nodePolicyReport } from '../report/policy-report.js';
 import type { Report } from '../report/report.js';
 import { checkNode, nodeReport, type NodeCheckOptions } from './check.js';
 
@@ -75,53 +76,15 @@ export class NodeMetrics {
   }
 }
 
-async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyReport): Promise<void> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const at = { ...CLUSTER_POLICY_REPORT_API, name: report.metadata.name };
-  let existing: ClusterPolicyReport | undefined;
-  try {
-    existing = (await api.getClusterCustomObject(at)) as ClusterPolicyReport;
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-  }
-  if (existing === undefined) await api.createClusterCustomObject({ ...CLUSTER_POLICY_REPORT_API, body: report });
-  else {
-    const rv = existing.metadata.resourceVersion;
-    await api.replaceClusterCustomObject({
-      ...at,
-      body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } },
-    });
-  }
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, () => resolve((server.address() as { port: number }).port));
-  });
-}
-
 export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
   const { log } = settings;
   const metrics = new NodeMetrics();
-  let kc: KubeConfig | undefined;
-  if (settings.policyReport) {
-    kc = new KubeConfig();
-    kc.loadFromDefault();
-  }
-  let server: Server | undefined;
+  // Credentials first, with the reason when there are none: a failure here stops the agent at once.
+  const kc: KubeConfig | undefined = settings.policyReport ? loadKubeConfig({}) : undefined;
+  let server: RunningMetricsServer | undefined;
   if (settings.metricsPort !== 0) {
-    server = createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/metrics') {
-        void metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        });
-      } else if (req.method === 'GET' && req.url === '/healthz') {
-        res.writeHead(200).end('ok');
-      } else res.writeHead(404).end();
-    });
-    const port = await listen(server, settings.metricsPort);
+    server = await startMetricsServer({ host: '*', port: settings.metricsPort, registry: metrics.registry, logger: log });
+    const port = Number(new URL(server.url).port);
     settings.onListening?.(port);
     log.info({ port }, 'node agent metrics listening');
   }
@@ -163,6 +126,6 @@ export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
   } finally {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
-    await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
+    await server?.close();
   }
 }

@@ -1,8 +1,5 @@
 import type { BudgetStats } from './body.js';
-import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Logger } from 'pino';
-import { listen } from './listen.js';
 
 /** What the HTTP edge reports about one admission request; the metrics and nothing else consume it. */
 export interface ReviewEvent {
@@ -157,53 +154,5 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats } =
       for (const f of e.findings) auditFindings.inc({ namespace: f.namespace, rule: f.rule, status: f.status });
       auditLastSuccess.set(e.at.getTime() / 1000);
     },
-  };
-}
-
-export interface RunningMetricsServer {
-  readonly server: Server;
-  readonly url: string;
-  close(): Promise<void>;
-}
-
-/**
- * Plain HTTP on its own port: Prometheus scrapes it without the webhook's certificate, and a scrape
- * never competes with the API server's connections on the webhook port.
- */
-export async function startMetricsServer(opts: {
-  host: string;
-  port: number;
-  registry: Registry;
-  logger: Logger;
-}): Promise<RunningMetricsServer> {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are on GET /metrics\n');
-      return;
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET\n');
-      return;
-    }
-    opts.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-      (err: unknown) => {
-        opts.logger.error({ err }, 'cannot collect metrics');
-        res.writeHead(500, { 'content-type': 'text/plain' }).end('cannot collect metrics\n');
-      },
-    );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  const bound = await listen(server, opts.port, opts.host);
-  return {
-    server,
-    url: `http://${bound}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
 }

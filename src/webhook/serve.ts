@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { Logger } from 'pino';
-import { listen } from './listen.js';
+import { listen } from '../metrics/listen.js';
 import { secureContextOptions, type ServingMaterial } from '../certs/serving.js';
 import type { Policy } from '../policy/policy.js';
 import { createApp } from './app.js';

@@ -1,9 +1,15 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Pod } from '../launch/pod.js';
 import { ClusterError } from './errors.js';
-import { POLICY_REPORT_API, POLICY_REPORT_NAME, type PolicyReport } from '../report/policy-report.js';
+import {
+  CLUSTER_POLICY_REPORT_API,
+  POLICY_REPORT_API,
+  POLICY_REPORT_NAME,
+  type ClusterPolicyReport,
+  type PolicyReport,
+} from '../report/policy-report.js';
 
-/** The edge to the Kubernetes API: credentials, listing pods, writing PolicyReports. */
+/** The edge to the Kubernetes API, shared by audit, the periodic audit and the node agent: credentials, listing pods, writing reports. */
 
 export { ClusterError };
 
@@ -87,29 +93,57 @@ export async function namespacesWithReports(kc: KubeConfig): Promise<string[]> {
   }
 }
 
+interface Custom {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
+/** An object with metadata, as a report is written. */
+interface Named {
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly resourceVersion?: string };
+}
+
+/**
+ * Creates the custom object, or replaces the one already there (same name) with its resourceVersion:
+ * an update in place. Namespaced when the object names its namespace, cluster-scoped otherwise.
+ * `what` names it in the error: `PolicyReport kube-system/etcd-tls-guard`.
+ */
+async function createOrReplace(kc: KubeConfig, api: Custom, body: Named, what: string): Promise<void> {
+  const client = kc.makeApiClient(CustomObjectsApi);
+  const { name, namespace } = body.metadata;
+  try {
+    let existing: Named | undefined;
+    try {
+      existing = (
+        namespace !== undefined
+          ? await client.getNamespacedCustomObject({ ...api, namespace, name })
+          : await client.getClusterCustomObject({ ...api, name })
+      ) as Named;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+    if (existing === undefined) {
+      if (namespace !== undefined) await client.createNamespacedCustomObject({ ...api, namespace, body });
+      else await client.createClusterCustomObject({ ...api, body });
+      return;
+    }
+    const rv = existing.metadata.resourceVersion;
+    const replacement = { ...body, metadata: { ...body.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } };
+    if (namespace !== undefined) await client.replaceNamespacedCustomObject({ ...api, namespace, name, body: replacement });
+    else await client.replaceClusterCustomObject({ ...api, name, body: replacement });
+  } catch (err) {
+    throw new ClusterError(`cannot write ${what}: ${describe(err)}`);
+  }
+}
+
 /** Creates each report, or replaces the one already there (same name): updated in place. */
 export async function writePolicyReports(kc: KubeConfig, reports: readonly PolicyReport[]): Promise<void> {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  for (const report of reports) {
-    const { namespace, name } = report.metadata;
-    const at = { ...POLICY_REPORT_API, namespace, name };
-    try {
-      let existing: PolicyReport | undefined;
-      try {
-        existing = (await api.getNamespacedCustomObject(at)) as PolicyReport;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 404) throw err;
-      }
-      if (existing === undefined) await api.createNamespacedCustomObject({ ...POLICY_REPORT_API, namespace, body: report });
-      else {
-        const rv = existing.metadata.resourceVersion;
-        await api.replaceNamespacedCustomObject({
-          ...at,
-          body: { ...report, metadata: { ...report.metadata, ...(rv !== undefined ? { resourceVersion: rv } : {}) } },
-        });
-      }
-    } catch (err) {
-      throw new ClusterError(`cannot write PolicyReport ${namespace}/${name}: ${describe(err)}`);
-    }
-  }
+  for (const report of reports)
+    await createOrReplace(kc, POLICY_REPORT_API, report, `PolicyReport ${report.metadata.namespace}/${report.metadata.name}`);
+}
+
+/** The node agent's ClusterPolicyReport for its node, created or updated in place. */
+export async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyReport): Promise<void> {
+  await createOrReplace(kc, CLUSTER_POLICY_REPORT_API, report, `ClusterPolicyReport ${report.metadata.name}`);
 }
