@@ -245,6 +245,7 @@ export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfi
   }
 
   const settings = new Map<string, Setting>();
+  const variables = new Map<string, string>();
   for (const [flag, envName, spec] of flagsToRead(parsed.occurrences, inv.env)) {
     const fromArgv = lastOccurrence(parsed.occurrences.get(flag));
     const fromEnv = inv.env.get(envName);
@@ -285,12 +286,14 @@ export function readEtcdConfig(inv: Invocation, files?: NodeFiles): ProgramConfi
       return unknownAll(refusal, refusal);
     }
     settings.set(flag, { flag, state: 'set', value: fromEnv.value, source: 'env', envName });
+    variables.set(flag, envName);
   }
 
   const config: ProgramConfig = {
     component: 'etcd',
     releases,
     notes,
+    ...(variables.size > 0 ? { variables } : {}),
     get: (flag) => settings.get(flag) ?? absentSetting(flag),
   };
   const refusal = startupRefusal(config);

@@ -55,6 +55,11 @@ export interface ProgramConfig {
   readonly notes: readonly string[];
   /** The configuration file the program reads its settings from, when it reads one (etcd --config-file). */
   readonly configFile?: string;
+  /**
+   * The flags set through a variable (etcd's ETCD_*), by flag: their variable's name. A fix for one of
+   * them names the variable (rules/evaluate.ts inTermsOfVariables). Absent when none is.
+   */
+  readonly variables?: ReadonlyMap<string, string>;
   get(flag: string): Setting;
 }
 

@@ -93,13 +93,14 @@ function membershipFor(
  * shadowed by corresponding command-line flag", configuration/etcd.ts envShadowedIsFatal, measured).
  */
 function inTermsOfVariables(template: string, config: ProgramConfig): string {
-  if (config.component !== 'etcd') return template;
+  const variables = config.variables;
+  if (variables === undefined) return template;
   let viaEnv = false;
   const text = template.replace(/--([a-z][a-z0-9-]*)/g, (written, flag: string) => {
-    const s = config.get(flag);
-    if (s.state !== 'set' || s.source !== 'env' || s.envName === undefined) return written;
+    const envName = variables.get(flag);
+    if (envName === undefined) return written;
     viaEnv = true;
-    return s.envName;
+    return envName;
   });
   return viaEnv
     ? `${text} (the pod sets it as an ETCD_* variable: change the variable; the same flag beside it stops etcd 3.4 and later)`
