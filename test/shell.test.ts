@@ -63,6 +63,19 @@ describe('POSIX shell scripts (sh -c)', () => {
       ],
     },
     {
+      name: "a command ended by & runs in a subshell: its `exit` (a backgrounded function's) does not end the script",
+      script: 'collect() { etcdctl member list; exit 0; }\ncollect &\nA=1 &\nexec etcd --name "${A:-none}"',
+      commands: [
+        ['etcdctl', 'member', 'list'],
+        ['exec', 'etcd', '--name', 'none'],
+      ],
+    },
+    {
+      name: 'a backgrounded program is still started',
+      script: 'etcd --a &\nwait',
+      commands: [['etcd', '--a'], ['wait']],
+    },
+    {
       name: '"$@" gives each positional parameter',
       script: 'exec etcd "$@"',
       positional: ['--a=1', 'two words'],

@@ -614,7 +614,11 @@ class Parser {
       if (t === undefined) break;
       if (t.kind === 'op' && (t.op === ')' || t.op === ';;')) break;
       if (t.kind === 'word' && until.has(t.raw)) break;
-      items.push(this.parseAndOr());
+      const item = this.parseAndOr();
+      // `cmd &`: an asynchronous list runs in a subshell (XCU 2.9.3.1): what it starts is started,
+      // but its assignments and its `exit` (`collect_member &` whose function ends in `exit 0`)
+      // do not reach the script.
+      items.push(this.isOp(this.peek(), '&') ? { kind: 'group', body: item, subshell: true } : item);
     }
     this.depth--;
     return { kind: 'list', items };
