@@ -8,7 +8,7 @@ import type { JSONSchemaType } from 'ajv';
 import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.js';
 import { servingMaterial } from '../src/certs/serving.js';
 import { decodePod } from '../src/input/pod.js';
-import { decodePodOf, WORKLOAD_KINDS } from '../src/input/workload.js';
+import { decodePodOf, replicasOf, WORKLOAD_KINDS } from '../src/input/workload.js';
 import type { EnvFromSource, Pod } from '../src/launch/pod.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
@@ -94,6 +94,16 @@ describe('pod templates of workloads (src/input/workload.ts)', () => {
       });
     });
   }
+  it('replicas: spec.replicas of the kinds that have it, 1 when absent or null (as the API server defaults it), none otherwise', () => {
+    expect(replicasOf('StatefulSet', { spec: { replicas: 3 } })).to.equal(3);
+    expect(replicasOf('Deployment', { spec: {} })).to.equal(1);
+    expect(replicasOf('ReplicaSet', { spec: { replicas: null } })).to.equal(1);
+    expect(replicasOf('ReplicationController', { spec: { replicas: 0 } })).to.equal(0);
+    expect(replicasOf('StatefulSet', { spec: { replicas: '3' } }), 'not a count').to.equal(undefined);
+    expect(replicasOf('StatefulSet', { spec: { replicas: 2.5 } }), 'not a count').to.equal(undefined);
+    for (const kind of ['Pod', 'DaemonSet', 'Job', 'CronJob', 'PodTemplate'])
+      expect(replicasOf(kind, { spec: { replicas: 3 } }), kind).to.equal(undefined);
+  });
   it('a workload without its template is a problem at the template path, not a silent pass', () => {
     expect(decodePodOf('StatefulSet', { metadata: { name: 'etcd' }, spec: {} }, 'request.object')).to.deep.equal({
       ok: false,

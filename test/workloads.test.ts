@@ -15,8 +15,8 @@ interface Expected {
   readonly kind: string;
   readonly name: string;
   readonly why: string;
-  /** Container → every finding's status (one status for all rules), or nothing judged at all. */
-  readonly containers: Readonly<Record<string, Status>>;
+  /** Container → every finding's status (one status for all rules, or rule by rule), or nothing judged at all. */
+  readonly containers: Readonly<Record<string, Status | Readonly<Record<string, Status>>>>;
   readonly message?: RegExp;
 }
 
@@ -50,6 +50,43 @@ const CASES: Expected[] = [
     containers: { etcd: 'unknown' },
     message: /run\.sh/,
   },
+  {
+    file: 'incubator-etcd.yaml',
+    kind: 'StatefulSet',
+    name: 'registry-etcd',
+    why: "the chart's defaults: plain http on both sides; three start branches, the member list built in a loop, three replicas make the peers count",
+    containers: {
+      'registry-etcd': {
+        'etcd-client-tls': 'fail',
+        'etcd-client-cert-auth': 'fail',
+        // The join branch sources the ETCD_* lines `etcdctl member add` printed: out of sight.
+        'etcd-auto-tls': 'unknown',
+        'etcd-peer-tls': 'fail',
+        'etcd-peer-client-cert-auth': 'fail',
+        'etcd-peer-auto-tls': 'unknown',
+        'etcd-client-auth-effective': 'fail',
+        'etcd-peer-auth-effective': 'fail',
+      },
+    },
+  },
+  {
+    file: 'incubator-etcd.yaml',
+    kind: 'StatefulSet',
+    name: 'secure-etcd',
+    why: 'client certificates through ETCD_* variables, peers on https with peer auto-TLS: the peer side fails whatever the sourced file holds',
+    containers: {
+      'secure-etcd': {
+        'etcd-client-tls': 'unknown',
+        'etcd-client-cert-auth': 'unknown',
+        'etcd-auto-tls': 'unknown',
+        'etcd-peer-tls': 'fail',
+        'etcd-peer-client-cert-auth': 'fail',
+        'etcd-peer-auto-tls': 'fail',
+        'etcd-client-auth-effective': 'unknown',
+        'etcd-peer-auth-effective': 'fail',
+      },
+    },
+  },
 ];
 
 describe('hosted control planes, etcd charts and operators (test/fixtures/workloads)', () => {
@@ -61,11 +98,32 @@ describe('hosted control planes, etcd charts and operators (test/fixtures/worklo
       const rows = report.results.filter((r) => r.kind === c.kind && r.name === c.name);
       expect(rows.length, 'rows for the object').to.be.greaterThan(0);
       const judged = rows.filter((r) => r.component !== null);
-      expect(Object.fromEntries(judged.map((r) => [r.container, [...new Set(r.findings.map((f) => f.status))].join(',')]))).to.deep.equal(
-        c.containers,
-      );
+      const statuses = (r: (typeof judged)[number]): string | Record<string, string> =>
+        typeof c.containers[r.container ?? ''] === 'object'
+          ? Object.fromEntries(r.findings.map((f) => [f.rule, f.status]))
+          : [...new Set(r.findings.map((f) => f.status))].join(',');
+      expect(Object.fromEntries(judged.map((r) => [r.container, statuses(r)]))).to.deep.equal(c.containers);
       if (c.message !== undefined) for (const r of judged) for (const f of r.findings) expect(f.message).to.match(c.message);
       for (const r of judged) for (const f of r.findings) expect(f.remediation, f.rule).to.contain(`the pod template of ${c.kind}`);
     });
   }
+
+  it('the replicas of a StatefulSet are its members when its flags leave the member list to run time, and the message says so', async () => {
+    const inputs = await loadInputs([fixturePath('workloads/incubator-etcd.yaml')], () => Promise.resolve(''));
+    const report = scanDocuments(inputs.documents, DEFAULT_POLICY, inputs.errors);
+    const peer = report.results.find((r) => r.name === 'registry-etcd')?.findings.find((f) => f.rule === 'etcd-peer-tls');
+    expect(peer?.message).to.contain('a multi-member etcd: StatefulSet registry/registry-etcd declares 3 replicas');
+    // The same template with one replica: nothing tells how many members it will have.
+    const one = inputs.documents.map((d) =>
+      (d.object as { metadata: { name: string } }).metadata.name === 'registry-etcd'
+        ? { ...d, object: { ...(d.object as object), spec: { ...(d.object as { spec: object }).spec, replicas: 1 } } }
+        : d,
+    );
+    const single = scanDocuments(one, DEFAULT_POLICY, []);
+    const f = single.results.find((r) => r.name === 'registry-etcd')?.findings.find((x) => x.rule === 'etcd-peer-client-cert-auth');
+    expect(f?.status).to.equal('fail');
+    expect(f?.message).to.match(
+      /treated as a multi-member etcd: .*declares 1 replica, and scaling it up adds members; etcdTopology is auto/,
+    );
+  });
 });

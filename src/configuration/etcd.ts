@@ -372,7 +372,17 @@ function tlsWithoutCertificates(cfg: ProgramConfig): string | undefined {
 }
 
 export type Membership =
-  { readonly kind: 'single' | 'cluster'; readonly evidence: string } | { readonly kind: 'undetermined'; readonly evidence: string };
+  | {
+      readonly kind: 'single' | 'cluster';
+      readonly evidence: string;
+      /**
+       * A single member told by --initial-cluster (one member listed, or none: etcd's default), which
+       * etcd reads only when a member first starts: a member that later starts with a data
+       * directory belongs to whatever cluster it joined then.
+       */
+      readonly firstStartOnly?: boolean;
+    }
+  | { readonly kind: 'undetermined'; readonly evidence: string };
 
 /** Hosts only this machine can reach: a peer listener on them takes no connection from another member. */
 function isLocalOnly(url: string): boolean {
@@ -425,6 +435,7 @@ export function etcdMembership(cfg: ProgramConfig): Membership {
     return {
       kind: 'single',
       evidence: `${where} lists one member${s.state === 'unknown' ? ' (its name and address are only known when the pod runs)' : ''}`,
+      firstStartOnly: true,
     };
   if (s.state === 'unknown') return { kind: 'undetermined', evidence: s.reason };
   // Not set: etcd bootstraps a cluster of itself alone, <name>=<initial-advertise-peer-urls>
@@ -438,5 +449,6 @@ export function etcdMembership(cfg: ProgramConfig): Membership {
   return {
     kind: 'single',
     evidence: '--initial-cluster is not set: etcd bootstraps a one-member cluster of itself (<name>=<initial-advertise-peer-urls>)',
+    firstStartOnly: true,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { ajv, formatAjvErrors } from './schema.js';
 import type { Decoded } from './pod.js';
-import { decodePodOf, POD_SOURCES } from './workload.js';
+import { decodePodOf, POD_SOURCES, replicasOf } from './workload.js';
 import { isMirrorPod, type Pod } from '../launch/pod.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -97,6 +97,18 @@ export function checkAdmissionReview(body: unknown): string[] {
   return [];
 }
 
+/** What an admission request tells about its pod besides the pod: handed to the judgement as they are. */
+export interface RequestFacts {
+  /** A kubelet writing its own mirror pod (kubeletMirrorPods applies). */
+  readonly kubeletMirror: boolean;
+  /** A workload controller creating an object for the workload it manages (controllerPods applies). */
+  readonly controllerCreated: boolean;
+  /** The object before an UPDATE, decoded the same way (ratcheting). */
+  readonly previous?: Pod;
+  /** The copies of its pod a workload declares (workload.ts replicasOf). */
+  readonly replicas?: number;
+}
+
 /** What a front door does with one admission request. */
 export type AdmissionSubject =
   /** Nothing to judge (another kind, a DELETE, a subresource): allowed untouched, and why. */
@@ -105,12 +117,7 @@ export type AdmissionSubject =
       readonly judged: true;
       /** The pod, or the workload's pod template as a pod of the workload (kind, namespace, name). */
       readonly pod: Pod;
-      /** A kubelet writing its own mirror pod (kubeletMirrorPods applies). */
-      readonly kubeletMirror: boolean;
-      /** A workload controller creating an object for the workload it manages (controllerPods applies). */
-      readonly controllerCreated: boolean;
-      /** The object before an UPDATE, decoded the same way (ratcheting). */
-      readonly previous?: Pod;
+      readonly facts: RequestFacts;
     };
 
 /**
@@ -138,14 +145,18 @@ export function decodeAdmissionRequest(request: AdmissionRequest): Decoded<Admis
   const pod = decoded.value;
   // An old object the API server sent is valid; one that is not (a fake, a test) only loses ratcheting.
   const old = request.operation === 'UPDATE' ? decodePodOf(kind, request.oldObject, 'request.oldObject', identity) : undefined;
+  const replicas = replicasOf(kind, request.object);
   return {
     ok: true,
     value: {
       judged: true,
       pod,
-      kubeletMirror: kind === 'Pod' && isKubeletMirrorRequest(request, pod),
-      controllerCreated: isControllerRequest(request),
-      ...(old?.ok === true ? { previous: old.value } : {}),
+      facts: {
+        kubeletMirror: kind === 'Pod' && isKubeletMirrorRequest(request, pod),
+        controllerCreated: isControllerRequest(request),
+        ...(old?.ok === true ? { previous: old.value } : {}),
+        ...(replicas !== undefined ? { replicas } : {}),
+      },
     },
   };
 }

@@ -13,17 +13,19 @@ export interface PodSource {
   readonly group: string;
   /** Path from the object to its pod (an empty path: the object is the pod). */
   readonly path: readonly string[];
+  /** The kind runs `spec.replicas` copies of its pod (default 1). */
+  readonly replicated?: boolean;
 }
 
 /** The kinds whose pods are judged, and where each keeps its pod template (core/v1, apps/v1, batch/v1). */
 export const POD_SOURCES: Readonly<Record<string, PodSource>> = {
   Pod: { group: '', path: [] },
   PodTemplate: { group: '', path: ['template'] },
-  ReplicationController: { group: '', path: ['spec', 'template'] },
-  Deployment: { group: 'apps', path: ['spec', 'template'] },
-  StatefulSet: { group: 'apps', path: ['spec', 'template'] },
+  ReplicationController: { group: '', path: ['spec', 'template'], replicated: true },
+  Deployment: { group: 'apps', path: ['spec', 'template'], replicated: true },
+  StatefulSet: { group: 'apps', path: ['spec', 'template'], replicated: true },
   DaemonSet: { group: 'apps', path: ['spec', 'template'] },
-  ReplicaSet: { group: 'apps', path: ['spec', 'template'] },
+  ReplicaSet: { group: 'apps', path: ['spec', 'template'], replicated: true },
   Job: { group: 'batch', path: ['spec', 'template'] },
   CronJob: { group: 'batch', path: ['spec', 'jobTemplate', 'spec', 'template'] },
 };
@@ -86,4 +88,17 @@ export function decodePodOf(kind: string, object: unknown, root: string, identit
       metadata: { ...pod.metadata, ...(namespace !== undefined ? { namespace } : {}), ...(name !== undefined ? { name } : {}) },
     },
   };
+}
+
+/**
+ * How many copies of its pod a workload declares (`spec.replicas`, 1 when absent or null, as the API
+ * server defaults it); undefined for a kind without replicas (a Pod, a DaemonSet: one per node) or a
+ * value that is not a count. Evidence of an etcd cluster's size when its member list is built only
+ * when the pod runs.
+ */
+export function replicasOf(kind: string, object: unknown): number | undefined {
+  if (POD_SOURCES[kind]?.replicated !== true) return undefined;
+  const replicas = field(field(object, 'spec'), 'replicas');
+  if (replicas === undefined || replicas === null) return 1;
+  return typeof replicas === 'number' && Number.isSafeInteger(replicas) && replicas >= 0 ? replicas : undefined;
 }

@@ -37,6 +37,12 @@ export interface PodFacts {
    * etcd reads --initial-cluster only when a member first starts.
    */
   readonly observedEtcdMembers?: number;
+  /**
+   * The copies of its pod the workload declares (a StatefulSet's `spec.replicas`): with
+   * etcdTopology auto, more than one means a multi-member etcd when the pod's own flags leave the
+   * member list to run time.
+   */
+  readonly replicas?: number;
   /** A node check: the node's files, clock and other programs (node rules are evaluated). */
   readonly node?: NodeView;
   /** The runs of a container when known otherwise than from its spec (a process read from /proc). */
@@ -56,6 +62,7 @@ function evaluationOptions(policy: Policy, facts: PodFacts): EvaluationOptions {
   return {
     etcdTopology: policy.etcdTopology,
     ...(facts.observedEtcdMembers !== undefined ? { observedEtcdMembers: facts.observedEtcdMembers } : {}),
+    ...(facts.replicas !== undefined ? { replicas: facts.replicas } : {}),
     ...(facts.node !== undefined ? { node: facts.node } : {}),
     ...(facts.invocations !== undefined ? { invocations: facts.invocations } : {}),
   };

@@ -21,6 +21,8 @@ export interface EvaluationOptions {
    * one-member list after the others joined.
    */
   readonly observedEtcdMembers?: number;
+  /** The copies of the pod its workload declares (judgement PodFacts.replicas). */
+  readonly replicas?: number;
   /** Set by a node check: the node's files and clock; node rules are evaluated only then. */
   readonly node?: NodeView;
   /** The runs of a container when they are known otherwise (a process read from /proc). */
@@ -67,12 +69,15 @@ export interface PodEvaluation {
 /** Membership only means something for etcd; kube-apiserver rules are never multi-member-only. */
 const NOT_ETCD: { multi: boolean; membership: Membership } = { multi: false, membership: { kind: 'undetermined', evidence: 'not etcd' } };
 
-function membershipFor(
-  config: ProgramConfig,
-  topology: EtcdTopology,
-  observed: number | undefined,
-): { multi: boolean; membership: Membership } {
+/**
+ * How many members the run's etcd has: its own flags first (etcdMembership); with etcdTopology auto,
+ * what is known from outside the pod — etcd pods observed beside it, or the replicas its workload
+ * declares when the flags leave the member list to run time (a chart's start script that lists the
+ * StatefulSet's peers) — and otherwise the policy's etcdTopology.
+ */
+function membershipFor(config: ProgramConfig, pod: Pod, options: EvaluationOptions): { multi: boolean; membership: Membership } {
   if (config.component !== 'etcd') return NOT_ETCD;
+  const { etcdTopology: topology, observedEtcdMembers: observed, replicas } = options;
   const membership = etcdMembership(config);
   if (topology === 'auto' && observed !== undefined && observed > 1 && membership.kind !== 'cluster') {
     return {
@@ -83,9 +88,26 @@ function membershipFor(
       },
     };
   }
+  // The replicas of a workload whose flags leave the member list to run time (a chart's script that
+  // lists the StatefulSet's peers), or tell only how a member first starts (a script's re-join
+  // branch): more than one replica are the members. Peers that only listen locally stay single.
+  const replicated = replicas !== undefined && replicas > 1 && topology === 'auto';
+  if (replicated && (membership.kind === 'undetermined' || (membership.kind === 'single' && membership.firstStartOnly === true))) {
+    const why =
+      membership.kind === 'single' ? `${membership.evidence}, but etcd reads it only when a member first starts` : membership.evidence;
+    return { multi: true, membership: { kind: 'cluster', evidence: `${workloadOf(pod)} declares ${replicas} replicas (${why})` } };
+  }
   if (membership.kind !== 'undetermined') return { multi: membership.kind === 'cluster', membership };
+  if (replicas !== undefined) {
+    // One replica says nothing lasting: scaling it (statefulsets/scale) re-judges nothing.
+    const declared = `${workloadOf(pod)} declares ${replicas} ${replicas === 1 ? 'replica, and scaling it up adds members' : 'replicas'}`;
+    return { multi: topology !== 'single', membership: { kind: 'undetermined', evidence: `${membership.evidence}; ${declared}` } };
+  }
   return { multi: topology !== 'single', membership };
 }
+
+/** `StatefulSet tenant-a/etcd`: the workload a pod template belongs to, as messages name it. */
+const workloadOf = (pod: Pod): string => `${pod.kind ?? 'Pod'} ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
 
 /**
  * A fix that names a flag the pod sets through its ETCD_* variable names the variable instead: the
@@ -136,10 +158,13 @@ function evaluateRule(
     return finding('not-applicable', `etcd has a single member (${why})`, rule.remediation, []);
   }
   const outcome = rule.check(config, node);
+  // A peer rule that does not pass says why peers matter here: the branch membership took.
   const message =
-    rule.multiMemberOnly && multi.membership.kind === 'undetermined' && outcome.status !== 'pass'
-      ? `${outcome.message} (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
-      : outcome.message;
+    !rule.multiMemberOnly || outcome.status === 'pass'
+      ? outcome.message
+      : multi.membership.kind === 'undetermined'
+        ? `${outcome.message} (treated as a multi-member etcd: ${multi.membership.evidence}; etcdTopology is ${topology})`
+        : `${outcome.message} (a multi-member etcd: ${multi.membership.evidence})`;
   // What the reader noticed (flags no release in scope knows, an ETCD_* twin etcd 3.3 ignores...)
   // goes with every finding of the run: it is part of what the verdict rests on.
   const evidence = config.notes.length === 0 ? outcome.evidence : [...outcome.evidence, ...config.notes];
@@ -189,7 +214,7 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
         text: [container.image ?? '', ...(container.command ?? []), ...(container.args ?? [])].join(' '),
         ...(config.configFile !== undefined ? { configFile: config.configFile } : {}),
       });
-      const multi = membershipFor(config, options.etcdTopology, options.observedEtcdMembers);
+      const multi = membershipFor(config, pod, options);
       return (node === undefined ? POD_RULES_OF : NODE_RULES_OF)[component].map((rule) =>
         evaluateRule(rule, config, multi, options.etcdTopology, fixAt, node),
       );

@@ -5,7 +5,7 @@
 import { checkAdmissionReview, decodeAdmissionRequest, type AdmissionReview } from '../input/admission-review.js';
 import { parsedInputs, type InputError, type LoadedDocument } from '../input/manifests.js';
 import type { Decoded } from '../input/pod.js';
-import { decodePodOf, POD_SOURCES } from '../input/workload.js';
+import { decodePodOf, POD_SOURCES, replicasOf } from '../input/workload.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -48,12 +48,12 @@ function reviewTarget(object: unknown, at: { item?: number }): Target {
       ...named,
       outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } },
     };
-  const { pod, kubeletMirror, controllerCreated, previous } = subject;
+  const { pod, facts } = subject;
   return {
     ...named,
     namespace: pod.metadata?.namespace ?? null,
     name: pod.metadata?.name ?? null,
-    outcome: { ok: true, value: { pod, facts: { kubeletMirror, controllerCreated, ...(previous !== undefined ? { previous } : {}) } } },
+    outcome: { ok: true, value: { pod, facts } },
   };
 }
 
@@ -82,7 +82,9 @@ function targetsOf(object: unknown, item?: number): Target[] {
     ];
   if (POD_SOURCES[kind] === undefined) return [{ ...at, kind, namespace, name }];
   const decoded = decodePodOf(kind, object, '');
-  return [{ ...at, kind, namespace, name, outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts: {} } } : decoded }];
+  const replicas = replicasOf(kind, object);
+  const facts = replicas !== undefined ? { replicas } : {};
+  return [{ ...at, kind, namespace, name, outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts } } : decoded }];
 }
 
 /** Judges one document's objects, row by row, with the same judgement and policy as the webhook. */

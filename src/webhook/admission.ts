@@ -32,9 +32,8 @@ export function admit(request: AdmissionRequest, policy: Policy): AdmissionOutco
   if (!decoded.ok) throw new BadAdmissionRequest(decoded.problems.join('; '));
   const subject = decoded.value;
   if (!subject.judged) return { response: allowed(request.uid), kubeletMirror: false, skipped: subject.reason };
-  const { pod, kubeletMirror, controllerCreated, previous } = subject;
-  const verdict = judgePod(pod, policy, { kubeletMirror, controllerCreated, ...(previous !== undefined ? { previous } : {}) });
+  const verdict = judgePod(subject.pod, policy, subject.facts);
   const extra = { warnings: verdict.warnings, auditAnnotations: verdict.auditAnnotations };
   const response = verdict.allowed ? allowed(request.uid, extra) : denied(request.uid, verdict.denialMessage ?? 'denied', extra);
-  return { response, verdict, kubeletMirror };
+  return { response, verdict, kubeletMirror: subject.facts.kubeletMirror };
 }
