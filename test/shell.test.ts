@@ -71,6 +71,16 @@ describe('POSIX shell scripts (sh -c)', () => {
       ],
     },
     {
+      name: '`return` ends the function, not the script: what follows it in the body does not run',
+      script: 'f() { return 0; exec etcd --dead; }\nf\nexec etcd --live',
+      commands: [['exec', 'etcd', '--live']],
+    },
+    {
+      name: '`exit` in a function ends the script',
+      script: 'f() { exit 0; }\nf\nexec etcd --never',
+      commands: [],
+    },
+    {
       name: 'a backgrounded program is still started',
       script: 'etcd --a &\nwait',
       commands: [['etcd', '--a'], ['wait']],
@@ -196,6 +206,16 @@ describe('shell control flow, run as far as it can be known', () => {
     {
       name: 'a loop that does not touch a variable leaves it known',
       script: 'N=a; until ok; do sleep 1; done; etcd --name=$N',
+      value: '--name=a',
+    },
+    {
+      name: 'a function that may return early: what the returning path set is merged after the call',
+      script: 'pick() { if test -f /x; then N=a; return; fi; N=b; }\npick\netcd --name=$N',
+      unknown: /may be changed by a function that may `return`/,
+    },
+    {
+      name: 'a function whose paths all return the same value: known',
+      script: 'pick() { if test -f /x; then N=a; return 0; fi; N=a; }\npick\netcd --name=$N',
       value: '--name=a',
     },
     { name: 'case arms are branches', script: 'N=a; case "$X" in a|b) N=z ;; *) ;; esac; etcd --name=$N', unknown: /`case`/ },

@@ -7,7 +7,8 @@ import type { EnvValue, UnknownPart, Word } from './word.js';
  * script is parsed into its grammar (lists, `&&`/`||`, pipelines, `{ }`, `( )`, if/elif/else,
  * while/until/for, case, functions, `[[ ]]`, `(( ))`, `time`, `!`, redirections, here-documents)
  * and run symbolically: quoting, escapes, parameter expansion with field splitting, `"$@"`,
- * assignments (prefix, plain, export/declare/local, `set -a`), `unset`, `set --`, `exec`, `exit`.
+ * assignments (prefix, plain, export/declare/local, `set -a`), `unset`, `set --`, `exec`, `exit`,
+ * `return` from a function, `&` (a subshell).
  * Where a path cannot be decided (a condition, how often a loop runs), every path is run and what
  * they disagree on becomes unknown; command substitution, arithmetic, `eval`, `read` and sourced
  * files are not run: whatever they may change is unknown, never guessed. Everything is bounded
@@ -915,6 +916,8 @@ export type SourcedFiles = (path: string) => { readonly text: string } | { reado
 class Interpreter {
   readonly commands: ShellCommand[] = [];
   private callDepth = 0;
+  /** For each function being run, the states in which it returned (`return` ends only the function). */
+  private readonly returns: ShellState[][] = [];
   private recording = true;
   constructor(private readonly sourced?: SourcedFiles) {}
 
@@ -1079,9 +1082,12 @@ class Interpreter {
     if (++this.callDepth > SHELL_LIMITS.depth) throw new ShellLimitError(`the script calls functions more than ${SHELL_LIMITS.depth} deep`);
     const saved = state.positional;
     state.positional = args;
-    // `exit` and `exec` in a function end the whole script (XCU 2.9.5). `return` is not modelled: what
-    // follows it in the body is taken as possibly run, which can only add commands, never hide one.
-    const after = this.run(body, state);
+    // `exit` and `exec` in a function end the whole script (XCU 2.9.5); `return` ends the function:
+    // the paths that returned go on after the call, merged with the one that ran to the end.
+    this.returns.push([]);
+    const ran = this.run(body, state);
+    const returned = this.returns.pop() as ShellState[];
+    const after = returned.length === 0 ? ran : mergePaths([ran, ...returned], 'a function that may `return`');
     after.positional = saved;
     this.callDepth--;
     return after;
@@ -1143,10 +1149,20 @@ class Interpreter {
       case 'exit':
         state.terminated = true;
         return true;
+      case 'return': {
+        // Inside a function: this path leaves the function here (call() goes on with it). Outside
+        // one, dash ends the script and bash reports an error and carries on (both measured here):
+        // what follows may run, so the path goes on.
+        const frame = this.returns[this.returns.length - 1];
+        if (frame !== undefined) {
+          frame.push(state.clone());
+          state.terminated = true;
+        }
+        return true;
+      }
       case ':':
       case 'true':
       case 'false':
-      case 'return':
         return true;
       default:
         return false;
