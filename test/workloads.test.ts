@@ -18,6 +18,8 @@ interface Expected {
   /** Container → every finding's status (one status for all rules, or rule by rule), or nothing judged at all. */
   readonly containers: Readonly<Record<string, Status | Readonly<Record<string, Status>>>>;
   readonly message?: RegExp;
+  /** Where every fix goes (the template, or the chart release that renders it). */
+  readonly fix: RegExp;
 }
 
 const CASES: Expected[] = [
@@ -25,6 +27,7 @@ const CASES: Expected[] = [
     file: 'hypershift-etcd.yaml',
     kind: 'StatefulSet',
     name: 'etcd',
+    fix: /the pod template of StatefulSet \S+\/etcd \(or the chart values or operator resource that render it\)/,
     why: 'ETCD_* variables with TLS and client certificates on both sides; https://$(POD_IP) keeps its scheme; the reset-member script runs etcdctl, the metrics sidecar is a grpc-proxy',
     containers: { etcd: 'pass' },
   },
@@ -32,6 +35,7 @@ const CASES: Expected[] = [
     file: 'kamaji-etcd.yaml',
     kind: 'StatefulSet',
     name: 'kamaji-etcd',
+    fix: /the pod template of StatefulSet \S+\/kamaji-etcd \(or the chart values or operator resource that render it\)/,
     why: 'flags with TLS and client certificates on both sides, three members',
     containers: { etcd: 'pass' },
   },
@@ -39,6 +43,7 @@ const CASES: Expected[] = [
     file: 'kamaji-etcd.yaml',
     kind: 'CronJob',
     name: 'kamaji-etcd-defrag',
+    fix: /never judged/,
     why: 'etcdctl in the etcd image is a client, not a server',
     containers: {},
   },
@@ -46,6 +51,7 @@ const CASES: Expected[] = [
     file: 'bitnami-etcd.yaml',
     kind: 'StatefulSet',
     name: 'etcd-secure',
+    fix: /the values of the Helm release that renders the pod template of StatefulSet storage\/etcd-secure \(release etcd-secure, chart etcd-11\.0\.3\), applied with `helm upgrade`/,
     why: "the image's run.sh decides what etcd reads (defaults, *_FILE variables, a config file when one exists)",
     containers: { etcd: 'unknown' },
     message: /run\.sh/,
@@ -54,6 +60,7 @@ const CASES: Expected[] = [
     file: 'incubator-etcd.yaml',
     kind: 'StatefulSet',
     name: 'registry-etcd',
+    fix: /the values of the Helm release that renders the pod template of StatefulSet registry\/registry-etcd \(release registry, chart etcd-0\.7\.4\)/,
     why: "the chart's defaults: plain http on both sides; three start branches, the member list built in a loop, three replicas make the peers count",
     containers: {
       'registry-etcd': {
@@ -73,6 +80,7 @@ const CASES: Expected[] = [
     file: 'incubator-etcd.yaml',
     kind: 'StatefulSet',
     name: 'secure-etcd',
+    fix: /Helm release that renders the pod template of StatefulSet secure\/secure-etcd \(release secure, chart etcd-0\.7\.4\)/,
     why: 'client certificates through ETCD_* variables, peers on https with peer auto-TLS: the peer side fails whatever the sourced file holds',
     containers: {
       'secure-etcd': {
@@ -104,7 +112,7 @@ describe('hosted control planes, etcd charts and operators (test/fixtures/worklo
           : [...new Set(r.findings.map((f) => f.status))].join(',');
       expect(Object.fromEntries(judged.map((r) => [r.container, statuses(r)]))).to.deep.equal(c.containers);
       if (c.message !== undefined) for (const r of judged) for (const f of r.findings) expect(f.message).to.match(c.message);
-      for (const r of judged) for (const f of r.findings) expect(f.remediation, f.rule).to.contain(`the pod template of ${c.kind}`);
+      for (const r of judged) for (const f of r.findings) expect(f.remediation, f.rule).to.match(c.fix);
     });
   }
 
@@ -125,5 +133,33 @@ describe('hosted control planes, etcd charts and operators (test/fixtures/worklo
     expect(f?.message).to.match(
       /treated as a multi-member etcd: .*declares 1 replica, and scaling it up adds members; etcdTopology is auto/,
     );
+  });
+
+  it('a workload is never told to edit a static pod manifest, whatever paths it shares with one', () => {
+    const sts = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'etcd', namespace: 'tenant-a' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'etcd',
+                image: 'registry.k8s.io/etcd:3.5.16-0',
+                command: ['etcd', '--cert-file=/etc/kubernetes/pki/etcd/server.crt'],
+              },
+            ],
+          },
+        },
+      },
+    };
+    const report = scanDocuments([{ source: 'sts.yaml', document: 0, object: sts }], DEFAULT_POLICY, []);
+    const fixes = report.results.flatMap((r) => r.findings.map((f) => f.remediation));
+    expect(fixes.length).to.be.greaterThan(0);
+    for (const fix of fixes) {
+      expect(fix).to.contain('the pod template of StatefulSet tenant-a/etcd');
+      expect(fix).not.to.match(/kubeadm|\/etc\/kubernetes\/manifests/);
+    }
   });
 });

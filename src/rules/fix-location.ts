@@ -119,6 +119,10 @@ const DISTRIBUTIONS: readonly Distribution[] = [
 /** Where the fix goes: the tool that writes the pod, the static pod manifest, or the owning object. */
 export function fixLocation(c: FixContext): string {
   const pod = c.pod;
+  // A workload's pod template, judged at admission or by scan: never a static pod, whatever paths it
+  // shares with one (a hosted etcd may mount /etc/kubernetes/pki): the fix goes into that template,
+  // or into the chart release that renders it.
+  if (pod.kind !== undefined && pod.kind !== 'Pod' && pod.kind !== 'Process') return workloadLocation(pod);
   const node = pod.spec.nodeName !== undefined && pod.spec.nodeName !== '' ? ` on node ${pod.spec.nodeName}` : '';
   const distribution = DISTRIBUTIONS.find((d) => d.matches(c));
   if (distribution !== undefined) return distribution.location(c, node);
@@ -128,16 +132,30 @@ export function fixLocation(c: FixContext): string {
     return `the etcd configuration file ${c.configFile}${node} (TLS flags are keys there: client-transport-security.cert-file, .key-file, .client-cert-auth, .trusted-ca-file, .auto-tls, and the same under peer-transport-security)`;
   }
   if (isMirrorPod(pod)) return `${STATIC_MANIFEST[c.component]}${node}`;
-  // A workload's pod template, judged at admission or by scan: the fix goes into that template (or
-  // the chart value or operator resource that renders it), never into a static pod manifest.
-  if (pod.kind !== undefined && pod.kind !== 'Pod' && pod.kind !== 'Process') {
-    return `the pod template of ${pod.kind} ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''} (or the chart values or operator resource that render it)`;
-  }
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
   const ns = pod.metadata?.namespace ?? 'default';
   if (owner?.kind !== undefined && owner.kind !== 'Node') return `the pod template of ${owner.kind} ${ns}/${owner.name ?? ''}`;
   const name = pod.metadata?.name ?? pod.metadata?.generateName ?? '';
   return `the pod spec of ${ns}/${name} (or ${STATIC_MANIFEST[c.component]} if it is a static pod)`;
+}
+
+/**
+ * Where a workload's template is fixed. A chart's standard labels on the template say that Helm
+ * renders it (helm.sh docs, "Labels and Annotations": app.kubernetes.io/managed-by,
+ * app.kubernetes.io/instance, helm.sh/chart; Helm 2 charts: heritage, release, chart): the next
+ * `helm upgrade` overwrites an edit to the object, so the fix goes into the release's values.
+ */
+function workloadLocation(pod: Pod): string {
+  const template = `the pod template of ${pod.kind ?? 'Pod'} ${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
+  const l = labels(pod);
+  const helm = l['app.kubernetes.io/managed-by'] === 'Helm' || l['heritage'] === 'Helm' || l['heritage'] === 'Tiller';
+  if (!helm) return `${template} (or the chart values or operator resource that render it)`;
+  const release = l['app.kubernetes.io/instance'] ?? l['release'];
+  const chart = l['helm.sh/chart'] ?? l['chart'];
+  const named = [release !== undefined ? `release ${release}` : undefined, chart !== undefined ? `chart ${chart}` : undefined]
+    .filter((x) => x !== undefined)
+    .join(', ');
+  return `the values of the Helm release that renders ${template}${named === '' ? '' : ` (${named})`}, applied with \`helm upgrade\` (an edit to the object itself is overwritten by the next upgrade)`;
 }
 
 /** The distribution a pod's control-plane container looks like, for reports. */
