@@ -9,6 +9,8 @@ import { generateDevCertificates, type DevCertificates } from '../src/certs/dev.
 import { servingMaterial } from '../src/certs/serving.js';
 import { decodePod } from '../src/input/pod.js';
 import { decodePodOf, replicasOf, WORKLOAD_KINDS } from '../src/input/workload.js';
+import { parseManifestText } from '../src/input/manifests.js';
+import { nodeAt } from '../src/input/positions.js';
 import type { EnvFromSource, Pod } from '../src/launch/pod.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
@@ -277,6 +279,38 @@ describe('one decoding of an admission request: the webhook and scan decide the 
       const scan: Expected = exit === 2 ? 'malformed' : exit === 1 ? 'denied' : warned ? 'warned' : 'allowed';
 
       expect({ webhook, scan }).to.deep.equal({ webhook: c.expected, scan: c.expected });
+    });
+  }
+});
+
+describe('where each node of a manifest is (src/input/positions.ts)', () => {
+  const text = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'spec:',
+    '  containers:',
+    '    - name: etcd',
+    '      command:',
+    '        - etcd',
+    '        - --client-cert-auth=false',
+    '---',
+    '{"kind": "Pod", "spec": {"containers": [{"name": "x", "args": ["--a"]}]}}',
+    '',
+  ].join('\n');
+  for (const reader of ['fast', 'reference'] as const) {
+    it(`${reader} reader: a node's line and column, in every document of the file`, () => {
+      // An anchor sends the text to the reference reader; the same places either way.
+      const loaded = parseManifestText(reader === 'fast' ? text : `x: &a 1\n---\n${text}`, 'pod.yaml');
+      const [first, second] = loaded.documents.filter((d) => (d.object as { kind?: string }).kind === 'Pod');
+      const place = (doc: typeof first, path: Array<string | number>): unknown => {
+        const node = nodeAt(doc?.tree?.root, path);
+        return node === undefined ? undefined : doc?.tree?.source.position(node.at);
+      };
+      const offset = reader === 'fast' ? 0 : 2;
+      expect(place(first, ['spec', 'containers', 0, 'command', 1])).to.deep.equal({ line: 8 + offset, column: 11 });
+      expect(place(first, ['spec', 'containers', 0])).to.deep.equal({ line: 5 + offset, column: 7 });
+      expect(place(second, ['spec', 'containers', 0, 'args', 0])).to.deep.equal({ line: 10 + offset, column: 64 });
+      expect(place(first, ['spec', 'volumes'])).to.equal(undefined);
     });
   }
 });

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import jsyaml from 'js-yaml';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { JsYamlPositions, SourceText, yamlTree, type SourceTree } from './positions.js';
 
 /** One parsed YAML/JSON document of an input. */
 export interface LoadedDocument {
@@ -10,6 +11,8 @@ export interface LoadedDocument {
   /** Index of the document in its file (YAML `---` separated), from 0. */
   readonly document: number;
   readonly object: unknown;
+  /** Where each node of the object is in the file (absent for objects that come from no file). */
+  readonly tree?: SourceTree;
 }
 
 export interface InputError {
@@ -57,8 +60,9 @@ export function parseManifestText(text: string, source: string): LoadedInputs {
 export function readReference(text: string, source: string): LoadedInputs {
   const documents: LoadedDocument[] = [];
   const errors: InputError[] = [];
-  const parsed = parseAllDocuments(text, { version: '1.1', prettyErrors: true, uniqueKeys: false });
+  const parsed = parseAllDocuments(text, { version: '1.1', prettyErrors: true, uniqueKeys: false, lineCounter: new LineCounter() });
   const docs = Array.isArray(parsed) ? parsed : [parsed];
+  const sourceText = new SourceText(text);
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       const first = doc.errors[0];
@@ -74,7 +78,7 @@ export function readReference(text: string, source: string): LoadedInputs {
       return;
     }
     if (object === null || object === undefined) return; // an empty document between separators
-    documents.push({ source, document: index, object });
+    documents.push({ source, document: index, object, tree: { source: sourceText, root: yamlTree(doc.contents, doc.range[0]) } });
   });
   return { documents, errors };
 }
@@ -161,15 +165,24 @@ const LEAVE_TO_REFERENCE = /(?:^|[\s[{,])[&*!]|^%|(?:^|\s)\?(?:\s|$)|(?:^|[\s[{,
 export function readFast(text: string, source: string): LoadedInputs | undefined {
   if (LEAVE_TO_REFERENCE.test(text) || text.includes('__proto__')) return undefined;
   let objects: unknown[];
+  const positions = new JsYamlPositions();
   try {
     // json: a repeated key keeps the last value, as the reference is configured (uniqueKeys: false).
-    objects = jsyaml.loadAll(text, undefined, { schema: FAST_SCHEMA, json: true });
+    objects = jsyaml.loadAll(text, undefined, { schema: FAST_SCHEMA, json: true, listener: positions.listener });
   } catch {
     return undefined;
   }
   const documents: LoadedDocument[] = [];
+  const sourceText = new SourceText(text);
   objects.forEach((object, index) => {
-    if (object !== null && object !== undefined) documents.push({ source, document: index, object: datesAsStrings(object) });
+    const root = positions.roots[index];
+    if (object !== null && object !== undefined)
+      documents.push({
+        source,
+        document: index,
+        object: datesAsStrings(object),
+        ...(root !== undefined ? { tree: { source: sourceText, root } } : {}),
+      });
   });
   return { documents, errors: [] };
 }
