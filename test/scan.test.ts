@@ -61,7 +61,10 @@ describe('etcd-tls-guard scan', () => {
     const r = await cli(['scan', fixturePath('insecure/etcd-plaintext.yaml')]);
     expect(r.code).to.equal(1);
     expect(r.out).to.contain('DENY Pod kube-system/etcd-cp-1 (etcd in container etcd)');
-    expect(r.out).to.contain('  fail    etcd-client-cert-auth (CIS 2.2) [enforce]: --client-cert-auth is not set (defaults to false)');
+    // The flag is absent: the finding points at the container (`  - command:`, line 23 column 5).
+    expect(r.out).to.contain(
+      `  fail    etcd-client-cert-auth (CIS 2.2) [enforce] ${fixturePath('insecure/etcd-plaintext.yaml')}:23:5: --client-cert-auth is not set (defaults to false)`,
+    );
     expect(r.out).to.contain('          fix: Set --client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml on node cp-1');
   });
 
@@ -204,7 +207,7 @@ spec:
   it('a document without apiVersion/kind is said to be skipped, not passed over in silence (exit 0)', async () => {
     const r = await cli(['scan', '-'], 'spec:\n  containers:\n  - {name: etcd, command: [etcd]}\n');
     expect(r.code).to.equal(0);
-    expect(r.out).to.contain('SKIP object <unnamed> -#0: no apiVersion/kind: not a Kubernetes object, not checked');
+    expect(r.out).to.contain('SKIP object <unnamed> -:1:1: no apiVersion/kind: not a Kubernetes object, not checked');
     expect(r.out).to.match(/1 object, 0 control-plane containers checked/);
   });
 
@@ -289,5 +292,75 @@ spec:
     const r = await cli(['rules', '--format', 'json']);
     const rows = JSON.parse(r.out) as Array<{ id: string; cis: Record<string, string> }>;
     expect(rows.find((x) => x.id === 'apiserver-etcd-cafile')?.cis).to.deep.equal({ '1.5.1': '1.2.32', '1.10': '1.2.26' });
+  });
+
+  describe('every finding points at its line and column (the argument, the env entry, the script line, or the container)', () => {
+    /** rule → `line:column` of the findings of one container, scanned from `text` as standard input. */
+    const places = async (text: string, container: string, rules: string[]): Promise<Record<string, string>> => {
+      const r = await cli(['scan', '--format', 'json', '-'], text);
+      const report = JSON.parse(r.out) as {
+        results: Array<{ container: string; findings: Array<{ rule: string; line: number; column: number }> }>;
+      };
+      const findings = report.results.find((x) => x.container === container)?.findings ?? [];
+      const at: Record<string, string> = {};
+      for (const rule of rules) {
+        const f = findings.find((x) => x.rule === rule);
+        at[rule] = f === undefined ? 'none' : `${f.line}:${f.column}`;
+      }
+      return at;
+    };
+    const pod = (container: string[]): string =>
+      ['apiVersion: v1', 'kind: Pod', 'metadata: {name: etcd, namespace: kube-system}', 'spec:', '  containers:', ...container, ''].join(
+        '\n',
+      );
+
+    it('a flag in args and a flag left out (its container), in the second document of a file', async () => {
+      const text = `kind: ConfigMap\n---\n${pod(['  - name: etcd', '    command: [etcd]', '    args:', '    - --name=a', '    - --client-cert-auth=false'])}`;
+      expect(await places(text, 'etcd', ['etcd-client-cert-auth', 'etcd-auto-tls'])).to.deep.equal({
+        'etcd-client-cert-auth': '12:7',
+        'etcd-auto-tls': '8:5',
+      });
+    });
+    it('an ETCD_* variable: its env entry', async () => {
+      const text = pod([
+        '  - name: etcd',
+        '    command: [etcd]',
+        '    env:',
+        '    - name: ETCD_NAME',
+        '      value: a',
+        '    - {name: ETCD_CLIENT_CERT_AUTH, value: "false"}',
+      ]);
+      expect(await places(text, 'etcd', ['etcd-client-cert-auth'])).to.deep.equal({ 'etcd-client-cert-auth': '11:7' });
+    });
+    it('a flag inside a start script: the line in the script where it is written', async () => {
+      const text = pod([
+        '  - name: etcd',
+        '    command:',
+        '    - /bin/sh',
+        '    - -c',
+        '    - |',
+        '      set -e',
+        '      exec etcd --name a \\',
+        '        --auto-tls=true',
+      ]);
+      expect(await places(text, 'etcd', ['etcd-auto-tls'])).to.deep.equal({ 'etcd-auto-tls': '13:9' });
+    });
+    it('an AdmissionReview of a StatefulSet, in JSON: the argument in request.object.spec.template', async () => {
+      const statefulSet = {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'etcd', namespace: 'tenant-a' },
+        spec: { template: { spec: { containers: [{ name: 'etcd', command: ['etcd', '--auto-tls'] }] } } },
+      };
+      const request = {
+        kind: { group: 'apps', version: 'v1', kind: 'StatefulSet' },
+        resource: { group: 'apps', version: 'v1', resource: 'statefulsets' },
+      };
+      const review = JSON.stringify(admissionReview(statefulSet, request), null, 2);
+      const line = review.split('\n').findIndex((l) => l.includes('"--auto-tls"')) + 1;
+      // Inside the quotes: where the flag's text starts.
+      const column = (review.split('\n')[line - 1] as string).indexOf('--auto-tls') + 1;
+      expect(await places(review, 'etcd', ['etcd-auto-tls'])).to.deep.equal({ 'etcd-auto-tls': `${line}:${column}` });
+    });
   });
 });

@@ -1,8 +1,9 @@
 import type { Report, ReportRow, ReportSink } from './report.js';
 
+/** `etcd.yaml:14:5` where the position is known (scan), else the document: `etcd.yaml#0`, `list.yaml#0.items[2]`. */
 function where(r: ReportRow): string {
-  const doc = `${r.source}#${r.document}${r.item !== undefined ? `.items[${r.item}]` : ''}`;
-  return doc;
+  if (r.line !== undefined) return `${r.source}:${r.line}:${r.column ?? 1}`;
+  return `${r.source}#${r.document}${r.item !== undefined ? `.items[${r.item}]` : ''}`;
 }
 
 function title(r: ReportRow): string {
@@ -22,7 +23,8 @@ function textLines(r: ReportRow): string[] {
   lines.push(`${verdict} ${title(r)} (${r.component} in container ${r.container ?? ''}) ${where(r)}`);
   for (const f of bad) {
     const cis = f.cis.length > 0 ? ` (CIS ${f.cis.join(', ')})` : '';
-    lines.push(`  ${f.status.padEnd(7)} ${f.rule}${cis} [${f.effectiveAction}]: ${f.message}`);
+    const at = f.line !== undefined ? ` ${r.source}:${f.line}:${f.column ?? 1}` : '';
+    lines.push(`  ${f.status.padEnd(7)} ${f.rule}${cis} [${f.effectiveAction}]${at}: ${f.message}`);
     lines.push(`          fix: ${f.remediation}`);
     if (f.note !== undefined) lines.push(`          note: ${f.note}`);
   }

@@ -27,6 +27,9 @@ export interface ReportFinding {
   readonly subject?: string;
   readonly notAfter?: string;
   readonly warning?: string;
+  /** Where in its file the finding points (scan): the argument, the env entry, or the container. From 1. */
+  readonly line?: number;
+  readonly column?: number;
 }
 
 /** Where a judged object came from: a file's document (and List item), or a cluster. */
@@ -35,6 +38,9 @@ export interface ReportSubject {
   readonly document: number;
   /** Index in `items` when the document is a List. */
   readonly item?: number;
+  /** Where in its file the object's container (or the object) is (scan). From 1. */
+  readonly line?: number;
+  readonly column?: number;
   readonly kind: string | null;
   readonly namespace: string | null;
   readonly name: string | null;

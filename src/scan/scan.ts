@@ -9,11 +9,14 @@ import { decodePodOf, POD_SOURCES, replicasOf } from '../input/workload.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
+import { located } from './locate.js';
 import { emptyRow, reportOf, rowsOf, SummaryCounter, type Report, type ReportRow, type ReportSink } from '../report/report.js';
 
 /** One object of a document (a List has several) and what becomes of it. */
 interface Target {
   readonly item?: number;
+  /** Where the object and its pod are in the document (for the positions of findings). */
+  readonly paths: { readonly object: ReadonlyArray<string | number>; readonly pod?: ReadonlyArray<string | number> };
   readonly kind: string | null;
   readonly namespace: string | null;
   readonly name: string | null;
@@ -34,12 +37,13 @@ function str(v: unknown): string | null {
 }
 
 /** An AdmissionReview decided as the webhook decides it: the same decoding, the same facts. */
-function reviewTarget(object: unknown, at: { item?: number }): Target {
+function reviewTarget(object: unknown, at: { item?: number; paths: Target['paths'] }): Target {
   const identity = { kind: 'AdmissionReview', namespace: null, name: null };
   const problems = checkAdmissionReview(object);
   if (problems.length > 0) return { ...at, ...identity, outcome: { ok: false, problems } };
   const request = (object as AdmissionReview).request;
   const named = { ...at, kind: request.kind.kind, namespace: request.namespace ?? null, name: request.name ?? null };
+  const pod = [...at.paths.object, 'request', 'object', ...(POD_SOURCES[request.kind.kind]?.path ?? [])];
   const decoded = decodeAdmissionRequest(request);
   if (!decoded.ok) return { ...named, outcome: decoded };
   const subject = decoded.value;
@@ -48,12 +52,12 @@ function reviewTarget(object: unknown, at: { item?: number }): Target {
       ...named,
       outcome: { ok: true, value: { skipped: `${request.operation} ${request.kind.kind}: not judged (${subject.reason})` } },
     };
-  const { pod, facts } = subject;
   return {
     ...named,
-    namespace: pod.metadata?.namespace ?? null,
-    name: pod.metadata?.name ?? null,
-    outcome: { ok: true, value: { pod, facts } },
+    paths: { object: at.paths.object, pod },
+    namespace: subject.pod.metadata?.namespace ?? null,
+    name: subject.pod.metadata?.name ?? null,
+    outcome: { ok: true, value: { pod: subject.pod, facts: subject.facts } },
   };
 }
 
@@ -62,7 +66,8 @@ function targetsOf(object: unknown, item?: number): Target[] {
   const meta = field(object, 'metadata');
   const namespace = str(field(meta, 'namespace'));
   const name = str(field(meta, 'name')) ?? str(field(meta, 'generateName'));
-  const at = item === undefined ? {} : { item };
+  const objectPath = item === undefined ? [] : ['items', item];
+  const at = item === undefined ? { paths: { object: objectPath } } : { item, paths: { object: objectPath } };
   if (kind === 'List' || (kind?.endsWith('List') === true && Array.isArray(field(object, 'items')))) {
     const items = field(object, 'items');
     return Array.isArray(items) ? items.flatMap((x, i) => targetsOf(x, i)) : [];
@@ -84,7 +89,16 @@ function targetsOf(object: unknown, item?: number): Target[] {
   const decoded = decodePodOf(kind, object, '');
   const replicas = replicasOf(kind, object);
   const facts = replicas !== undefined ? { replicas } : {};
-  return [{ ...at, kind, namespace, name, outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts } } : decoded }];
+  return [
+    {
+      ...at,
+      paths: { object: objectPath, pod: [...objectPath, ...(POD_SOURCES[kind]?.path ?? [])] },
+      kind,
+      namespace,
+      name,
+      outcome: decoded.ok ? { ok: true, value: { pod: decoded.value, facts } } : decoded,
+    },
+  ];
 }
 
 /** Judges one document's objects, row by row, with the same judgement and policy as the webhook. */
@@ -107,7 +121,7 @@ function scanDocument(
     };
     const outcome = target.outcome;
     if (outcome === undefined) {
-      sink(emptyRow(subject));
+      sink(located(emptyRow(subject), doc.tree, target.paths));
     } else if (!outcome.ok) {
       errors.push({
         source: doc.source,
@@ -115,9 +129,10 @@ function scanDocument(
         message: `${target.kind ?? 'object'} ${target.name ?? ''}: ${outcome.problems.join('; ')}`,
       });
     } else if ('skipped' in outcome.value) {
-      sink({ ...emptyRow(subject), skipped: outcome.value.skipped });
+      sink(located({ ...emptyRow(subject), skipped: outcome.value.skipped }, doc.tree, target.paths));
     } else {
-      for (const row of rowsOf(subject, judgePod(outcome.value.pod, policy, outcome.value.facts))) sink(row);
+      for (const row of rowsOf(subject, judgePod(outcome.value.pod, policy, outcome.value.facts)))
+        sink(located(row, doc.tree, target.paths));
     }
   }
 }
