@@ -7,7 +7,8 @@ import { admissionReview, KUBELET_USER } from './admission.js';
 import { loadInputs } from '../src/input/manifests.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import { formatJson, formatText } from '../src/report/format.js';
-import { scanDocuments } from '../src/scan/scan.js';
+import { scanDocuments, scanInputs } from '../src/scan/scan.js';
+import type { Report, ReportRow } from '../src/report/report.js';
 import { fixturePath } from './helpers.js';
 
 interface Run {
@@ -41,9 +42,16 @@ interface JsonReport {
 describe('etcd-tls-guard scan', () => {
   it('streams exactly the JSON and text of the whole report, judged in one go (every fixture, one unreadable path)', async () => {
     const paths = [fixturePath(''), '/nonexistent.yaml'];
-    const inputs = await loadInputs(paths, () => Promise.resolve(''));
-    const report = scanDocuments(inputs.documents, DEFAULT_POLICY, inputs.errors);
+    const rows: ReportRow[] = [];
+    const outcome = await scanInputs(paths, () => Promise.resolve(''), DEFAULT_POLICY, { row: (r) => rows.push(r), finish: () => {} });
+    const report: Report = { results: rows, errors: outcome.errors, summary: outcome.summary };
     expect(report.results.length).to.be.greaterThan(20);
+    // Judged in one go: the same rows, but for the templates (a note per file, from the walk).
+    const inputs = await loadInputs(paths, () => Promise.resolve(''));
+    expect(inputs.skipped?.map((s) => s.source)).to.have.length(1); // templates/etcd-pod.gotpl.yaml (a .j2 file is not walked)
+    expect(scanDocuments(inputs.documents, DEFAULT_POLICY, inputs.errors).results).to.deep.equal(
+      rows.filter((r) => !inputs.skipped?.some((s) => s.source === r.source)),
+    );
     const json = await cli(['scan', '--format', 'json', ...paths]);
     expect(json.out).to.equal(`${JSON.stringify({ results: report.results, errors: report.errors, summary: report.summary }, null, 2)}\n`);
     expect(json.out).to.equal(formatJson(report));
@@ -227,7 +235,7 @@ spec:
   const errors: Array<{ name: string; argv: string[]; stdin?: string; err: RegExp }> = [
     { name: 'no PATH', argv: ['scan'], err: /scan needs at least one PATH/ },
     { name: 'an unknown option', argv: ['scan', '--formt', 'json', 'x'], err: /Unknown option '--formt'/ },
-    { name: 'a bad --format', argv: ['scan', '--format', 'xml', 'x'], err: /--format must be text or json/ },
+    { name: 'a bad --format', argv: ['scan', '--format', 'xml', 'x'], err: /--format must be text, json, sarif or junit/ },
     { name: 'an invalid policy file', argv: ['scan', '--config', '-', 'x'], err: /invalid policy -/ },
   ];
   for (const c of errors) {
@@ -246,12 +254,17 @@ spec:
     expect(r.out).to.contain('PASS Pod kube-system/etcd-cp-1');
   });
 
-  it('exit 2 for unrendered Go and Jinja templates, naming the file and what YAML could not read', async () => {
+  it('unrendered Go and Jinja templates are skipped with a note each, not input errors; invalid YAML without template markup stays an error', async () => {
     const r = await cli(['scan', fixturePath('templates/etcd-pod.gotpl.yaml'), fixturePath('templates/etcd-manifest.yaml.j2')]);
-    expect(r.code).to.equal(2);
-    expect(r.out).to.match(/ERROR \S*templates\/etcd-pod\.gotpl\.yaml#0: not valid YAML: .* at line 14, column 1/);
-    expect(r.out).to.match(/ERROR \S*templates\/etcd-manifest\.yaml\.j2#0: not valid YAML: .*directive indicator character % at line 10/);
-    expect(r.out).to.contain('0 objects');
+    expect(r.code).to.equal(0);
+    expect(r.out).to.match(
+      /SKIP \S*templates\/etcd-pod\.gotpl\.yaml: a template \(Go template or Jinja markup\), not valid YAML until it is rendered/,
+    );
+    expect(r.out).to.match(/SKIP \S*templates\/etcd-manifest\.yaml\.j2: a template/);
+    expect(r.out).not.to.contain('ERROR');
+    const broken = await cli(['scan', '-'], 'kind: Pod\nspec: [a\n');
+    expect(broken.code).to.equal(2);
+    expect(broken.out).to.match(/ERROR -#0: not valid YAML/);
   });
 
   it('exit 2 for a pod Kubernetes would reject (YAML 1.1: `yes` is a boolean, not a string arg)', async () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync, realpathSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ClusterError } from '../kube/errors.js';
@@ -8,7 +8,9 @@ import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
 import { formatJson, formatText, jsonSink, textSink } from '../report/format.js';
-import { exitCodeOf } from '../report/report.js';
+import { exitCodeOf, filteredSink } from '../report/report.js';
+import { junitSink } from '../report/junit.js';
+import { sarifSink } from '../report/sarif.js';
 import { scanInputs } from '../scan/scan.js';
 // Loaded by the commands that use them: express, pino's transport and node-forge cost every other
 // command's start-up (etcd-tls-guard node as a one-off Job: ~0.3 s).
@@ -28,6 +30,8 @@ interface Io {
   readonly err: (text: string) => void;
   readonly env: Env;
   readonly readStdin: () => Promise<string>;
+  /** Standard error is a terminal: a progress line there (rewritten in place; '' clears it). */
+  readonly progress?: { readonly line: (text: string) => void; readonly reportToTerminal: boolean };
 }
 
 const HELP: Readonly<Record<string, string>> = {
@@ -85,17 +89,31 @@ new policy. A changed file that is invalid is refused with an error log, and wha
 Stops on SIGTERM or SIGINT: not ready, shutdown delay, stop accepting, drain, exit 0. Exit code 2
 on a usage, policy or certificate error at start.
 `,
-  scan: `Usage: etcd-tls-guard scan [--config FILE] [--format text|json] PATH...
+  scan: `Usage: etcd-tls-guard scan [options] PATH...
 
 Evaluates manifests offline with the webhook's rules and policy. PATH is a file, a directory
-(searched recursively for *.yaml, *.yml, *.json) or - for standard input. Accepts multi-document
-YAML, kind: List, Pods, workloads with a pod template (Deployment, StatefulSet, DaemonSet, Job...)
-and AdmissionReview JSON.
+(searched recursively for *.yaml, *.yml, *.json; symlinks followed once) or - for standard input.
+Accepts multi-document YAML, kind: List, Pods, workloads with a pod template (Deployment,
+StatefulSet, DaemonSet, Job...) and AdmissionReview JSON. Every finding names the line and column it
+points at (the argument, the env entry, or the container). Templates are skipped with a note: the
+files under a Helm chart's templates/, and any file that is not valid YAML because of Go template or
+Jinja markup (scan what they render: helm template ... | etcd-tls-guard scan -).
 
 Options:
   --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
-  --format text|json     Output format (default text); json prints exactly one JSON document
+  --format FORMAT        text (default), json (one JSON document), sarif (SARIF 2.1.0, for code
+                         scanning: failing findings; add unknown with --status fail,unknown) or
+                         junit (JUnit XML: a test case per rule and container)
+  -o, --output FILE      Write the report to FILE instead of standard output
+  --status LIST          Only findings of these statuses: fail, unknown, pass, not-applicable
+  --action LIST          Only findings whose action is one of: enforce, warn, audit
+  -q, --quiet            Only objects with a failing or unverifiable finding, and the summary
+  --exclude GLOB         Leave out paths matching GLOB (relative to the PATH given; repeatable),
+                         e.g. --exclude 'vendor/**' --exclude '**/*.tpl.yaml'
   -h, --help             Show this help
+
+Filters change what is shown, never the exit code. A progress line is shown on a terminal when the
+report goes elsewhere (--output, or a pipe).
 
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails (the webhook would
 deny); 2 usage error, unreadable file, invalid YAML/JSON or an invalid policy; 3 internal error.
@@ -188,32 +206,111 @@ async function loadPolicy(path: string | undefined): Promise<Policy> {
   return path === undefined ? DEFAULT_POLICY : loadPolicyFile(path);
 }
 
+const STATUSES = ['fail', 'unknown', 'pass', 'not-applicable'] as const;
+const ACTIONS = ['enforce', 'warn', 'audit'] as const;
+
+/** A comma-separated list of values from a fixed set (`--status fail,unknown`). */
+function listOption(option: string, value: string | undefined, allowed: readonly string[]): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((v) => v.trim());
+  const wrong = items.filter((v) => !allowed.includes(v));
+  if (wrong.length > 0 || items.length === 0)
+    throw new UsageError(`--${option} takes a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  return new Set(items);
+}
+
+/** Where a report goes: standard output, or a file (--output), in chunks of about 64 KiB. */
+function reportWriter(io: Io, output: string | undefined): { write: (text: string) => void; close: () => void } {
+  let fd: number | undefined;
+  if (output !== undefined) {
+    try {
+      fd = openSync(output, 'w');
+    } catch (err) {
+      throw new UsageError(`cannot write --output ${output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let pending = '';
+  const flush = (): void => {
+    if (pending === '') return;
+    if (fd !== undefined) writeSync(fd, pending);
+    else io.out(pending);
+    pending = '';
+  };
+  return {
+    write: (text) => {
+      pending += text;
+      if (pending.length >= 65_536) flush();
+    },
+    close: () => {
+      flush();
+      if (fd !== undefined) closeSync(fd);
+    },
+  };
+}
+
 async function scanCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse('scan', args, { config: { type: 'string' }, format: { type: 'string', default: 'text' } });
+  const { values, positionals } = parse('scan', args, {
+    config: { type: 'string' },
+    format: { type: 'string', default: 'text' },
+    output: { type: 'string', short: 'o' },
+    quiet: { type: 'boolean', short: 'q', default: false },
+    status: { type: 'string' },
+    action: { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+  });
   if (values.help === true) {
     io.out(HELP.scan as string);
     return EXIT.ok;
   }
-  if (values.format !== 'text' && values.format !== 'json')
-    throw new UsageError(`--format must be text or json, got ${JSON.stringify(values.format)}`);
+  const format = values.format as string;
+  if (!['text', 'json', 'sarif', 'junit'].includes(format))
+    throw new UsageError(`--format must be text, json, sarif or junit, got ${JSON.stringify(format)}`);
   if (positionals.length === 0)
     throw new UsageError(
       "scan needs at least one PATH (a file, a directory, or - for standard input)\nRun 'etcd-tls-guard scan --help' for usage.",
     );
+  const statuses = listOption('status', values.status as string | undefined, STATUSES);
+  const actions = listOption('action', values.action as string | undefined, ACTIONS);
   const policy = await loadPolicy(resolveConfigPath(values.config as string | undefined, io.env));
-  // Written as it is made, in chunks of about 64 KiB: a large scan holds neither its inputs nor its report.
-  let pending = '';
-  const write = (text: string): void => {
-    pending += text;
-    if (pending.length >= 65_536) {
-      io.out(pending);
-      pending = '';
-    }
-  };
-  const outcome = await scanInputs(positionals, io.readStdin, policy, values.format === 'json' ? jsonSink(write) : textSink(write));
-  if (pending !== '') io.out(pending);
+  const output = values.output as string | undefined;
+  // Written as it is made: a large scan holds neither its inputs nor its report (JUnit holds its
+  // test cases, since the counts come first).
+  const out = reportWriter(io, output);
+  const sink =
+    format === 'json'
+      ? jsonSink(out.write)
+      : format === 'sarif'
+        ? sarifSink(out.write, { version: VERSION, statuses: statuses ?? new Set(['fail']), root: process.cwd() })
+        : format === 'junit'
+          ? junitSink(out.write)
+          : textSink(out.write);
+  // A progress line on a terminal, for long scans, when the report does not go to that terminal.
+  const progress = io.progress !== undefined && (output !== undefined || io.progress.reportToTerminal === false) ? io.progress : undefined;
+  let last = 0;
+  const outcome = await scanInputs(
+    positionals,
+    io.readStdin,
+    policy,
+    filteredSink(sink, { statuses, actions, quiet: values.quiet === true }),
+    {
+      exclude: (values.exclude as string[] | undefined) ?? [],
+      ...(progress !== undefined
+        ? {
+            progress: (n: number) => {
+              const now = Date.now();
+              if (now - last < 200) return;
+              last = now;
+              progress.line(`scanned ${n} file${n === 1 ? '' : 's'}…`);
+            },
+          }
+        : {}),
+    },
+  );
+  progress?.line('');
+  out.close();
   for (const e of outcome.errors)
-    if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+    if (format !== 'text' || output !== undefined)
+      io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
   return exitCodeOf(outcome);
 }
 
@@ -513,6 +610,9 @@ if (isEntryPoint) {
     err: (t) => process.stderr.write(t),
     env: process.env,
     readStdin: () => readAll(process.stdin),
+    ...(process.stderr.isTTY
+      ? { progress: { line: (t: string) => process.stderr.write(`\r\u001b[K${t}`), reportToTerminal: process.stdout.isTTY === true } }
+      : {}),
   });
   process.exitCode = code;
 }

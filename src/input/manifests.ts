@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { extname, join, relative, sep } from 'node:path';
+import { minimatch } from 'minimatch';
 import jsyaml from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { JsYamlPositions, SourceText, yamlTree, type SourceTree } from './positions.js';
@@ -24,6 +25,8 @@ export interface InputError {
 export interface LoadedInputs {
   readonly documents: LoadedDocument[];
   readonly errors: InputError[];
+  /** Files that are not manifests (templates): said, not read. */
+  readonly skipped?: ReadonlyArray<{ readonly source: string; readonly reason: string }>;
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -187,68 +190,160 @@ export function readFast(text: string, source: string): LoadedInputs | undefined
   return { documents, errors: [] };
 }
 
-function filesUnder(dir: string): string[] {
-  const entries = readdirSync(dir, { withFileTypes: true });
-  const out: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const path = join(dir, entry.name);
-    // stat, not the entry's type: a symlink to a directory or file is followed, as before.
-    const info = statSync(path);
-    if (info.isDirectory()) out.push(...filesUnder(path));
-    else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
-  }
-  return out;
+/** What to leave out of a walk: globs matched against the path relative to each PATH given (and against the path as written). */
+export interface WalkOptions {
+  readonly exclude?: readonly string[];
 }
 
-/** One input's text, or why it could not be read. */
-export type InputText = { readonly source: string; readonly text: string } | { readonly error: InputError };
+/** A file to read, or a path that cannot be walked (one error each; the walk goes on). */
+type Walked = { readonly file: string; readonly chartTemplate?: string } | { readonly error: InputError };
+
+function excluded(path: string, root: string, patterns: readonly string[], directory: boolean): boolean {
+  if (patterns.length === 0) return false;
+  const rel = relative(root, path).split(sep).join('/');
+  const candidates = directory ? [rel, `${rel}/`, path, `${path}/`] : [rel, path];
+  return patterns.some((p) => candidates.some((c) => c !== '' && minimatch(c, p, { dot: true })));
+}
+
+const errorText = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /**
- * Every input's text, one at a time: files, directories (recursively, *.yaml *.yml *.json, in name
- * order) and `-` for standard input. An unreadable input is an error entry, not an exception: the
- * others are read. Only one file's text is held at once. Files are read synchronously: the command
+ * The manifests under a directory, in name order: *.yaml, *.yml, *.json, recursively. A symlink to a
+ * file or directory is followed, a directory at most once (a loop ends there); an entry that cannot
+ * be read (a dangling symlink, a loop, no permission) is one error and the walk goes on. Files under
+ * a Helm chart's templates/ (a directory holding Chart.yaml) are templates, not manifests.
+ */
+function* walk(dir: string, root: string, options: WalkOptions, seen: Set<string>, chart: string | undefined): Generator<Walked> {
+  let real: string;
+  let entries: Dirent[];
+  try {
+    real = realpathSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    yield { error: { source: dir, message: `cannot read: ${errorText(err)}` } };
+    return;
+  }
+  if (seen.has(real)) return;
+  seen.add(real);
+  const names = new Set(entries.map((e) => e.name));
+  const chartHere = chart ?? (names.has('Chart.yaml') ? dir : undefined);
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const path = join(dir, entry.name);
+    // Excluded before it is looked at: an excluded dangling symlink is no error.
+    if (excluded(path, root, options.exclude ?? [], true) || excluded(path, root, options.exclude ?? [], false)) continue;
+    let info: Stats;
+    try {
+      // stat, not the entry's type: a symlink is followed to what it names.
+      info = statSync(path);
+    } catch (err) {
+      yield { error: { source: path, message: `cannot read: ${errorText(err)}` } };
+      continue;
+    }
+    if (info.isDirectory()) {
+      const inTemplates = chartHere !== undefined && (chart !== undefined || entry.name === 'templates') ? chartHere : undefined;
+      yield* walk(path, root, options, seen, inTemplates);
+    } else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      yield chart !== undefined ? { file: path, chartTemplate: chart } : { file: path };
+    }
+  }
+}
+
+/** One input's text, why it could not be read, or why it is not read as a manifest. */
+export type InputText =
+  | { readonly source: string; readonly text: string }
+  | { readonly error: InputError }
+  | { readonly skipped: { readonly source: string; readonly reason: string } };
+
+/**
+ * Every input's text, one at a time: files, directories (walk: recursively, *.yaml *.yml *.json, in
+ * name order) and `-` for standard input. An unreadable input is an error entry, not an exception:
+ * the others are read. Only one file's text is held at once. Files are read synchronously: the command
  * has nothing else to do meanwhile, and awaiting each small read left the CPU idle 40 % of a
  * 10,000-file scan (measured with --cpu-prof).
  */
-export async function* inputTexts(paths: readonly string[], readStdin: () => Promise<string>): AsyncGenerator<InputText> {
+export async function* inputTexts(
+  paths: readonly string[],
+  readStdin: () => Promise<string>,
+  options: WalkOptions = {},
+): AsyncGenerator<InputText> {
   for (const path of paths) {
     if (path === '-') {
       yield { source: '-', text: await readStdin() };
       continue;
     }
-    let files: string[];
+    let walked: Iterable<Walked>;
     try {
-      files = statSync(path).isDirectory() ? filesUnder(path) : [path];
+      walked = statSync(path).isDirectory() ? walk(path, path, options, new Set(), undefined) : [{ file: path }];
     } catch (err) {
-      yield { error: { source: path, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` } };
+      yield { error: { source: path, message: `cannot read: ${errorText(err)}` } };
       continue;
     }
-    for (const file of files) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        yield { error: { source: file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` } };
+    for (const w of walked) {
+      if ('error' in w) {
+        yield w;
         continue;
       }
-      yield { source: file, text };
+      if (w.chartTemplate !== undefined) {
+        yield {
+          skipped: {
+            source: w.file,
+            reason: `a template of the Helm chart in ${w.chartTemplate}, not a manifest: scan what it renders (helm template RELEASE ${w.chartTemplate} | etcd-tls-guard scan -)`,
+          },
+        };
+        continue;
+      }
+      let text: string;
+      try {
+        text = readFileSync(w.file, 'utf8');
+      } catch (err) {
+        yield { error: { source: w.file, message: `cannot read: ${errorText(err)}` } };
+        continue;
+      }
+      yield { source: w.file, text };
     }
   }
 }
 
+/** Go template and Jinja markup: `{{ … }}`, `{% … %}`, `{# … #}`. */
+const TEMPLATE_MARKUP = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/;
+
+/**
+ * A file's documents; a file that is not valid YAML because it is a template (Go template, Helm,
+ * Jinja markup in it) is one note, not input errors: a repository holds templates beside its
+ * manifests. A template that happens to be valid YAML is read as YAML: its placeholders are unknown.
+ */
+function parsedText(text: string, source: string): LoadedInputs {
+  const parsed = parseManifestText(text, source);
+  if (parsed.errors.length === 0 || !TEMPLATE_MARKUP.test(text)) return parsed;
+  return {
+    documents: [],
+    errors: [],
+    skipped: [{ source, reason: 'a template (Go template or Jinja markup), not valid YAML until it is rendered: scan what it renders' }],
+  };
+}
+
 /** Every input, parsed, one at a time: its documents and its errors (an unreadable input is one error). */
-export async function* parsedInputs(paths: readonly string[], readStdin: () => Promise<string>): AsyncGenerator<LoadedInputs> {
-  for await (const input of inputTexts(paths, readStdin))
-    yield 'error' in input ? { documents: [], errors: [input.error] } : parseManifestText(input.text, input.source);
+export async function* parsedInputs(
+  paths: readonly string[],
+  readStdin: () => Promise<string>,
+  options: WalkOptions = {},
+): AsyncGenerator<LoadedInputs> {
+  for await (const input of inputTexts(paths, readStdin, options)) {
+    if ('error' in input) yield { documents: [], errors: [input.error] };
+    else if ('skipped' in input) yield { documents: [], errors: [], skipped: [input.skipped] };
+    else yield parsedText(input.text, input.source);
+  }
 }
 
 /** Every input read and parsed at once (tests, small inputs; `scan` streams with parsedInputs). */
 export async function loadInputs(paths: readonly string[], readStdin: () => Promise<string>): Promise<LoadedInputs> {
   const documents: LoadedDocument[] = [];
   const errors: InputError[] = [];
+  const skipped: Array<{ source: string; reason: string }> = [];
   for await (const parsed of parsedInputs(paths, readStdin)) {
     documents.push(...parsed.documents);
     errors.push(...parsed.errors);
+    skipped.push(...(parsed.skipped ?? []));
   }
-  return { documents, errors };
+  return { documents, errors, skipped };
 }

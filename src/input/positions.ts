@@ -79,17 +79,22 @@ export function nodeAt(node: SourceNode | undefined, path: ReadonlyArray<string 
  */
 export class JsYamlPositions {
   readonly roots: SourceNode[] = [];
-  readonly #open: Array<{ at: number; children: SourceNode[] }> = [];
+  // The nodes being read, innermost last: where each opened, and its children once it has some
+  // (two stacks, not an object per node: a manifest has hundreds of nodes).
+  readonly #openAt: number[] = [];
+  readonly #openChildren: Array<SourceNode[] | undefined> = [];
 
   readonly listener = (event: string, state: { position: number; input: string; kind: string | null; result: unknown }): void => {
     if (event === 'open') {
-      this.#open.push({ at: state.position, children: [] });
+      this.#openAt.push(state.position);
+      this.#openChildren.push(undefined);
       return;
     }
-    const frame = this.#open.pop();
-    if (frame === undefined) return;
+    const opened = this.#openAt.pop();
+    const children = this.#openChildren.pop() ?? NO_CHILDREN;
+    if (opened === undefined) return;
     const text = state.input;
-    let at = frame.at;
+    let at = opened;
     for (;;) {
       const c = text.charCodeAt(at);
       if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) at++;
@@ -101,25 +106,27 @@ export class JsYamlPositions {
     // js-yaml opens some nodes twice (measured: a document's flow mapping, a sequence entry, a block
     // scalar): a collection whose only child is the same collection is that child; a scalar is what
     // it read, whatever empty attempt opened inside it.
-    const only = frame.children.length === 1 ? frame.children[0] : undefined;
+    const only = children.length === 1 ? children[0] : undefined;
     let node: SourceNode;
-    if (kind === 'scalar') node = { at, end, kind, value: state.result, children: [] };
+    if (kind === 'scalar') node = { at, end, kind, value: state.result, children: NO_CHILDREN };
     else if (only !== undefined && only.kind === kind && only.at === at && only.end === end) node = only;
     else {
       // A mapping ends where js-yaml tried a next key and found none (`---`, a dedent): that empty
       // attempt is not a key.
-      let children = kind === 'mapping' && frame.children.length % 2 === 1 ? frame.children.slice(0, -1) : frame.children;
+      let items = kind === 'mapping' && children.length % 2 === 1 ? children.slice(0, -1) : children;
       // An empty entry (`- ` alone) is read as null without an event: put an empty node in its place,
       // so that an item's index finds its node.
-      if (kind === 'sequence' && Array.isArray(state.result) && state.result.length > children.length)
-        children = alignedItems(state.result, children);
-      node = { at, end, kind, children };
+      if (kind === 'sequence' && Array.isArray(state.result) && state.result.length > items.length)
+        items = alignedItems(state.result, items);
+      node = { at, end, kind, children: items };
     }
-    const parent = this.#open[this.#open.length - 1];
-    if (parent === undefined) this.roots.push(node);
-    else parent.children.push(node);
+    const depth = this.#openChildren.length;
+    if (depth === 0) this.roots.push(node);
+    else (this.#openChildren[depth - 1] ??= []).push(node);
   };
 }
+
+const NO_CHILDREN: readonly SourceNode[] = Object.freeze([]);
 
 /** The tree of a document read by the `yaml` package (the reference reader): its nodes keep their ranges. */
 export function yamlTree(node: YamlNode | null | undefined, fallbackAt: number): SourceNode {

@@ -13,6 +13,8 @@ function title(r: ReportRow): string {
 
 /** The lines of one row: its verdict, then each failing or unverifiable rule. */
 function textLines(r: ReportRow): string[] {
+  // A whole file left unread (a template): no object to name.
+  if (r.skipped !== undefined && r.kind === null && r.line === undefined) return [`SKIP ${r.source}: ${r.skipped}`];
   if (r.skipped !== undefined) return [`${r.kind === null ? 'SKIP' : 'ALLOW'} ${title(r)} ${where(r)}: ${r.skipped}`];
   if (r.component === null) return [];
   const lines: string[] = [];

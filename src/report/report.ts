@@ -8,6 +8,7 @@ import type { Verdict } from '../judgement/judge.js';
 import type { Component } from '../launch/invocation.js';
 import type { DecidedFinding } from '../policy/decide.js';
 import { cisNumbers, ruleById } from '../rules/rules.js';
+import type { SourcePosition } from '../input/positions.js';
 
 export interface ReportFinding {
   readonly rule: string;
@@ -71,9 +72,16 @@ export interface Report {
   };
 }
 
-function reportFinding(f: DecidedFinding): ReportFinding {
+/** Where in its file a row's container and each of its findings are (scan: input/positions.ts), from 1. */
+export interface FindingLocator {
+  readonly container: (container: string | null) => SourcePosition | undefined;
+  readonly finding: (container: string | null, evidence: readonly string[]) => SourcePosition | undefined;
+}
+
+function reportFinding(f: DecidedFinding, at: SourcePosition | undefined): ReportFinding {
   const rule = ruleById(f.rule);
-  return {
+  // Built field by field: a 10,000-file scan makes 80,000 of these (spreads cost there).
+  const out: { -readonly [K in keyof ReportFinding]: ReportFinding[K] } = {
     rule: f.rule,
     cis: cisNumbers(rule),
     cisBenchmarks: rule.cis,
@@ -83,12 +91,17 @@ function reportFinding(f: DecidedFinding): ReportFinding {
     message: f.message,
     remediation: f.remediation,
     evidence: f.evidence,
-    ...(f.note !== undefined ? { note: f.note } : {}),
-    ...(f.details?.file !== undefined ? { file: f.details.file } : {}),
-    ...(f.details?.subject !== undefined ? { subject: f.details.subject } : {}),
-    ...(f.details?.notAfter !== undefined ? { notAfter: f.details.notAfter } : {}),
-    ...(f.details?.warning !== undefined ? { warning: f.details.warning } : {}),
   };
+  if (f.note !== undefined) out.note = f.note;
+  if (f.details?.file !== undefined) out.file = f.details.file;
+  if (f.details?.subject !== undefined) out.subject = f.details.subject;
+  if (f.details?.notAfter !== undefined) out.notAfter = f.details.notAfter;
+  if (f.details?.warning !== undefined) out.warning = f.details.warning;
+  if (at !== undefined) {
+    out.line = at.line;
+    out.column = at.column;
+  }
+  return out;
 }
 
 /** An object that runs neither program (or is not a pod at all): listed, with nothing to report. */
@@ -97,15 +110,22 @@ export function emptyRow(subject: ReportSubject): ReportRow {
 }
 
 /** One row per container of the verdict; an object where nothing runs still gets one (empty) row. */
-export function rowsOf(subject: ReportSubject, verdict: Verdict): ReportRow[] {
-  if (verdict.results.length === 0) return [emptyRow(subject)];
-  return verdict.results.map((r) => ({
-    ...subject,
-    component: r.component,
-    container: r.container,
-    release: r.release,
-    findings: r.findings.map(reportFinding),
-  }));
+export function rowsOf(subject: ReportSubject, verdict: Verdict, locator?: FindingLocator): ReportRow[] {
+  if (verdict.results.length === 0) {
+    const at = locator?.container(null);
+    return [at !== undefined ? { ...emptyRow(subject), line: at.line, column: at.column } : emptyRow(subject)];
+  }
+  return verdict.results.map((r) => {
+    const at = locator?.container(r.container);
+    return {
+      ...subject,
+      ...(at !== undefined ? { line: at.line, column: at.column } : {}),
+      component: r.component,
+      container: r.container,
+      release: r.release,
+      findings: r.findings.map((f) => reportFinding(f, locator?.finding(r.container, f.evidence))),
+    };
+  });
 }
 
 /** The counts a CI job and a person read first, kept as rows go by (rows need not be held). */
@@ -145,4 +165,34 @@ export function reportOf(results: readonly ReportRow[], errors: readonly InputEr
 export function exitCodeOf(report: Pick<Report, 'errors' | 'summary'>): number {
   if (report.errors.length > 0) return 2;
   return report.summary.denied > 0 ? 1 : 0;
+}
+
+/** What the user asked to see (`scan --status`, `--action`, `--quiet`); the counts and the exit code stay those of the whole report. */
+export interface RowFilter {
+  /** Keep only findings of these statuses. */
+  readonly statuses?: ReadonlySet<string>;
+  /** Keep only findings whose action (after the policy) is one of these. */
+  readonly actions?: ReadonlySet<string>;
+  /** Only rows with something to act on: a failing or unverifiable finding, or a certificate about to expire. */
+  readonly quiet?: boolean;
+}
+
+const actionable = (r: ReportRow): boolean =>
+  r.findings.some((f) => f.status === 'fail' || f.status === 'unknown' || f.warning !== undefined);
+
+/** The sink, shown only the findings and rows the filter keeps. */
+export function filteredSink(sink: ReportSink, filter: RowFilter): ReportSink {
+  const { statuses, actions, quiet = false } = filter;
+  if (statuses === undefined && actions === undefined && !quiet) return sink;
+  return {
+    row: (r) => {
+      const findings = r.findings.filter(
+        (f) => (statuses === undefined || statuses.has(f.status)) && (actions === undefined || actions.has(f.effectiveAction)),
+      );
+      const kept = findings.length === r.findings.length ? r : { ...r, findings };
+      if (quiet && !actionable(kept)) return;
+      sink.row(kept);
+    },
+    finish: (errors, summary) => sink.finish(errors, summary),
+  };
 }

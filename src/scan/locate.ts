@@ -5,7 +5,7 @@
  * absent or set elsewhere (a configuration file on the node).
  */
 import { childAt, nodeAt, type SourceNode, type SourceTree } from '../input/positions.js';
-import type { ReportFinding, ReportRow } from '../report/report.js';
+import type { FindingLocator, ReportRow } from '../report/report.js';
 
 type Path = ReadonlyArray<string | number>;
 
@@ -20,9 +20,16 @@ function containerNode(pod: SourceNode | undefined, name: string | null): Source
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** `--flag` or `-flag` as an argument of its own or inside a script: not `--flag-other`. */
+const FLAG_PATTERNS = new Map<string, RegExp>();
+/** `--flag` or `-flag` as an argument of its own or inside a script: not `--flag-other`. Made once per flag. */
 function flagPattern(flag: string): RegExp {
-  return new RegExp(`(?:^|[\\s'"=;(])(--?${escape(flag)})(?=$|[\\s='";)])`);
+  let pattern = FLAG_PATTERNS.get(flag);
+  if (pattern === undefined) {
+    pattern = new RegExp(`(?:^|[\\s'"=;(])(--?${escape(flag)})(?=$|[\\s='";)])`);
+    // Flag names come from the rules' evidence; bounded all the same.
+    if (FLAG_PATTERNS.size < 1_000) FLAG_PATTERNS.set(flag, pattern);
+  }
+  return pattern;
 }
 
 /** The offset of the argument that names `flag`: the first `command`/`args` item that holds it, where in the item it is. */
@@ -50,8 +57,8 @@ function variableOffset(container: SourceNode, name: string): number | undefined
  * Where one finding points: the first piece of evidence that names a place in the pod spec
  * (`--flag=… (argv)`, `--flag unknown: …`, `ETCD_X=… (env)`), else the container.
  */
-function findingOffset(finding: ReportFinding, container: SourceNode, text: string): number {
-  for (const evidence of finding.evidence) {
+function findingOffset(evidences: readonly string[], container: SourceNode, text: string): number {
+  for (const evidence of evidences) {
     const argv = /^--([A-Za-z0-9][A-Za-z0-9-]*)(?:=.* \(argv\)$| unknown: )/.exec(evidence);
     const at = argv !== null ? argumentOffset(container, text, argv[1] as string) : undefined;
     if (at !== undefined) return at;
@@ -62,23 +69,31 @@ function findingOffset(finding: ReportFinding, container: SourceNode, text: stri
   return container.at;
 }
 
-/**
- * The row with the position of its container (or its object) and of each finding, when the document
- * came from a file whose tree is known; the row as it is otherwise.
- */
-export function located(row: ReportRow, tree: SourceTree | undefined, where: { readonly object: Path; readonly pod?: Path }): ReportRow {
-  if (tree === undefined) return row;
-  const container = where.pod === undefined ? undefined : containerNode(nodeAt(tree.root, where.pod), row.container);
-  const anchor = container ?? nodeAt(tree.root, where.object) ?? tree.root;
-  const here = tree.source.position(anchor.at);
-  if (container === undefined || row.findings.length === 0) return { ...row, line: here.line, column: here.column };
-  return {
-    ...row,
-    line: here.line,
-    column: here.column,
-    findings: row.findings.map((f) => {
-      const p = tree.source.position(findingOffset(f, container, tree.source.text));
-      return { ...f, line: p.line, column: p.column };
-    }),
+/** Where the rows of one object are: its containers and what their findings point at. */
+export function locatorFor(
+  tree: SourceTree | undefined,
+  paths: { readonly object: Path; readonly pod?: Path },
+): FindingLocator | undefined {
+  if (tree === undefined || paths.pod === undefined) return undefined;
+  const pod = nodeAt(tree.root, paths.pod);
+  const object = nodeAt(tree.root, paths.object) ?? tree.root;
+  const containers = new Map<string | null, SourceNode | undefined>();
+  const containerOf = (name: string | null): SourceNode | undefined => {
+    if (!containers.has(name)) containers.set(name, containerNode(pod, name));
+    return containers.get(name);
   };
+  return {
+    container: (name) => tree.source.position((containerOf(name) ?? object).at),
+    finding: (name, evidence) => {
+      const container = containerOf(name);
+      return tree.source.position(container === undefined ? object.at : findingOffset(evidence, container, tree.source.text));
+    },
+  };
+}
+
+/** A row with no findings (an object that declares no pod, a review let through): where its object is. */
+export function located(row: ReportRow, tree: SourceTree | undefined, paths: { readonly object: Path }): ReportRow {
+  if (tree === undefined) return row;
+  const at = tree.source.position((nodeAt(tree.root, paths.object) ?? tree.root).at);
+  return { ...row, line: at.line, column: at.column };
 }

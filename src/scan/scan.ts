@@ -3,13 +3,13 @@
  * the report. The same judgement and policy as the webhook, so CI sees what admission would do.
  */
 import { checkAdmissionReview, decodeAdmissionRequest, type AdmissionReview } from '../input/admission-review.js';
-import { parsedInputs, type InputError, type LoadedDocument } from '../input/manifests.js';
+import { parsedInputs, type InputError, type LoadedDocument, type WalkOptions } from '../input/manifests.js';
 import type { Decoded } from '../input/pod.js';
 import { decodePodOf, POD_SOURCES, replicasOf } from '../input/workload.js';
 import { judgePod, type PodFacts } from '../judgement/judge.js';
 import type { Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
-import { located } from './locate.js';
+import { located, locatorFor } from './locate.js';
 import { emptyRow, reportOf, rowsOf, SummaryCounter, type Report, type ReportRow, type ReportSink } from '../report/report.js';
 
 /** One object of a document (a List has several) and what becomes of it. */
@@ -131,10 +131,15 @@ function scanDocument(
     } else if ('skipped' in outcome.value) {
       sink(located({ ...emptyRow(subject), skipped: outcome.value.skipped }, doc.tree, target.paths));
     } else {
-      for (const row of rowsOf(subject, judgePod(outcome.value.pod, policy, outcome.value.facts)))
-        sink(located(row, doc.tree, target.paths));
+      const verdict = judgePod(outcome.value.pod, policy, outcome.value.facts);
+      for (const row of rowsOf(subject, verdict, locatorFor(doc.tree, target.paths))) sink(row);
     }
   }
+}
+
+/** A file that is not read as manifests (a template): one SKIP row, never silence and never an error. */
+function skippedInput(source: string, reason: string): ReportRow {
+  return { ...emptyRow({ source, document: 0, kind: null, namespace: null, name: null }), skipped: reason };
 }
 
 /** Judges documents already read (tests, the fuzz properties). */
@@ -150,11 +155,17 @@ export function scanDocuments(documents: readonly LoadedDocument[], policy: Poli
  * `scan` itself: each input is read, parsed, judged and written out before the next is read, so
  * memory holds one file and its rows, not the whole input (10,000 manifests: npm run bench).
  */
+export interface ScanOptions extends WalkOptions {
+  /** Called after each input (a file, standard input) with how many were read: a progress line. */
+  readonly progress?: (inputs: number) => void;
+}
+
 export async function scanInputs(
   paths: readonly string[],
   readStdin: () => Promise<string>,
   policy: Policy,
   sink: ReportSink,
+  options: ScanOptions = {},
 ): Promise<Pick<Report, 'errors' | 'summary'>> {
   const errors: InputError[] = [];
   const counter = new SummaryCounter();
@@ -162,9 +173,12 @@ export async function scanInputs(
     counter.count(r);
     sink.row(r);
   };
-  for await (const parsed of parsedInputs(paths, readStdin)) {
+  let inputs = 0;
+  for await (const parsed of parsedInputs(paths, readStdin, options)) {
     errors.push(...parsed.errors);
+    for (const s of parsed.skipped ?? []) sink.row(skippedInput(s.source, s.reason));
     for (const doc of parsed.documents) scanDocument(doc, policy, row, errors, counter);
+    options.progress?.(++inputs);
   }
   const summary = counter.summary();
   sink.finish(errors, summary);
