@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
 import { fixturePath } from './helpers.js';
+import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MULTITOOL_DIR = join(ROOT, 'node_modules', '@microsoft', 'sarif-multitool-linux');
@@ -198,6 +199,26 @@ describe('scan in CI: SARIF, JUnit, --output, filters, whole repositories', () =
       expect(none.out).not.to.contain('DENY');
     });
 
+    it('a progress line on a terminal when the report goes elsewhere, cleared at the end; none when the report is on that terminal', async () => {
+      const lines: string[] = [];
+      const run = (reportToTerminal: boolean, argv: string[]): Promise<number> =>
+        main(argv, {
+          out: () => {},
+          err: () => {},
+          env: {},
+          readStdin: () => Promise.resolve(''),
+          progress: { line: (t) => lines.push(t), reportToTerminal },
+        });
+      await run(false, ['scan', fixturePath('')]);
+      expect(lines[0]).to.match(/^scanned 1 file…$/);
+      expect(lines[lines.length - 1], 'cleared').to.equal('');
+      lines.length = 0;
+      await run(true, ['scan', fixturePath('')]);
+      expect(lines).to.deep.equal([]);
+      await run(true, ['scan', '--output', join(dir, 'progress.txt'), fixturePath('')]);
+      expect(lines.length).to.be.greaterThan(0);
+    });
+
     it('usage errors for a bad list or an output that cannot be written', async () => {
       expect((await cli(['scan', '--status', 'failed', 'x'])).err).to.match(
         /--status takes a comma-separated list of fail, unknown, pass, not-applicable/,
@@ -247,5 +268,94 @@ describe('scan in CI: SARIF, JUnit, --output, filters, whole repositories', () =
       expect(clean.code).to.equal(1);
       expect(clean.out).not.to.contain('SKIP');
     });
+  });
+});
+
+/** A fenced block of docs/ci.md whose first line is `# NAME`, parsed as YAML. */
+function docsJob(name: string): unknown {
+  const text = readFileSync(join(ROOT, 'docs', 'ci.md'), 'utf8');
+  const block = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string).find((b) => b.startsWith(`# ${name}\n`));
+  expect(block, name).to.be.a('string');
+  return parse(block as string);
+}
+
+/** Runs a documented `npx --yes etcd-tls-guard …` command line with this checkout's CLI, in `cwd`. */
+function runDocumented(command: string, cwd: string): number {
+  const args = command.replace(/^npx --yes etcd-tls-guard /, '').match(/'[^']*'|\S+/g) ?? [];
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args.map((a) => a.replace(/^'|'$/g, ''))], {
+    cwd,
+    encoding: 'utf8',
+  });
+  return r.status ?? -1;
+}
+
+describe('the CI jobs docs/ci.md gives, run as far as this machine allows', () => {
+  let repo: string;
+  before(async () => {
+    repo = await mkdtemp(join(tmpdir(), 'etg-docs-ci-'));
+    await mkdir(join(repo, 'clusters'), { recursive: true });
+    await mkdir(join(repo, 'vendor'), { recursive: true });
+    await writeFile(join(repo, 'clusters', 'etcd.yaml'), await readFile(fixturePath('insecure/etcd-plaintext.yaml'), 'utf8'));
+    await writeFile(join(repo, 'vendor', 'etcd.yaml'), await readFile(fixturePath('insecure/etcd-plaintext.yaml'), 'utf8'));
+  });
+
+  it('GitHub Actions: the scan step writes the SARIF file the upload step names, and it validates', () => {
+    const workflow = docsJob('.github/workflows/etcd-tls-guard.yaml') as {
+      permissions: Record<string, string>;
+      jobs: { scan: { steps: Array<{ uses?: string; run?: string; if?: string; with?: Record<string, string> }> } };
+    };
+    expect(workflow.permissions['security-events']).to.equal('write');
+    const steps = workflow.jobs.scan.steps;
+    const scan = steps.find((s) => s.run?.includes('etcd-tls-guard scan'));
+    const upload = steps.find((s) => s.uses?.startsWith('github/codeql-action/upload-sarif@'));
+    expect(upload?.if, 'findings are uploaded when the scan fails the job').to.equal('always()');
+    expect(runDocumented(scan?.run as string, repo), 'the job fails: the webhook would deny').to.equal(1);
+    const sarif = join(repo, upload?.with?.sarif_file as string);
+    const log = JSON.parse(readFileSync(sarif, 'utf8')) as SarifLog;
+    expect(validateSarif(log)).to.equal(true);
+    const uris = new Set(log.runs[0]?.results.map((x) => x.locations[0]?.physicalLocation.artifactLocation.uri));
+    expect([...uris], 'relative to the checkout; vendor/ excluded').to.deep.equal(['clusters/etcd.yaml']);
+  });
+
+  it('GitLab: the script writes the JUnit report the job declares', () => {
+    const job = (docsJob('.gitlab-ci.yml') as Record<string, { script: string[]; artifacts: { reports: { junit: string } } }>)[
+      'etcd-tls-guard'
+    ];
+    expect(runDocumented(job?.script[0] as string, repo)).to.equal(1);
+    const xml = readFileSync(join(repo, job?.artifacts.reports.junit as string), 'utf8');
+    expect(xml).to.match(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="etcd-tls-guard"/);
+    expect(xml).to.contain('<failure type="fail"');
+  });
+
+  it('pre-commit: the hook this repository defines fails a commit with a failing manifest and passes a good one (real pre-commit)', function () {
+    const which = spawnSync('pre-commit', ['--version'], { encoding: 'utf8' });
+    if (which.status !== 0) {
+      // .ci/run installs Debian's pre-commit; a developer machine may not have it.
+      this.skip();
+    }
+    this.timeout(600_000);
+    const hooks = parse(readFileSync(join(ROOT, '.pre-commit-hooks.yaml'), 'utf8')) as Array<{ id: string; entry: string }>;
+    expect(hooks.map((h) => h.id)).to.deep.equal(['etcd-tls-guard']);
+    // As a user's repository uses it: .pre-commit-config.yaml naming this repository at its commit
+    // (the environment is installed once, then reused by both commits).
+    const work = join(repo, 'precommit');
+    const rev = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const config = `repos:\n  - repo: ${ROOT}\n    rev: ${rev}\n    hooks:\n      - id: etcd-tls-guard\n`;
+    execFileSync('bash', [
+      '-c',
+      `mkdir -p ${work} && cd ${work} && git init -q && cp ${fixturePath('insecure/etcd-plaintext.yaml')} bad.yaml && cp ${fixturePath('kubeadm/etcd.yaml')} good.yaml && git add .`,
+    ]);
+    execFileSync('bash', ['-c', `cat > ${work}/.pre-commit-config.yaml`], { input: config });
+    const run = (file: string): ReturnType<typeof spawnSync> =>
+      spawnSync('pre-commit', ['run', '--files', file], {
+        cwd: work,
+        encoding: 'utf8',
+        env: { ...process.env, PRE_COMMIT_HOME: join(repo, 'pre-commit-home') },
+      });
+    const bad = run('bad.yaml');
+    expect(bad.status, String(bad.stdout)).to.equal(1);
+    expect(String(bad.stdout)).to.match(/etcd-client-cert-auth \(CIS 2\.2\) \[enforce\] bad\.yaml:23:5/);
+    const good = run('good.yaml');
+    expect(good.status, String(good.stdout)).to.equal(0);
   });
 });

@@ -25,7 +25,7 @@ export const EXIT = { ok: 0, denied: 1, usage: 2, internal: 3 } as const;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-interface Io {
+export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: Env;
