@@ -217,6 +217,10 @@ spec:
     expect(r.code).to.equal(0);
     expect(r.out).to.contain('SKIP object <unnamed> -:1:1: no apiVersion/kind: not a Kubernetes object, not checked');
     expect(r.out).to.match(/1 object, 0 control-plane containers checked/);
+    // Asked for strictness, what was read but not checked fails the run.
+    const strict = await cli(['scan', '--strict', '-'], 'spec:\n  containers:\n  - {name: etcd, command: [etcd]}\n');
+    expect(strict.code).to.equal(2);
+    expect(strict.err).to.contain('--strict: 1 document or file read but not checked');
   });
 
   it('a policy file changes the actions: warn mode exits 0', async () => {

@@ -8,7 +8,7 @@ import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
 import { formatJson, formatText, jsonSink, textSink } from '../report/format.js';
-import { exitCodeOf, filteredSink } from '../report/report.js';
+import { exitCodeOf, filteredSink, type ReportSink } from '../report/report.js';
 import { junitSink } from '../report/junit.js';
 import { sarifSink } from '../report/sarif.js';
 import { scanInputs } from '../scan/scan.js';
@@ -110,6 +110,8 @@ Options:
   -q, --quiet            Only objects with a failing or unverifiable finding, and the summary
   --exclude GLOB         Leave out paths matching GLOB (relative to the PATH given; repeatable),
                          e.g. --exclude 'vendor/**' --exclude '**/*.tpl.yaml'
+  --strict               Exit 2 when a document has no apiVersion/kind or a file is a template
+                         (read but not checked); by default they are SKIP lines and exit 0
   -h, --help             Show this help
 
 Filters change what is shown, never the exit code. A progress line is shown on a terminal when the
@@ -257,6 +259,7 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
     status: { type: 'string' },
     action: { type: 'string' },
     exclude: { type: 'string', multiple: true },
+    strict: { type: 'boolean', default: false },
   });
   if (values.help === true) {
     io.out(HELP.scan as string);
@@ -287,30 +290,39 @@ async function scanCommand(args: string[], io: Io): Promise<number> {
   // A progress line on a terminal, for long scans, when the report does not go to that terminal.
   const progress = io.progress !== undefined && (output !== undefined || io.progress.reportToTerminal === false) ? io.progress : undefined;
   let last = 0;
-  const outcome = await scanInputs(
-    positionals,
-    io.readStdin,
-    policy,
-    filteredSink(sink, { statuses, actions, quiet: values.quiet === true }),
-    {
-      exclude: (values.exclude as string[] | undefined) ?? [],
-      ...(progress !== undefined
-        ? {
-            progress: (n: number) => {
-              const now = Date.now();
-              if (now - last < 200) return;
-              last = now;
-              progress.line(`scanned ${n} file${n === 1 ? '' : 's'}…`);
-            },
-          }
-        : {}),
+  // What was read but not checked: documents without apiVersion/kind, templates (--strict fails on them).
+  let unchecked = 0;
+  const shown = filteredSink(sink, { statuses, actions, quiet: values.quiet === true });
+  const counted: ReportSink = {
+    row: (r) => {
+      if (r.skipped !== undefined && r.kind === null) unchecked++;
+      shown.row(r);
     },
-  );
+    finish: (errors, summary) => shown.finish(errors, summary),
+  };
+  const outcome = await scanInputs(positionals, io.readStdin, policy, counted, {
+    exclude: (values.exclude as string[] | undefined) ?? [],
+    ...(progress !== undefined
+      ? {
+          progress: (n: number) => {
+            const now = Date.now();
+            if (now - last < 200) return;
+            last = now;
+            progress.line(`scanned ${n} file${n === 1 ? '' : 's'}…`);
+          },
+        }
+      : {}),
+  });
   progress?.line('');
   out.close();
   for (const e of outcome.errors)
     if (format !== 'text' || output !== undefined)
       io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
+  if (values.strict === true && unchecked > 0) {
+    const what = `${unchecked} document${unchecked === 1 ? '' : 's'} or file${unchecked === 1 ? '' : 's'}`;
+    io.err(`etcd-tls-guard: --strict: ${what} read but not checked (no apiVersion/kind, or a template)\n`);
+    return EXIT.usage;
+  }
   return exitCodeOf(outcome);
 }
 
