@@ -20,6 +20,18 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 
 # --- runtime: Node.js, production dependencies and dist/src; nothing else ---
 FROM node:24-bookworm-slim AS runtime
+# OCI annotations (opencontainers image-spec annotations.md). VERSION is package.json's (a test keeps
+# them equal); build with --build-arg VERSION=… --build-arg REVISION=$(git rev-parse HEAD).
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="etcd-tls-guard" \
+      org.opencontainers.image.description="Validating admission webhook that enforces the CIS Kubernetes Benchmark etcd TLS controls" \
+      org.opencontainers.image.source="https://github.com/etcd-tls-guard/etcd-tls-guard" \
+      org.opencontainers.image.url="https://github.com/etcd-tls-guard/etcd-tls-guard" \
+      org.opencontainers.image.documentation="https://github.com/etcd-tls-guard/etcd-tls-guard#readme" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

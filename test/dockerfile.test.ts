@@ -87,6 +87,21 @@ describe('Dockerfile', () => {
     expect(entrypoint?.getArgumentsContent()?.trim().startsWith('[')).to.equal(true);
   });
 
+  it('labels the image with the OCI annotations, by default with the version of package.json (a build sets VERSION and REVISION)', () => {
+    const labels = new Map<string, string>();
+    for (const args of argsOf(runtime, 'LABEL'))
+      for (const pair of args) {
+        const eq = pair.indexOf('=');
+        labels.set(pair.slice(0, eq), pair.slice(eq + 1).replace(/^"|"$/g, ''));
+      }
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string };
+    for (const key of ['title', 'description', 'source', 'url', 'documentation', 'licenses', 'version', 'revision'])
+      expect(labels.has(`org.opencontainers.image.${key}`), key).to.equal(true);
+    expect(labels.get('org.opencontainers.image.licenses')).to.equal(pkg.license);
+    expect(labels.get('org.opencontainers.image.version')).to.equal('${VERSION}');
+    expect(argsOf(runtime, 'ARG').flat()).to.include(`VERSION=${pkg.version}`);
+  });
+
   it('.dockerignore keeps keys, dependencies and local state out of the build context', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const entry of ['.git', 'node_modules', 'dist', 'certs-dev']) expect(ignored).to.include(entry);

@@ -53,6 +53,8 @@ ca=$(npm config get cafile)
 [ "$ca" = null ] || [ "$ca" = undefined ] || [ -z "$ca" ] && ca=/etc/ssl/certs/ca-certificates.crt
 start=$(date +%s)
 buildah bud --pull-never --isolation chroot --network host --layers=false \
+  --build-arg "VERSION=$(node -p 'require("./package.json").version')" \
+  --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
   -v "$ca:/run/etg-build/ca.crt:ro" -v "$npmrc:/usr/local/etc/npmrc:ro" \
   -t localhost/etcd-tls-guard:test . >"$cache/build.log" 2>&1 || { tail -30 "$cache/build.log" >&2; exit 1; }
 echo "built localhost/etcd-tls-guard:test in $(( $(date +%s) - start )) s, $(podman image inspect localhost/etcd-tls-guard:test --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}')" >&2

@@ -124,6 +124,15 @@ describe(`the container image (${IMAGE})`, function () {
     expect(podman(['wait', id])).to.equal('0');
   });
 
+  it('carries the OCI annotations: this version and commit, the license, the source', () => {
+    const labels = JSON.parse(podman(['image', 'inspect', '--format', '{{json .Labels}}', IMAGE])) as Record<string, string>;
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string; license: string };
+    expect(labels['org.opencontainers.image.version']).to.equal(pkg.version);
+    expect(labels['org.opencontainers.image.licenses']).to.equal(pkg.license);
+    expect(labels['org.opencontainers.image.source']).to.equal('https://github.com/etcd-tls-guard/etcd-tls-guard');
+    expect(labels['org.opencontainers.image.revision']).to.match(/^[0-9a-f]{40}$/);
+  });
+
   it('its size', () => {
     const bytes = Number(podman(['image', 'inspect', '--format', '{{.Size}}', IMAGE]));
     console.log(
