@@ -5,6 +5,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { chownSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { issueCertificate } from '../src/certs/dev.js';
 import { main } from '../src/cli/main.js';
@@ -89,6 +92,26 @@ describe('etcd-tls-guard node (the command)', function () {
     } finally {
       host.remove();
     }
+  });
+
+  it('nothing to check (a worker node, no host filesystem or process table): exit 4 and what was looked at, never a green 0', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'etg-worker-'));
+    await mkdir(join(empty, 'proc'));
+    const r = await cli(['node', '--root', empty]);
+    expect(r.code).to.equal(4);
+    expect(r.out).to.match(/0 control-plane containers checked/);
+    expect(r.err).to.match(
+      /warning: no etcd or kube-apiserver found on this node: looked for a static pod directory .*\/etc\/kubernetes\/manifests/,
+    );
+    expect(r.err).to.contain(`${join(empty, 'proc')} lists no process (not the host's process table`);
+    // A static pod directory with something else in it, and a process table without the programs.
+    await mkdir(join(empty, 'etc', 'kubernetes', 'manifests'), { recursive: true });
+    await mkdir(join(empty, 'proc', '42'));
+    await writeFile(join(empty, 'proc', '42', 'cmdline'), 'sleep\u0000infinity\u0000');
+    const worker = await cli(['node', '--root', empty]);
+    expect(worker.code).to.equal(4);
+    expect(worker.err).to.contain('looked for static pod manifests in /etc/kubernetes/manifests (default)');
+    expect(worker.err).to.contain('none of the 1 processes in');
   });
 
   it('an unreadable --manifests directory: exit 2', async () => {

@@ -21,7 +21,7 @@ import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, 
  * Exit codes, documented in the README and --help: 0 ok, 1 an enforced rule fails (scan, audit),
  * 2 usage or input error, 3 an unexpected internal error (a bug: one line on stderr, never a stack).
  */
-export const EXIT = { ok: 0, denied: 1, usage: 2, internal: 3 } as const;
+export const EXIT = { ok: 0, denied: 1, usage: 2, internal: 3, nothingChecked: 4 } as const;
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -172,7 +172,9 @@ Options:
 Needs: read access to the files (root; CAP_DAC_READ_SEARCH for files of other users) and, for the
 environment of processes that hold capabilities, CAP_SYS_PTRACE (docs/node.md says why).
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, an
-unreadable --manifests directory, invalid YAML in a manifest or an invalid policy; 3 internal error.
+unreadable --manifests directory, invalid YAML in a manifest or an invalid policy; 3 internal error;
+4 no etcd or kube-apiserver found at all (a worker node, or no access to the host's files and
+process table: a warning on stderr says what was looked at).
 `,
   certs: `Usage: etcd-tls-guard certs [--out DIR] [--san NAME]... [--force]
 
@@ -433,12 +435,19 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     });
     return EXIT.ok;
   }
-  const { checkNode, nodeReport } = await import('../node/check.js');
-  const report = nodeReport(checkNode({ ...base, now: Date.now() }));
+  const { checkNode, nodeReport, nothingFound } = await import('../node/check.js');
+  const check = checkNode({ ...base, now: Date.now() });
+  const report = nodeReport(check);
   io.out(values.format === 'json' ? formatJson(report) : formatText(report));
   for (const e of report.errors)
     if (values.format === 'json') io.err(`etcd-tls-guard: ${e.source}${e.document !== undefined ? `#${e.document}` : ''}: ${e.message}\n`);
-  return exitCodeOf(report);
+  const code = exitCodeOf(report);
+  // Nothing judged is no green check: its own exit status, and what was looked at.
+  if (code === EXIT.ok && report.summary.checked === 0) {
+    io.err(`etcd-tls-guard: warning: ${nothingFound(check)}\n`);
+    return EXIT.nothingChecked;
+  }
+  return code;
 }
 
 async function certsCommand(args: string[], io: Io): Promise<number> {

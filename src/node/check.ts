@@ -40,6 +40,13 @@ export interface NodeCheck {
   readonly documents: number;
   /** The static pod directories read, and how each was found. */
   readonly manifestDirs: ReadonlyArray<{ readonly path: string; readonly from: string }>;
+  /** What was looked at, for a check that found nothing to judge: each directory and whether it exists, the process table. */
+  readonly looked: {
+    readonly manifestDirs: ReadonlyArray<{ readonly path: string; readonly from: string; readonly exists: boolean }>;
+    readonly procDir: string;
+    /** Processes listed in procDir (0: not the host's process table, or not readable). */
+    readonly processes: number;
+  };
 }
 
 /** The kubelet's defaults where no kubelet tells otherwise: kubeadm's and RKE2's. */
@@ -121,8 +128,10 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
     NodeSource & { subject: { source: string; document: number; kind: string | null; namespace: string | null; name: string | null } }
   > = [];
 
+  const lookedDirs: Array<{ path: string; from: string; exists: boolean }> = [];
   for (const dir of dirs) {
     const at = host.locate(dir.path);
+    lookedDirs.push({ ...dir, exists: at.ok && at.stats.isDirectory() });
     if (!at.ok || !at.stats.isDirectory()) {
       if (options.manifestDirs !== undefined) errors.push({ source: dir.path, message: at.ok ? 'not a directory' : at.reason });
       continue;
@@ -209,10 +218,42 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
   }
   const verdicts = judgeNode(sources, options.policy, { now: options.now, expiryWarningMs: options.expiryWarningMs });
   const rows = verdicts.flatMap((v, i) => rowsOf((sources[i] as (typeof sources)[number]).subject, v));
-  return { rows, errors, documents: sources.length, manifestDirs: dirs };
+  return {
+    rows,
+    errors,
+    documents: sources.length,
+    manifestDirs: dirs,
+    looked: { manifestDirs: lookedDirs, procDir, processes: countProcesses(procDir) },
+  };
 }
 
 /** The report `scan` prints, from a node check. */
 export function nodeReport(check: NodeCheck): Report {
   return reportOf(check.rows, check.errors, check.documents);
+}
+
+/** How many processes a /proc lists (numeric entries); 0 when it cannot be read. */
+function countProcesses(procDir: string): number {
+  try {
+    return readdirSync(procDir).filter((e) => /^\d+$/.test(e)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What a check that found no etcd and no kube-apiserver looked at, in one sentence: a worker node, or
+ * a container without the host's filesystem and process table, looks exactly like a compliant node
+ * otherwise.
+ */
+export function nothingFound(check: NodeCheck): string {
+  const dirs =
+    check.looked.manifestDirs.length > 0
+      ? `static pod manifests in ${check.looked.manifestDirs.map((d) => `${d.path} (${d.from}${d.exists ? '' : ', not there'})`).join(', ')}`
+      : `a static pod directory (no running kubelet names one; no ${KUBEADM_KUBELET_CONFIG}, ${DEFAULT_STATIC_POD_DIRS.join(' or ')})`;
+  const procs =
+    check.looked.processes === 0
+      ? `${check.looked.procDir} lists no process (not the host's process table: run with hostPID, or on the host)`
+      : `none of the ${check.looked.processes} processes in ${check.looked.procDir} runs etcd or kube-apiserver`;
+  return `no etcd or kube-apiserver found on this node: looked for ${dirs}, and ${procs}; a worker node has nothing to check, and a container needs the host's filesystem (--root) and process table`;
 }
