@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../src/cli/main.js';
 import { auditPods } from '../src/audit/audit.js';
 import { policyReports, resultOf, type PolicyResult } from '../src/report/policy-report.js';
 import type { Pod } from '../src/launch/pod.js';
@@ -99,5 +103,27 @@ describe('PolicyReport (wgpolicyk8s.io/v1alpha2)', () => {
     const report = auditPods([loadFixture('other/nginx.yaml')], DEFAULT_POLICY, 'cluster:test');
     const reports = policyReports(report, new Date(), new Map(), ['kube-system']);
     expect(reports.map((r) => [r.metadata.namespace, r.results.length, r.summary.fail])).to.deep.equal([['kube-system', 0, 0]]);
+  });
+});
+
+describe('etcd-tls-guard audit without credentials', () => {
+  const run = async (argv: string[], env: Record<string, string>): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const code = await main(argv, { out: () => {}, err: (t) => (err += t), env, readStdin: () => Promise.resolve('') });
+    return { code, err };
+  };
+
+  it('no kubeconfig anywhere: exit 2, saying where it looked (not client-node’s http://localhost:8080)', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'etg-home-'));
+    const r = await run(['audit'], { HOME: home });
+    expect(r.code).to.equal(2);
+    expect(r.err).to.contain('no kubeconfig found (looked at --kubeconfig, KUBECONFIG, ~/.kube/config and the in-cluster service account)');
+    expect(r.err).not.to.match(/localhost:8080|HTTP protocol is not allowed/);
+  });
+
+  it('a --kubeconfig that cannot be read: exit 2, naming it', async () => {
+    const r = await run(['audit', '--kubeconfig', '/nonexistent/kubeconfig'], {});
+    expect(r.code).to.equal(2);
+    expect(r.err).to.match(/cannot load the kubeconfig: .*\/nonexistent\/kubeconfig/);
   });
 });

@@ -351,6 +351,7 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
   // Loaded here only: @kubernetes/client-node and its dependencies cost the other commands' start-up.
   const [{ loadKubeConfig }, { runAudit }] = await Promise.all([import('../kube/api.js'), import('../audit/run.js')]);
   const kc = loadKubeConfig({
+    env: io.env,
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig as string } : {}),
     ...(values.context !== undefined ? { context: values.context as string } : {}),
   });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Pod } from '../launch/pod.js';
 import { ClusterError } from './errors.js';
@@ -17,9 +19,28 @@ export interface ClusterOptions {
   /** A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
   readonly kubeconfig?: string;
   readonly context?: string;
+  /**
+   * The environment the default is looked up in (KUBECONFIG, HOME, KUBERNETES_SERVICE_HOST): when
+   * given and none of the three places holds credentials, the load fails with that said, instead of
+   * client-node's last resort, an unauthenticated http://localhost:8080.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The in-cluster service account's token (client-node's SERVICEACCOUNT_TOKEN_PATH). */
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+function hasDefaultCredentials(env: Readonly<Record<string, string | undefined>>): boolean {
+  if ((env.KUBECONFIG ?? '') !== '') return true;
+  if (env.HOME !== undefined && existsSync(join(env.HOME, '.kube', 'config'))) return true;
+  return (env.KUBERNETES_SERVICE_HOST ?? '') !== '' && existsSync(SERVICE_ACCOUNT_TOKEN);
 }
 
 export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
+  if (opts.kubeconfig === undefined && opts.env !== undefined && !hasDefaultCredentials(opts.env))
+    throw new ClusterError(
+      'no kubeconfig found (looked at --kubeconfig, KUBECONFIG, ~/.kube/config and the in-cluster service account): pass --kubeconfig FILE or run in a pod',
+    );
   const kc = new KubeConfig();
   try {
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
