@@ -176,9 +176,13 @@ describe('etcd-tls-guard node (the command)', function () {
       await until('the first node check', () => log.includes('node check done'));
       const metrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
       expect(metrics).to.contain('etcd_tls_guard_node_findings{rule="etcd-server-cert",status="pass"} 1');
-      expect(metrics).to.match(
-        /etcd_tls_guard_node_certificate_expiry_days\{rule="etcd-server-cert",file="\/etc\/kubernetes\/pki\/etcd\/server.crt"\} 36[45]/,
-      );
+      // Base units: the certificate's notAfter as a Unix timestamp (about a year from now here).
+      const expiry =
+        /etcd_tls_guard_node_certificate_expiry_timestamp_seconds\{rule="etcd-server-cert",file="\/etc\/kubernetes\/pki\/etcd\/server.crt"\} (\d+)/.exec(
+          metrics,
+        );
+      expect(Number(expiry?.[1]) - Date.now() / 1000).to.be.within(364 * 86400, 366 * 86400);
+      expect(metrics).to.match(/etcd_tls_guard_build_info\{version="\d+\.\d+\.\d+",nodejs="v\d+\.\d+\.\d+",component="node-agent"\} 1/);
       child.kill('SIGTERM');
       expect(await exited).to.equal(0);
     } finally {

@@ -340,6 +340,7 @@ describe('etcd-tls-guard webhook operations', function () {
     ).to.equal(2);
     expect(sampleValue(samples, 'etcd_tls_guard_certificate_expiry_timestamp_seconds')).to.equal(Date.parse('2027-11-22T00:00:00Z') / 1000);
     expect(sampleValue(samples, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+    expect(sampleValue(samples, 'etcd_tls_guard_build_info', { component: 'webhook', nodejs: process.version })).to.equal(1);
   });
 
   it('the latency histogram: cumulative buckets up to +Inf, sum and count, per operation', async () => {

@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
+import { registerBuildInfo } from '../metrics/build-info.js';
 import { loadKubeConfig, writeClusterPolicyReport } from '../kube/api.js';
 import { startMetricsServer, type RunningMetricsServer } from '../metrics/server.js';
 import { nodePolicyReport } from '../report/policy-report.js';
@@ -38,12 +39,17 @@ export class NodeMetrics {
     labelNames: ['rule', 'status'],
     registers: [this.registry],
   });
+  // Base units, as the webhook's own expiry gauge: alert on `… - time() < 30 * 86400`.
   readonly #expiry = new Gauge({
-    name: 'etcd_tls_guard_node_certificate_expiry_days',
-    help: 'Days until a certificate named by etcd or kube-apiserver flags expires (negative: expired)',
+    name: 'etcd_tls_guard_node_certificate_expiry_timestamp_seconds',
+    help: 'Expiry (notAfter) of a certificate named by etcd or kube-apiserver flags on this node, as a Unix timestamp',
     labelNames: ['rule', 'file'],
     registers: [this.registry],
   });
+
+  constructor() {
+    registerBuildInfo(this.registry, 'node-agent');
+  }
   readonly #last = new Gauge({
     name: 'etcd_tls_guard_node_last_check_timestamp_seconds',
     help: 'When the last node check finished',
@@ -64,7 +70,7 @@ export class NodeMetrics {
         const key = `${f.rule}\0${f.status}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
         if (f.notAfter !== undefined && f.file !== undefined)
-          this.#expiry.set({ rule: f.rule, file: f.file }, Math.floor((Date.parse(f.notAfter) - at.getTime()) / 86_400_000));
+          this.#expiry.set({ rule: f.rule, file: f.file }, Date.parse(f.notAfter) / 1000);
       }
     }
     for (const [key, n] of counts) {

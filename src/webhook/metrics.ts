@@ -1,5 +1,6 @@
 import type { BudgetStats } from './body.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerBuildInfo } from '../metrics/build-info.js';
 
 /** What the HTTP edge reports about one admission request; the metrics and nothing else consume it. */
 export interface ReviewEvent {
@@ -48,6 +49,7 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats } =
   const registry = new Registry();
   // Node.js process metrics (process_*, nodejs_*), as prom-client documents them.
   collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry, 'webhook');
   if (budget !== undefined) {
     new Gauge({
       name: 'etcd_tls_guard_review_bytes_in_flight',
