@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /**
  * `etcd-tls-guard node` on real files: a host root in a temporary directory (test/node-host.ts) with a
  * kubeadm-like PKI made by node-forge, an RKE2 layout with an etcd config file, an OpenShift 4
@@ -393,6 +394,25 @@ describe('etcd-tls-guard node: the node rules on a kubeadm-like node', function 
       for (let i = 0; i < 1_001; i++) host.write(`etc/kubernetes/manifests/f${String(i).padStart(4, '0')}.yaml`, '# nothing\n');
       const result = check(host);
       expect(result.errors.map((e) => e.message)).to.deep.equal(['1001 files: only the first 1000 are read']);
+    } finally {
+      host.remove();
+    }
+  });
+
+  it('a missing key file is reported as missing, never as a chmod or chown to make', () => {
+    const { host } = kubeadmNode();
+    try {
+      rmSync(host.path('etc/kubernetes/pki/etcd/server.key'));
+      const report = nodeReport(check(host));
+      for (const rule of ['etcd-pki-key-permissions', 'etcd-pki-ownership']) {
+        const f = findingOf(report.results, 'etcd', rule);
+        expect(f.status, rule).to.equal('unknown');
+        expect(f.message, rule).to.match(
+          /^missing on the node: \/etc\/kubernetes\/pki\/etcd\/server\.key: .*\(no mode or owner to check\)$/,
+        );
+      }
+      // The certificate rule says what the missing key breaks.
+      expect(findingOf(report.results, 'etcd', 'etcd-server-cert').status).to.equal('fail');
     } finally {
       host.remove();
     }

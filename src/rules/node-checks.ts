@@ -310,9 +310,10 @@ function filesOutcome(
   const evidence: string[] = [];
   const problems: string[] = [];
   const unknowns: string[] = [];
+  const missing: string[] = [];
   for (const f of files) {
     if (f.state !== 'present') {
-      (f.state === 'absent' ? problems : unknowns).push(`${f.path}: ${f.reason}`);
+      (f.state === 'absent' ? missing : unknowns).push(`${f.path}: ${f.reason}`);
       continue;
     }
     evidence.push(describeFile(f));
@@ -321,6 +322,14 @@ function filesOutcome(
   }
   if (problems.length > 0)
     return { status: 'fail', message: problems.join('; '), evidence, details: { file: (files[0] as FileFacts).path } };
+  // A file that is not there has no mode or owner to fix: said as missing (the rules about the
+  // certificate or the program itself report what its absence breaks), never a chmod/chown failure.
+  if (missing.length > 0)
+    return {
+      status: 'unknown',
+      message: `missing on the node: ${missing.join('; ')} (no mode or owner to check)`,
+      evidence,
+    };
   if (unknowns.length > 0) return { status: 'unknown', message: unknowns.join('; '), evidence };
   return { status: 'pass', message: evidence.join(', '), evidence };
 }
