@@ -92,7 +92,7 @@ export function chartValuesTable(valuesYaml: string, schemaJson: string): string
       rows.push(`| \`${full}\` | ${type} | ${cell(json)} | ${cell(description)} |`);
     }
   };
-  walk(doc.contents as YamlNode | null, schema, '');
+  walk(doc.contents, schema, '');
   return `${rows.join('\n')}\n`;
 }
 
