@@ -223,6 +223,16 @@ spec:
     expect(strict.err).to.contain('--strict: 1 document or file read but not checked');
   });
 
+  it('rules that are unknown for the same reason at the same place share one line, each fix still said (RKE2: a config file out of sight)', async () => {
+    const r = await cli(['scan', fixturePath('distributions/rke2-etcd.yaml')]);
+    const reasons = r.out.split('\n').filter((l) => l.startsWith('  unknown '));
+    expect(reasons).to.have.length(2);
+    expect(reasons[0]).to.match(
+      /^ {2}unknown etcd-client-tls, etcd-client-cert-auth, etcd-auto-tls, etcd-peer-auto-tls, etcd-client-auth-effective \(CIS 2\.1, 2\.2, 2\.3, 2\.6\) \[warn\] \S+:20:7: etcd reads its settings from the configuration file/,
+    );
+    expect(r.out.split('\n').filter((l) => l.startsWith('          fix: '))).to.have.length(8);
+  });
+
   it('a policy file changes the actions: warn mode exits 0', async () => {
     const r = await cli(['scan', '--config', fixturePath('policies/audit-everything.yaml'), fixturePath('insecure/etcd-plaintext.yaml')]);
     expect(r.code).to.equal(0);

@@ -1,4 +1,4 @@
-import type { Report, ReportRow, ReportSink } from './report.js';
+import type { Report, ReportFinding, ReportRow, ReportSink } from './report.js';
 
 /** `etcd.yaml:14:5` where the position is known (scan), else the document: `etcd.yaml#0`, `list.yaml#0.items[2]`. */
 function where(r: ReportRow): string {
@@ -23,12 +23,21 @@ function textLines(r: ReportRow): string[] {
   const expiring = r.findings.filter((f) => f.status === 'pass' && f.warning !== undefined);
   const verdict = bad.length === 0 && expiring.length === 0 ? 'PASS' : denied ? 'DENY' : 'WARN';
   lines.push(`${verdict} ${title(r)} (${r.component} in container ${r.container ?? ''}) ${where(r)}`);
+  // Rules that fail for the same reason at the same place share one line (a configuration file out of
+  // sight makes every rule unknown alike), each distinct fix and note still said.
+  const groups = new Map<string, ReportFinding[]>();
   for (const f of bad) {
-    const cis = f.cis.length > 0 ? ` (CIS ${f.cis.join(', ')})` : '';
+    const key = [f.status, f.effectiveAction, f.message, f.line, f.column].join('\u0000');
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  for (const group of groups.values()) {
+    const f = group[0] as ReportFinding;
+    const cisNumbers = group.flatMap((g) => g.cis);
+    const cis = cisNumbers.length > 0 ? ` (CIS ${cisNumbers.join(', ')})` : '';
     const at = f.line !== undefined ? ` ${r.source}:${f.line}:${f.column ?? 1}` : '';
-    lines.push(`  ${f.status.padEnd(7)} ${f.rule}${cis} [${f.effectiveAction}]${at}: ${f.message}`);
-    lines.push(`          fix: ${f.remediation}`);
-    if (f.note !== undefined) lines.push(`          note: ${f.note}`);
+    lines.push(`  ${f.status.padEnd(7)} ${group.map((g) => g.rule).join(', ')}${cis} [${f.effectiveAction}]${at}: ${f.message}`);
+    for (const fix of new Set(group.map((g) => g.remediation))) lines.push(`          fix: ${fix}`);
+    for (const note of new Set(group.flatMap((g) => (g.note !== undefined ? [g.note] : [])))) lines.push(`          note: ${note}`);
   }
   for (const f of expiring) lines.push(`  expires ${f.rule}: ${f.warning ?? ''}`);
   return lines;
