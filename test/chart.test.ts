@@ -496,6 +496,29 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       ]);
     });
 
+    it('its gauges are scraped: a PodMonitor on its metrics port when the ServiceMonitor is on; none when its metrics are off', () => {
+      const objects = render(['--set', 'nodeAgent.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true']);
+      const monitor = one(objects, 'PodMonitor', 'guard-etcd-tls-guard-node-agent') as K8sObject & {
+        spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string; path: string }> };
+      };
+      const pod = agent(objects);
+      // It selects exactly the agent's pods, on the port its container names.
+      expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => pod.metadata.labels[k] === v)).to.equal(true);
+      const ports = (pod.spec.containers[0] as { ports?: Array<{ name: string }> }).ports ?? [];
+      expect(ports.map((p) => p.name)).to.include(monitor.spec.podMetricsEndpoints[0]?.port);
+      expect(monitor.spec.podMetricsEndpoints[0]?.path).to.equal('/metrics');
+      const off = render([
+        '--set',
+        'nodeAgent.enabled=true',
+        '--set',
+        'metrics.serviceMonitor.enabled=true',
+        '--set',
+        'nodeAgent.metricsPort=0',
+      ]);
+      expect(off.filter((o) => o.kind === 'PodMonitor')).to.have.length(0);
+      expect(render(['--set', 'nodeAgent.enabled=true']).filter((o) => o.kind === 'PodMonitor')).to.have.length(0);
+    });
+
     it('RBAC: only get/create/update of clusterpolicyreports; its pods are never selected by the webhook Service', () => {
       const objects = render(['--set', 'nodeAgent.enabled=true']);
       const role = one(objects, 'ClusterRole', 'guard-etcd-tls-guard-node-agent') as K8sObject & { rules: unknown[] };
