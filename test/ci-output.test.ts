@@ -330,7 +330,9 @@ describe('the CI jobs docs/ci.md gives, run as far as this machine allows', () =
   it('pre-commit: the hook this repository defines fails a commit with a failing manifest and passes a good one (real pre-commit)', function () {
     const which = spawnSync('pre-commit', ['--version'], { encoding: 'utf8' });
     if (which.status !== 0) {
-      // .ci/run installs Debian's pre-commit; a developer machine may not have it.
+      // .ci/run installs Debian's pre-commit: there, its absence is a failure, not a skip; a developer
+      // machine may not have it.
+      expect(process.env.CI, 'pre-commit is missing, and .ci/run installs it').not.to.equal('true');
       this.skip();
     }
     this.timeout(600_000);

@@ -198,10 +198,11 @@ export interface WalkOptions {
 /** A file to read, or a path that cannot be walked (one error each; the walk goes on). */
 type Walked = { readonly file: string; readonly chartTemplate?: string } | { readonly error: InputError };
 
-function excluded(path: string, root: string, patterns: readonly string[], directory: boolean): boolean {
+/** Checked before the entry is looked at, so as a file and as a directory (`vendor/**` matches `vendor/`). */
+function excluded(path: string, root: string, patterns: readonly string[]): boolean {
   if (patterns.length === 0) return false;
   const rel = relative(root, path).split(sep).join('/');
-  const candidates = directory ? [rel, `${rel}/`, path, `${path}/`] : [rel, path];
+  const candidates = [rel, `${rel}/`, path, `${path}/`];
   return patterns.some((p) => candidates.some((c) => c !== '' && minimatch(c, p, { dot: true })));
 }
 
@@ -230,7 +231,7 @@ function* walk(dir: string, root: string, options: WalkOptions, seen: Set<string
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = join(dir, entry.name);
     // Excluded before it is looked at: an excluded dangling symlink is no error.
-    if (excluded(path, root, options.exclude ?? [], true) || excluded(path, root, options.exclude ?? [], false)) continue;
+    if (excluded(path, root, options.exclude ?? [])) continue;
     let info: Stats;
     try {
       // stat, not the entry's type: a symlink is followed to what it names.
