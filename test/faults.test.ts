@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/dev.js';
+import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/authority.js';
 import { servingMaterial } from '../src/certs/serving.js';
 import { silentLogger } from '../src/log.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';

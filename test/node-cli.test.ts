@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { issueCertificate } from '../src/certs/dev.js';
+import { issueCertificate } from '../src/certs/authority.js';
 import { main } from '../src/cli/main.js';
 import { kubeadmNode, NODE_IP } from './node-host.js';
 import { freePort, httpGet, until } from './processes.js';

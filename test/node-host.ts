@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, rmSync 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { generateCa, issueCertificate, type CertificatePair, type IssueOptions } from '../src/certs/dev.js';
+import { generateCa, issueCertificate, type CertificatePair, type IssueOptions } from '../src/certs/authority.js';
 
 export const FIXTURES = new URL('../../test/fixtures/', import.meta.url);
 

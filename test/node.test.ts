@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
  * each has a pass and a fail case here.
  */
 import { expect } from 'chai';
-import { generateCa, issueCertificate } from '../src/certs/dev.js';
+import { generateCa, issueCertificate } from '../src/certs/authority.js';
 import { checkNode, nodeReport } from '../src/node/check.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import type { ReportFinding, ReportRow } from '../src/report/report.js';

@@ -3,7 +3,7 @@ import type { RequestOptions } from 'node:https';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/dev.js';
+import { generateCa, issueCertificate, type CertificatePair } from '../src/certs/authority.js';
 import { CertificateError, servingMaterial } from '../src/certs/serving.js';
 import { createLogger } from '../src/log.js';
 import { startWebhook, type Webhook } from '../src/webhook/runtime.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { helmBinary } from '../helm.js';
-import { generateCa, issueCertificate, type CertificatePair } from '../../src/certs/dev.js';
+import { generateCa, issueCertificate, type CertificatePair } from '../../src/certs/authority.js';
 import { freePort } from '../processes.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
