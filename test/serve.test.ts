@@ -110,6 +110,16 @@ describe('etcd-tls-guard serve (the process)', function () {
     // During --shutdown-delay (1 s), readiness fails so the Service stops sending new requests here.
     await until('the shutdown is logged', () => output().includes('shutting down: not ready'));
     const readyDuringDelay = [await get('/readyz')];
+    // A review answered while draining tells the client to drop its kept-alive connection.
+    const drainingAnswer = await new Promise<string | undefined>((resolve, reject) => {
+      request(`${url}/validate`, { method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.headers.connection);
+      })
+        .on('error', reject)
+        .end(body);
+    });
+    expect(drainingAnswer).to.equal('close');
     // Then the listener closes; the request that was in flight still gets its answer.
     await until('the server stops accepting', () => output().includes('stopped accepting connections'));
     req?.end(body.subarray(10));

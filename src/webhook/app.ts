@@ -43,6 +43,12 @@ export interface AppDependencies {
   readonly budget?: ByteBudget;
   /** How long an admitted review's body may take to arrive (body.ts); 10 s when absent. */
   readonly bodyTimeoutMs?: number;
+  /**
+   * True while shutting down: each answer on /validate then carries `Connection: close`, so the API
+   * server retires its kept-alive connections here one by one, after a response, rather than finding
+   * them closed under a request it has just sent (a POST, which Go's client does not retry).
+   */
+  readonly draining?: () => boolean;
 }
 
 function send(res: Response, httpStatus: number, response: AdmissionResponse): void {
@@ -209,7 +215,11 @@ export function createApp(deps: AppDependencies): express.Express {
     res.set('Allow', 'POST');
     send(res, 405, errored('', 405, 'only POST is accepted on /validate'));
   };
-  app.route('/validate').all(requireTrustedClient).post(readReview, validate).all(methodNotAllowed);
+  const closeWhenDraining = (_req: Request, res: Response, next: NextFunction): void => {
+    if (deps.draining?.() === true) res.setHeader('Connection', 'close');
+    next();
+  };
+  app.route('/validate').all(closeWhenDraining, requireTrustedClient).post(readReview, validate).all(methodNotAllowed);
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');

@@ -84,6 +84,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     policy: opts.policy,
     logger: opts.logger,
     notReady: () => (draining ? 'shutting down' : undefined),
+    draining: () => draining,
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),
     ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
