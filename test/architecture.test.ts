@@ -26,7 +26,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   input: ['launch'],
   report: ['launch', 'rules', 'policy', 'judgement', 'input'],
   // edges shared by front doors: the Kubernetes API (kube), the metrics and probe endpoint (metrics)
-  certs: [],
+  certs: ['kube'],
   log: [],
   kube: ['launch', 'report'],
   metrics: [],

@@ -6,6 +6,7 @@ import { ClusterError } from '../kube/errors.js';
 import { CertificateError } from '../certs/serving.js';
 import { RULES, rulesMarkdown } from '../rules/rules.js';
 import { createLogger } from '../log.js';
+import type { Logger } from 'pino';
 import { DEFAULT_POLICY, loadPolicyFile, PolicyError, type Policy } from '../policy/policy.js';
 import { formatJson, formatText, jsonSink, textSink } from '../report/format.js';
 import { exitCodeOf, filteredSink, type ReportSink } from '../report/report.js';
@@ -14,8 +15,17 @@ import { sarifSink } from '../report/sarif.js';
 import { scanInputs } from '../scan/scan.js';
 // Loaded by the commands that use them: express, pino's transport and node-forge cost every other
 // command's start-up (etcd-tls-guard node as a one-off Job: ~0.3 s).
-import type { Companion } from '../webhook/runtime.js';
-import { DEV_CERT_DIR, resolveConfigPath, resolveDevSans, resolveServeSettings, UsageError, type Env } from './settings.js';
+import type { Companion, ServingCertificates } from '../webhook/runtime.js';
+import {
+  DEV_CERT_DIR,
+  parseDuration,
+  resolveConfigPath,
+  resolveDevSans,
+  resolveServeSettings,
+  UsageError,
+  type Env,
+  type ServeSettings,
+} from './settings.js';
 
 /**
  * Exit codes, documented in the README and --help: 0 ok, 1 an enforced rule fails (scan, audit),
@@ -81,6 +91,31 @@ Options (environment variable in brackets):
                           [ETCD_TLS_GUARD_POLICY_REPORT]
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
   -h, --help              Show this help
+
+Managed certificates (instead of --tls-cert-file; docs/deploy.md, Certificates):
+  --certificate-secret [NAMESPACE/]NAME
+                          Keep a CA and the serving certificate in this Secret, created when missing
+                          (namespace default: POD_NAMESPACE) [ETCD_TLS_GUARD_CERTIFICATE_SECRET]
+  --webhook-configuration NAME
+                          The ValidatingWebhookConfiguration whose caBundle is kept equal to the CAs
+                          to trust [ETCD_TLS_GUARD_WEBHOOK_CONFIGURATION]
+  --certificate-hosts LIST
+                          Comma-separated DNS names and IPs the certificate names: the Service's
+                          SERVICE.NAMESPACE.svc, a URL's host [ETCD_TLS_GUARD_CERTIFICATE_HOSTS]
+  --ca-validity DUR       CA lifetime (default 87600h, 10 years) [ETCD_TLS_GUARD_CA_VALIDITY]
+  --ca-renew-before DUR   Replace the CA this long before it expires (default 90d) [ETCD_TLS_GUARD_CA_RENEW_BEFORE]
+  --certificate-validity DUR
+                          Serving certificate lifetime (default 365d) [ETCD_TLS_GUARD_CERTIFICATE_VALIDITY]
+  --certificate-renew-before DUR
+                          Replace it this long before it expires (default 90d)
+                          [ETCD_TLS_GUARD_CERTIFICATE_RENEW_BEFORE]
+  --ca-retire-after DUR   A replaced CA leaves the caBundle this long after the serving certificate
+                          switched away from it (default 1h) [ETCD_TLS_GUARD_CA_RETIRE_AFTER]
+  --kubeconfig FILE       Credentials for the Secret and webhook configuration (default: in-cluster,
+                          KUBECONFIG, ~/.kube/config) [ETCD_TLS_GUARD_KUBECONFIG]
+  A new CA enters the caBundle before any certificate it signed is served, and the old one leaves only
+  after the switch: no admission call fails during a rotation. /readyz fails until a certificate the
+  caBundle trusts is served.
 
 The certificate, key, client CA and policy files are re-read when they change (a Secret or
 ConfigMap volume update included): new connections get the new certificate, the next request the
@@ -367,15 +402,6 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
   return exitCodeOf(outcome.report);
 }
 
-/** `30d`, `720h`, `1h30m`, `90s` → milliseconds (Go's duration units, and d for days). */
-export function parseDuration(text: string): number | undefined {
-  const UNITS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
-  if (!/^(\d+(\.\d+)?[dhms])+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+(?:\.\d+)?)([dhms])/g)) ms += Number(m[1]) * (UNITS[m[2] as string] ?? 0);
-  return ms;
-}
-
 async function nodeCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('node', args, {
     root: { type: 'string', default: '/' },
@@ -503,6 +529,42 @@ function rulesCommand(args: string[], io: Io): number {
   return EXIT.ok;
 }
 
+/**
+ * The serving certificate: files, development files made on first run, or certificates the webhook
+ * manages itself (certs/managed.ts) — which need node-forge and client-node, so they are loaded only
+ * then: a webhook given its certificate files loads neither.
+ */
+async function servingCertificates(settings: ServeSettings, logger: Logger, env: Env): Promise<ServingCertificates> {
+  if ('managedCertificates' in settings) {
+    const m = settings.managedCertificates;
+    const [{ loadKubeConfig }, { startManagedCertificates }, { placeholderPair }] = await Promise.all([
+      import('../kube/api.js'),
+      import('../certs/managed.js'),
+      import('../certs/placeholder.js'),
+    ]);
+    const kc = loadKubeConfig({ ...(m.kubeconfig !== undefined ? { kubeconfig: m.kubeconfig } : {}), env });
+    const source = startManagedCertificates({
+      kc,
+      namespace: m.namespace,
+      secretName: m.secretName,
+      webhookConfigurationName: m.webhookConfigurationName,
+      settings: m.settings,
+      logger,
+      resyncMs: MANAGED_RESYNC_MS,
+    });
+    return { source, placeholder: await placeholderPair() };
+  }
+  if (settings.devCertDir !== undefined) {
+    const { ensureDevCertificates } = await import('../certs/dev.js');
+    if (await ensureDevCertificates(settings.devCertDir))
+      logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
+  }
+  return { certFile: settings.certFile, keyFile: settings.keyFile };
+}
+
+/** Managed certificates: the Secret and webhook configuration are re-read at least this often, watch or not. */
+const MANAGED_RESYNC_MS = 5 * 60 * 1000;
+
 async function serveCommand(args: string[], io: Io): Promise<number> {
   const { values } = parse('serve', args, {
     host: { type: 'string' },
@@ -519,6 +581,15 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     'audit-namespaces': { type: 'string' },
     'policy-report': { type: 'string' },
     'log-level': { type: 'string' },
+    'certificate-secret': { type: 'string' },
+    'webhook-configuration': { type: 'string' },
+    'certificate-hosts': { type: 'string' },
+    'ca-validity': { type: 'string' },
+    'ca-renew-before': { type: 'string' },
+    'certificate-validity': { type: 'string' },
+    'certificate-renew-before': { type: 'string' },
+    'ca-retire-after': { type: 'string' },
+    kubeconfig: { type: 'string' },
   });
   if (values.help === true) {
     io.out(HELP.serve as string);
@@ -526,25 +597,23 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   const settings = resolveServeSettings(values as Record<string, string | undefined>, io.env);
   const logger = createLogger(settings.logLevel);
-  // node-forge (certs/dev.js) only when development certificates may have to be made: a deployed
-  // webhook is given its certificate files and never loads it.
-  if (settings.devCertDir !== undefined) {
-    const { ensureDevCertificates } = await import('../certs/dev.js');
-    if (await ensureDevCertificates(settings.devCertDir))
-      logger.info({ dir: settings.devCertDir }, 'created development certificates; clients must trust certs-dev/ca.crt');
-  }
   const { startWebhook } = await import('../webhook/runtime.js');
   const { audit, ...webhookSettings } = settings;
   // The periodic audit is loaded only when it is on: the webhook alone never talks to the API server.
   const companion: Companion | undefined =
     audit === undefined ? undefined : async (ctx) => (await import('../audit/periodic.js')).startPeriodicAudit(audit, ctx);
-  const webhook = await startWebhook({ ...webhookSettings, ...(companion !== undefined ? { companion } : {}), logger });
+  const serving = await servingCertificates(settings, logger, io.env);
+  const webhook = await startWebhook({ ...webhookSettings, ...serving, ...(companion !== undefined ? { companion } : {}), logger });
   logger.info(
     {
       url: `${webhook.url}/validate`,
       metricsUrl: webhook.metricsUrl ?? null,
       policyFile: settings.configPath ?? null,
       clientCertificates: settings.clientCaFile !== undefined ? 'required' : 'not asked for',
+      certificates:
+        'managedCertificates' in settings
+          ? `managed in Secret ${settings.managedCertificates.namespace}/${settings.managedCertificates.secretName}`
+          : settings.certFile,
     },
     'etcd-tls-guard webhook listening',
   );

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { DEFAULT_DEV_SANS, DEV_FILES } from '../certs/dev-files.js';
+import { DEFAULT_MANAGED_SETTINGS, type ManagedCertificateSettings } from '../certs/managed-state.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -15,13 +16,28 @@ export class UsageError extends Error {
 export const DEV_CERT_DIR = 'certs-dev';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface ServeSettings {
-  readonly host: string;
-  readonly port: number;
+/** Certificate and key files (given, or development ones made on first run in devCertDir). */
+export interface CertificateFileSettings {
   readonly certFile: string;
   readonly keyFile: string;
   /** Set when no certificate was configured: dev certificates are made here on first run. */
   readonly devCertDir?: string;
+}
+
+/** Certificates the webhook manages itself in a Secret, with the caBundle of its webhook configuration. */
+export interface ManagedCertificateFlags {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly webhookConfigurationName: string;
+  readonly settings: ManagedCertificateSettings;
+  readonly kubeconfig?: string;
+}
+
+export type ServeSettings = ServeCommonSettings & (CertificateFileSettings | { readonly managedCertificates: ManagedCertificateFlags });
+
+interface ServeCommonSettings {
+  readonly host: string;
+  readonly port: number;
   readonly clientCaFile?: string;
   readonly configPath?: string;
   readonly logLevel: string;
@@ -96,8 +112,82 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
         }
       : {}),
   };
+  const managed = managedCertificateFlags(flags, env);
+  if (managed !== undefined) {
+    if (certFile !== undefined) throw new UsageError('--certificate-secret (managed certificates) and --tls-cert-file exclude each other');
+    return { ...base, managedCertificates: managed };
+  }
   if (certFile !== undefined && keyFile !== undefined) return { ...base, certFile, keyFile };
   return { ...base, certFile: join(DEV_CERT_DIR, DEV_FILES.cert), keyFile: join(DEV_CERT_DIR, DEV_FILES.key), devCertDir: DEV_CERT_DIR };
+}
+
+/** `30d`, `720h`, `1h30m`, `90s` → milliseconds (Go's duration units, and d for days). */
+export function parseDuration(text: string): number | undefined {
+  const UNITS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 };
+  if (!/^(\d+(\.\d+)?[dhms])+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)([dhms])/g)) ms += Number(m[1]) * (UNITS[m[2] as string] ?? 0);
+  return ms;
+}
+
+function duration(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 1000)
+    throw new UsageError(`${flag} must be a duration of at least 1s such as 8760h, 90d or 30s, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/**
+ * The managed mode's settings, or undefined when --certificate-secret is not given. The namespace
+ * is the flag's, else the pod's own (the service account's namespace file, as client-go reads it).
+ */
+function managedCertificateFlags(flags: Readonly<Record<string, string | undefined>>, env: Env): ManagedCertificateFlags | undefined {
+  const secret = pick(flags['certificate-secret'], env, 'ETCD_TLS_GUARD_CERTIFICATE_SECRET');
+  if (secret === undefined) return undefined;
+  const m = /^(?:([a-z0-9-]+)\/)?([a-z0-9.-]+)$/.exec(secret);
+  if (m === null) throw new UsageError(`--certificate-secret must be NAME or NAMESPACE/NAME, got ${JSON.stringify(secret)}`);
+  const namespace = m[1] ?? pick(undefined, env, 'POD_NAMESPACE');
+  if (namespace === undefined)
+    throw new UsageError('--certificate-secret needs a namespace: NAMESPACE/NAME, or POD_NAMESPACE set (the chart sets it)');
+  const webhookConfigurationName = pick(flags['webhook-configuration'], env, 'ETCD_TLS_GUARD_WEBHOOK_CONFIGURATION');
+  if (webhookConfigurationName === undefined)
+    throw new UsageError('--certificate-secret needs --webhook-configuration NAME (whose caBundle it keeps)');
+  const hosts = (pick(flags['certificate-hosts'], env, 'ETCD_TLS_GUARD_CERTIFICATE_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  if (hosts.length === 0)
+    throw new UsageError(
+      '--certificate-secret needs --certificate-hosts LIST: the names the API server calls the webhook by (SERVICE.NAMESPACE.svc)',
+    );
+  const d = DEFAULT_MANAGED_SETTINGS;
+  const settings: ManagedCertificateSettings = {
+    hosts,
+    caValidityMs: duration(pick(flags['ca-validity'], env, 'ETCD_TLS_GUARD_CA_VALIDITY'), '--ca-validity', d.caValidityMs),
+    caRenewBeforeMs: duration(
+      pick(flags['ca-renew-before'], env, 'ETCD_TLS_GUARD_CA_RENEW_BEFORE'),
+      '--ca-renew-before',
+      d.caRenewBeforeMs,
+    ),
+    certValidityMs: duration(
+      pick(flags['certificate-validity'], env, 'ETCD_TLS_GUARD_CERTIFICATE_VALIDITY'),
+      '--certificate-validity',
+      d.certValidityMs,
+    ),
+    certRenewBeforeMs: duration(
+      pick(flags['certificate-renew-before'], env, 'ETCD_TLS_GUARD_CERTIFICATE_RENEW_BEFORE'),
+      '--certificate-renew-before',
+      d.certRenewBeforeMs,
+    ),
+    settleMs: d.settleMs,
+    retireAfterMs: duration(pick(flags['ca-retire-after'], env, 'ETCD_TLS_GUARD_CA_RETIRE_AFTER'), '--ca-retire-after', d.retireAfterMs),
+  };
+  if (settings.caRenewBeforeMs >= settings.caValidityMs) throw new UsageError('--ca-renew-before must be shorter than --ca-validity');
+  if (settings.certRenewBeforeMs >= settings.certValidityMs)
+    throw new UsageError('--certificate-renew-before must be shorter than --certificate-validity');
+  const kubeconfig = pick(flags.kubeconfig, env, 'ETCD_TLS_GUARD_KUBECONFIG');
+  return { namespace, secretName: m[2] as string, webhookConfigurationName, settings, ...(kubeconfig !== undefined ? { kubeconfig } : {}) };
 }
 
 export function resolveDevSans(flagSans: readonly string[] | undefined, env: Env): string[] {

@@ -59,7 +59,7 @@ export function loadKubeConfig(opts: ClusterOptions): KubeConfig {
 }
 
 /** Status and message of an API error, without the response body's noise. */
-function describe(err: unknown): string {
+export function describeApiError(err: unknown): string {
   const e = err as { code?: number; body?: unknown; message?: string };
   let reason = e.message ?? String(err);
   if (typeof e.body === 'string') {
@@ -93,7 +93,7 @@ export async function listPods(kc: KubeConfig, namespaces: readonly string[] | '
         pods.push(...(page.items as Pod[]));
         next = page.metadata?._continue !== undefined && page.metadata._continue !== '' ? page.metadata._continue : undefined;
       } catch (err) {
-        throw new ClusterError(`cannot list pods${namespace !== undefined ? ` in ${namespace}` : ''}: ${describe(err)}`);
+        throw new ClusterError(`cannot list pods${namespace !== undefined ? ` in ${namespace}` : ''}: ${describeApiError(err)}`);
       }
     } while (next !== undefined);
   }
@@ -110,7 +110,7 @@ export async function namespacesWithReports(kc: KubeConfig): Promise<string[]> {
     })) as { items?: PolicyReport[] };
     return (list.items ?? []).filter((r) => r.metadata.name === POLICY_REPORT_NAME).map((r) => r.metadata.namespace);
   } catch (err) {
-    throw new ClusterError(`cannot list PolicyReports (is the wgpolicyk8s.io CRD installed?): ${describe(err)}`);
+    throw new ClusterError(`cannot list PolicyReports (is the wgpolicyk8s.io CRD installed?): ${describeApiError(err)}`);
   }
 }
 
@@ -154,7 +154,7 @@ async function createOrReplace(kc: KubeConfig, api: Custom, body: Named, what: s
     if (namespace !== undefined) await client.replaceNamespacedCustomObject({ ...api, namespace, name, body: replacement });
     else await client.replaceClusterCustomObject({ ...api, name, body: replacement });
   } catch (err) {
-    throw new ClusterError(`cannot write ${what}: ${describe(err)}`);
+    throw new ClusterError(`cannot write ${what}: ${describeApiError(err)}`);
   }
 }
 

@@ -32,9 +32,21 @@ export interface Observer {
   reloaded(config: ReloadedConfig, ok: boolean): void;
   certificateExpiry(notAfter: Date): void;
   audited(event: AuditEvent): void;
+  /** Managed certificates (certs/managed.ts): a pass over the Secret and webhook configuration ended. */
+  synced(ok: boolean): void;
+  rotated(what: 'ca' | 'certificate'): void;
+  caExpiry(notAfter: Date): void;
 }
 
-export const NO_OBSERVER: Observer = { reviewed: () => {}, reloaded: () => {}, certificateExpiry: () => {}, audited: () => {} };
+export const NO_OBSERVER: Observer = {
+  reviewed: () => {},
+  reloaded: () => {},
+  certificateExpiry: () => {},
+  audited: () => {},
+  synced: () => {},
+  rotated: () => {},
+  caExpiry: () => {},
+};
 
 export interface Metrics extends Observer {
   readonly registry: Registry;
@@ -131,6 +143,28 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats } =
     help: 'When the last periodic audit pass succeeded, as a Unix timestamp.',
     registers: [registry],
   });
+  const syncs = new Counter({
+    name: 'etcd_tls_guard_certificate_syncs_total',
+    help: 'Managed certificates: passes over the Secret and the webhook configuration caBundle, by result (success, failure: an API error, retried with backoff).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const lastSync = new Gauge({
+    name: 'etcd_tls_guard_certificate_last_sync_success_timestamp_seconds',
+    help: 'Managed certificates: when the last pass succeeded, as a Unix timestamp.',
+    registers: [registry],
+  });
+  const rotations = new Counter({
+    name: 'etcd_tls_guard_certificate_rotations_total',
+    help: 'Managed certificates: rotations written by this replica, by what was made (ca: a new CA staged; certificate: a new serving certificate).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const caExpiry = new Gauge({
+    name: 'etcd_tls_guard_ca_expiry_timestamp_seconds',
+    help: 'Managed certificates: expiry (notAfter) of the CA that signs new serving certificates, as a Unix timestamp.',
+    registers: [registry],
+  });
   lastReloadOk.set({ config: 'certificate' }, 1);
   lastReloadOk.set({ config: 'policy' }, 1);
 
@@ -147,6 +181,16 @@ export function createMetrics(sources: { readonly budget?: () => BudgetStats } =
     },
     certificateExpiry(notAfter) {
       expiry.set(notAfter.getTime() / 1000);
+    },
+    synced(ok) {
+      syncs.inc({ result: ok ? 'success' : 'failure' });
+      if (ok) lastSync.set(Date.now() / 1000);
+    },
+    rotated(kind) {
+      rotations.inc({ kind });
+    },
+    caExpiry(notAfter) {
+      caExpiry.set(notAfter.getTime() / 1000);
     },
     audited(e) {
       auditRuns.inc({ result: e.ok ? 'success' : 'failure' });

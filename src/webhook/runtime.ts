@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { CertificatePair } from '../certs/authority.js';
+import type { ManagedCertificateEvents } from '../certs/managed.js';
 import { CertificateError, servingMaterial, type ServingMaterial } from '../certs/serving.js';
 import { DEFAULT_POLICY, PolicyError, policyFromText, type Policy } from '../policy/policy.js';
 import { createMetrics, NO_OBSERVER, type Observer } from './metrics.js';
@@ -9,11 +11,30 @@ import { MAX_REVIEW_BYTES } from './app.js';
 import { ByteBudget, defaultBudgetBytes } from './body.js';
 import { watchFiles, type FileWatch } from './watch.js';
 
-export interface WebhookOptions {
+/**
+ * Serving pairs from elsewhere than files: the managed certificates (certs/managed.ts), which also
+ * say when no pair the API server trusts is served yet.
+ */
+export interface CertificateSource {
+  start(serve: (pair: CertificatePair) => void, events: ManagedCertificateEvents): void;
+  notReady(): string | undefined;
+  stop(): void;
+}
+
+/** Where the serving certificate comes from: files (re-read when they change), or a source. */
+export type ServingCertificates =
+  | { readonly certFile: string; readonly keyFile: string }
+  | {
+      readonly source: CertificateSource;
+      /** Served until the source gives a pair (probes work; /readyz says why not ready). */
+      readonly placeholder: CertificatePair;
+    };
+
+export type WebhookOptions = WebhookCommonOptions & ServingCertificates;
+
+interface WebhookCommonOptions {
   readonly host: string;
   readonly port: number;
-  readonly certFile: string;
-  readonly keyFile: string;
   /** CA for the API server's client certificate; when set, /validate requires one. */
   readonly clientCaFile?: string;
   readonly configPath?: string;
@@ -55,11 +76,6 @@ async function readAll(paths: readonly string[], what: string): Promise<Buffer[]
   }
 }
 
-function materialFrom(contents: readonly Buffer[]): ServingMaterial {
-  const [cert, key, ca] = contents.map((c) => c.toString('utf8'));
-  return servingMaterial(cert ?? '', key ?? '', ca);
-}
-
 function describeMaterial(m: ServingMaterial): Record<string, string> {
   return { serialNumber: m.serialNumber, notAfter: m.notAfter.toISOString() };
 }
@@ -71,9 +87,20 @@ function describeMaterial(m: ServingMaterial): Record<string, string> {
  */
 export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const { logger } = opts;
-  const certPaths = [opts.certFile, opts.keyFile, ...(opts.clientCaFile !== undefined ? [opts.clientCaFile] : [])];
+  const source = 'source' in opts ? opts.source : undefined;
+  // Files watched for the certificate: the pair and client CA, or (managed) the client CA alone.
+  const certPaths = [
+    ...('certFile' in opts ? [opts.certFile, opts.keyFile] : []),
+    ...(opts.clientCaFile !== undefined ? [opts.clientCaFile] : []),
+  ];
   const certContents = await readAll(certPaths, 'serving certificate');
-  const material = materialFrom(certContents);
+  let pair: CertificatePair = 'certFile' in opts ? { certPem: '', keyPem: '' } : opts.placeholder;
+  const materialFrom = (contents: readonly Buffer[]): ServingMaterial => {
+    const texts = contents.map((c) => c.toString('utf8'));
+    const [certPem, keyPem, clientCaPem] = source === undefined ? texts : [pair.certPem, pair.keyPem, texts[0]];
+    return servingMaterial(certPem ?? '', keyPem ?? '', clientCaPem);
+  };
+  let material = materialFrom(certContents);
 
   let policy: Policy = DEFAULT_POLICY;
   let policyContents: Buffer[] = [];
@@ -89,13 +116,22 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const budget = new ByteBudget(defaultBudgetBytes(MAX_REVIEW_BYTES));
   const metrics = opts.metricsPort !== undefined ? createMetrics({ budget: () => budget.stats() }) : undefined;
   const observer = metrics ?? NO_OBSERVER;
-  observer.certificateExpiry(material.notAfter);
+  if (source === undefined) observer.certificateExpiry(material.notAfter);
 
   let server: RunningServer | undefined;
   let metricsServer: RunningMetricsServer | undefined;
   const watches: FileWatch[] = [];
   try {
-    server = await startServer({ host: opts.host, port: opts.port, material, policy: () => policy, logger, observer, budget });
+    server = await startServer({
+      host: opts.host,
+      port: opts.port,
+      material,
+      policy: () => policy,
+      logger,
+      observer,
+      budget,
+      ...(source !== undefined ? { notReady: () => source.notReady() } : {}),
+    });
     logger.debug({ budgetBytes: budget.budgetBytes }, 'review byte budget');
     if (metrics !== undefined && opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({ host: opts.host, port: opts.metricsPort, registry: metrics.registry, logger });
@@ -105,30 +141,43 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     throw err;
   }
   const https = server;
+  const useMaterial = (m: ServingMaterial): void => {
+    material = m;
+    https.useMaterial(m);
+    observer.reloaded('certificate', true);
+    observer.certificateExpiry(m.notAfter);
+    logger.info(describeMaterial(m), 'serving certificate reloaded; new connections use it');
+  };
 
-  watches.push(
-    watchFiles<ServingMaterial>(
-      {
-        paths: certPaths,
-        load: materialFrom,
-        apply: (m) => {
-          https.useMaterial(m);
-          observer.reloaded('certificate', true);
-          observer.certificateExpiry(m.notAfter);
-          logger.info(describeMaterial(m), 'serving certificate reloaded; new connections use it');
+  source?.start((next) => {
+    try {
+      pair = next;
+      useMaterial(servingMaterial(next.certPem, next.keyPem, material.clientCaPem));
+    } catch (err) {
+      observer.reloaded('certificate', false);
+      logger.error({ reason: (err as Error).message }, 'refused the managed certificate; still serving the previous certificate');
+    }
+  }, observer);
+  if (certPaths.length > 0)
+    watches.push(
+      watchFiles<ServingMaterial>(
+        {
+          paths: certPaths,
+          load: materialFrom,
+          apply: useMaterial,
+          onError: (err) => {
+            observer.reloaded('certificate', false);
+            logger.error(
+              { reason: err.message, files: certPaths },
+              'refused the changed certificate files; still serving the previous certificate',
+            );
+          },
+          pollMs: opts.reloadIntervalMs,
         },
-        onError: (err) => {
-          observer.reloaded('certificate', false);
-          logger.error(
-            { reason: err.message, files: certPaths },
-            'refused the changed certificate files; still serving the previous certificate',
-          );
-        },
-        pollMs: opts.reloadIntervalMs,
-      },
-      certContents,
-    ),
-  );
+        certContents,
+      ),
+    );
+  if (source !== undefined) watches.push({ check: () => Promise.resolve(), close: () => source.stop() });
   if (opts.configPath !== undefined) {
     const configPath = opts.configPath;
     watches.push(

@@ -18,6 +18,8 @@ export interface ServeOptions {
   readonly timeouts?: Partial<Timeouts>;
   /** Bounds the review bytes held at once (body.ts); one sized from the heap when absent. */
   readonly budget?: ByteBudget;
+  /** Why reviews must not come here yet (no trusted certificate), answered on /readyz; undefined: ready. */
+  readonly notReady?: () => string | undefined;
 }
 
 export interface Timeouts {
@@ -83,7 +85,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const app = createApp({
     policy: opts.policy,
     logger: opts.logger,
-    notReady: () => (draining ? 'shutting down' : undefined),
+    notReady: () => (draining ? 'shutting down' : opts.notReady?.()),
     draining: () => draining,
     requireClientCertificate,
     ...(opts.observer !== undefined ? { observer: opts.observer } : {}),

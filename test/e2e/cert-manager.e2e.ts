@@ -53,7 +53,7 @@ interface Secret {
   data: Record<string, string>;
 }
 
-describe('end to end: real cert-manager issues the webhook’s certificate (certManager.enabled)', function () {
+describe('end to end: real cert-manager issues the webhook’s certificate (certificates.mode certManager)', function () {
   this.timeout(600_000);
   let cp: ControlPlane;
   let certManager: ChildProcess | undefined;
@@ -113,7 +113,7 @@ describe('end to end: real cert-manager issues the webhook’s certificate (cert
     await cp?.stop();
   });
 
-  it('helm install with certManager.enabled: cert-manager’s own CRD schemas accept every object the chart renders', () => {
+  it('helm install with certificates.mode=certManager: cert-manager’s own CRD schemas accept every object the chart renders', () => {
     // No kubelet runs the Deployment here; failurePolicy Ignore and a namespace of its own keep the
     // webhook configuration from touching the control plane's pods.
     const install = helm(
@@ -124,7 +124,7 @@ describe('end to end: real cert-manager issues the webhook’s certificate (cert
       NS,
       '--create-namespace',
       '--set',
-      'certManager.enabled=true',
+      'certificates.mode=certManager',
       '--set',
       'failurePolicy=Ignore',
       '--set',

@@ -6,7 +6,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -79,7 +79,7 @@ export interface ControlPlane {
   readonly kubeconfig: string;
   readonly apiserverUrl: string;
   readonly auditLog: string;
-  readonly pki: { ca: CertificatePair; webhookCa: CertificatePair; webhook: CertificatePair };
+  readonly pki: { ca: CertificatePair; webhookCa: CertificatePair; webhook: CertificatePair; admin: CertificatePair };
   /** The control plane's own processes: what `etcd-tls-guard node` checks in the e2e. */
   readonly pids: { readonly etcd: number; readonly apiserver: number };
   kubectl(args: readonly string[], opts?: { context?: 'admin' | 'node'; input?: string }): KubectlResult;
@@ -131,10 +131,10 @@ const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
 const HELM = helmBinary();
 const KUBE_VERSION = '1.33.13';
 
-/** The chart's ValidatingWebhookConfiguration, pointed at the local webhook by URL. */
+/** The chart's ValidatingWebhookConfiguration, pointed at the local webhook by URL (no caBundle: the webhook manages it). */
 export function webhookConfiguration(
   webhookUrl: string,
-  caPem: string,
+  caPem: string | undefined,
   failurePolicy: 'Fail' | 'Ignore',
   extra: readonly string[] = [],
 ): string {
@@ -150,6 +150,7 @@ export function webhookConfiguration(
       KUBE_VERSION,
       '--set',
       `failurePolicy=${failurePolicy}`,
+      ...(caPem !== undefined ? ['--set', 'certificates.mode=helm'] : []),
       ...extra,
     ],
     { encoding: 'utf8' },
@@ -159,7 +160,10 @@ export function webhookConfiguration(
     .map((d) => d.toJS() as { kind?: string; webhooks?: Record<string, unknown>[] } | null)
     .find((o) => o?.kind === 'ValidatingWebhookConfiguration');
   if (vwc?.webhooks?.[0] === undefined) throw new Error('the chart rendered no ValidatingWebhookConfiguration');
-  vwc.webhooks[0].clientConfig = { url: `${webhookUrl}/validate`, caBundle: Buffer.from(caPem).toString('base64') };
+  vwc.webhooks[0].clientConfig = {
+    url: `${webhookUrl}/validate`,
+    ...(caPem !== undefined ? { caBundle: Buffer.from(caPem).toString('base64') } : {}),
+  };
   return stringify(vwc);
 }
 
@@ -337,7 +341,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     kubeconfig,
     apiserverUrl,
     auditLog,
-    pki: { ca: pki.ca, webhookCa: pki.webhookCa, webhook: pki.webhook },
+    pki: { ca: pki.ca, webhookCa: pki.webhookCa, webhook: pki.webhook, admin: pki.admin },
     pids: { etcd: etcd.pid as number, apiserver: apiserver.pid as number },
     kubectl,
     auditEvents: () =>
@@ -361,15 +365,21 @@ export interface WebhookProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * The webhook as a process. `certificates`: the control plane's webhook pair as files, or
+ * 'managed' (the caller passes --certificate-secret and the rest in extraArgs).
+ */
 export async function startWebhook(
   cp: ControlPlane,
   extraArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
+  certificates: 'files' | 'managed' = 'files',
 ): Promise<WebhookProcess> {
-  const dir = join(cp.dir, `webhook-${Date.now()}`);
-  await mkdir(dir);
+  const dir = await mkdtemp(join(cp.dir, 'webhook-'));
   await writeFile(join(dir, 'tls.crt'), cp.pki.webhook.certPem);
   await writeFile(join(dir, 'tls.key'), cp.pki.webhook.keyPem, { mode: 0o600 });
+  const certificateFiles =
+    certificates === 'files' ? ['--tls-cert-file', join(dir, 'tls.crt'), '--tls-key-file', join(dir, 'tls.key')] : [];
   const policyFile = join(dir, 'policy.yaml');
   await writeFile(policyFile, 'defaultAction: enforce\n');
   const metricsPort = await freePort();
@@ -382,10 +392,7 @@ export async function startWebhook(
       '0',
       '--metrics-port',
       String(metricsPort),
-      '--tls-cert-file',
-      join(dir, 'tls.crt'),
-      '--tls-key-file',
-      join(dir, 'tls.key'),
+      ...certificateFiles,
       '--config',
       policyFile,
       '--reload-interval',

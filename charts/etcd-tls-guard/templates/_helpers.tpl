@@ -40,7 +40,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* The Secret the webhook serves from: the user's, or the one this chart (or cert-manager) writes. */}}
 {{- define "etcd-tls-guard.tlsSecretName" -}}
-{{- default (printf "%s-tls" (include "etcd-tls-guard.fullname" .)) .Values.certificates.existingSecret }}
+{{- if eq .Values.certificates.mode "existingSecret" }}{{ .Values.certificates.existingSecret }}{{ else }}{{ printf "%s-tls" (include "etcd-tls-guard.fullname" .) }}{{ end }}
 {{- end }}
 
 {{/* DNS names the API server uses to reach the Service (it verifies <service>.<namespace>.svc). */}}
@@ -87,4 +87,9 @@ no limit or it is written otherwise (Node then sizes its heap from the machine).
 {{- else if regexMatch "^[0-9]+M$" $limit -}}{{- $mib = div (mul (trimSuffix "M" $limit | atoi) 1000000) 1048576 -}}
 {{- end -}}
 {{- if gt (int $mib) 0 -}}{{- div (mul $mib 3) 4 -}}{{- end -}}
+{{- end }}
+
+{{/* Whether the webhook calls the Kubernetes API: managed certificates or the periodic audit. */}}
+{{- define "etcd-tls-guard.needsToken" -}}
+{{- or (eq .Values.certificates.mode "managed") .Values.audit.enabled }}
 {{- end }}
