@@ -10,6 +10,7 @@
  * "failed calling webhook".
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
@@ -19,6 +20,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { helmBinary } from '../helm.js';
 import { startBalancer, type Balancer } from './balancer.js';
 import {
+  httpGetText,
   ROOT,
   startControlPlane,
   startWebhook,
@@ -29,7 +31,6 @@ import {
   type KubectlResult,
   type WebhookProcess,
 } from './cluster.js';
-import { spawnSync } from 'node:child_process';
 
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
 const NS = 'etcd-tls-guard';
@@ -338,6 +339,31 @@ describe('end to end: managed certificates (the chart’s default) rotate under 
     await waitFor('the caBundle restored', 30_000, () => Promise.resolve(caBundle() === pem(secret() as Secret, 'ca-bundle.crt')));
     expect(caBundle()).to.not.equal(Buffer.from(cp.pki.ca.certPem).toString('utf8'));
     expect(wanted.length).to.be.greaterThan(0);
+  });
+
+  it('an API error (its Secret’s RBAC taken away) is logged, counted and retried with backoff, and the work resumes when access returns', async () => {
+    const binding = ok(cp.kubectl(['get', 'rolebinding', `${FULLNAME}-certificates`, '-n', NS, '-o', 'json'])).stdout;
+    ok(cp.kubectl(['delete', 'rolebinding', `${FULLNAME}-certificates`, '-n', NS]));
+    const failuresBefore = count('managing the certificates failed; retrying');
+    // A hand edit makes every replica look at both objects again; the Secret is now forbidden to them.
+    const vwc = JSON.parse(ok(cp.kubectl(['get', 'validatingwebhookconfiguration', FULLNAME, '-o', 'json'])).stdout) as {
+      webhooks: { clientConfig: { caBundle?: string } }[];
+    };
+    for (const w of vwc.webhooks) w.clientConfig.caBundle = Buffer.from(cp.pki.ca.certPem).toString('base64');
+    ok(cp.kubectl(['replace', '-f', '-'], { input: JSON.stringify(vwc) }));
+    await waitFor('the failure logged and retried', 30_000, () =>
+      Promise.resolve(count('managing the certificates failed; retrying') >= failuresBefore + 2),
+    );
+    expect(logs()).to.match(/"reason":"cannot read Secret etcd-tls-guard\/guard-etcd-tls-guard-tls: HTTP 403[^"]*"/);
+    const metrics = await httpGetText((replicas[0] as WebhookProcess).metricsUrl);
+    expect(metrics).to.match(/^etcd_tls_guard_certificate_syncs_total\{result="failure"\} [1-9]/m);
+
+    const restored = JSON.parse(binding) as { metadata: Record<string, unknown> };
+    restored.metadata = { name: `${FULLNAME}-certificates`, namespace: NS };
+    ok(cp.kubectl(['create', '-f', '-'], { input: JSON.stringify(restored) }));
+    await waitFor('the caBundle restored once access returns', 90_000, () =>
+      Promise.resolve(caBundle() === pem(secret() as Secret, 'ca-bundle.crt')),
+    );
   });
 
   it('a rolling restart of every replica under the loop: 0 failed calls', async () => {
