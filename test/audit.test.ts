@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { auditPods } from '../src/audit/audit.js';
-import { policyReports, resultOf, type PolicyResult } from '../src/report/policy-report.js';
+import { nodePolicyReport, policyReports, resultOf, type PolicyResult } from '../src/report/policy-report.js';
 import type { Pod } from '../src/launch/pod.js';
 import { DEFAULT_POLICY, policyFromObject } from '../src/policy/policy.js';
 import { KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from './helpers.js';
@@ -48,6 +48,21 @@ describe('audit of running pods', () => {
   it('pods that run neither etcd nor kube-apiserver are counted, not checked', () => {
     const report = auditPods([loadFixture('other/nginx.yaml')], DEFAULT_POLICY, 'cluster:test');
     expect(report.summary).to.deep.include({ documents: 1, checked: 0 });
+  });
+});
+
+describe('the two report APIs', () => {
+  it('OpenReports and wgpolicyk8s.io reports differ only in apiVersion and kind: the same results, summary and scope', () => {
+    const report = auditPods([loadFixture('insecure/etcd-plaintext.yaml')], DEFAULT_POLICY, 'cluster:test');
+    const at = new Date('2026-11-22T12:00:00Z');
+    const [openreports] = policyReports(report, at, new Map(), [], 'openreports');
+    const [wg] = policyReports(report, at, new Map(), [], 'wgpolicyk8s');
+    expect([openreports?.apiVersion, openreports?.kind]).to.deep.equal(['openreports.io/v1alpha1', 'Report']);
+    expect([wg?.apiVersion, wg?.kind]).to.deep.equal(['wgpolicyk8s.io/v1alpha2', 'PolicyReport']);
+    expect({ ...openreports, apiVersion: '', kind: '' }).to.deep.equal({ ...wg, apiVersion: '', kind: '' });
+    const node = nodePolicyReport(report, 'cp-1', at, 'openreports');
+    expect([node.apiVersion, node.kind]).to.deep.equal(['openreports.io/v1alpha1', 'ClusterReport']);
+    expect(nodePolicyReport(report, 'cp-1', at, 'wgpolicyk8s').kind).to.equal('ClusterPolicyReport');
   });
 });
 

@@ -467,6 +467,8 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     expect(roles.map((r) => r.metadata.namespace)).to.deep.equal(['kube-system', 'control-plane']);
     expect(roles[0]?.rules).to.deep.equal([
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      // reportApi auto: whichever of the two APIs the cluster serves.
+      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'create', 'update'] },
       { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'create', 'update'] },
     ]);
     const bindings = objects.filter((o) => o.kind === 'RoleBinding') as (K8sObject & { subjects: { name: string; namespace: string }[] })[];
@@ -487,12 +489,12 @@ describe('Helm chart charts/etcd-tls-guard', function () {
     });
   });
 
-  it('audit.namespaces=["*"]: a ClusterRole, which may also list PolicyReports to empty stale ones', () => {
+  it('audit.namespaces=["*"]: a ClusterRole, which may also list reports to empty stale ones — in the one API reportApi names', () => {
     const objects = render(['-f', EVERYTHING]);
     const role = one(objects, 'ClusterRole', 'cp-guard-audit') as K8sObject & { rules: { resources: string[]; verbs: string[] }[] };
     expect(role.rules).to.deep.equal([
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-      { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports'], verbs: ['get', 'list', 'create', 'update'] },
+      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'create', 'update'] },
     ]);
     expect(objects.filter((o) => o.kind === 'Role')).to.have.length(0);
   });
@@ -536,6 +538,7 @@ describe('Helm chart charts/etcd-tls-guard', function () {
         '--expiry-warning=30d',
         '--metrics-port=9091',
         '--policy-report',
+        '--report-api=auto',
       ]);
       expect(c.volumeMounts.every((m) => m.readOnly)).to.equal(true);
       expect(spec.volumes.flatMap((v) => (v.hostPath !== undefined ? [`${v.hostPath.path} ${v.hostPath.type}`] : []))).to.deep.equal([
@@ -587,10 +590,11 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       expect(render(['--set', 'nodeAgent.enabled=true']).filter((o) => o.kind === 'PodMonitor')).to.have.length(0);
     });
 
-    it('RBAC: only get/create/update of clusterpolicyreports; its pods are never selected by the webhook Service', () => {
+    it('RBAC: only get/create/update of its cluster-scoped reports; its pods are never selected by the webhook Service', () => {
       const objects = render(['--set', 'nodeAgent.enabled=true']);
       const role = one(objects, 'ClusterRole', 'guard-etcd-tls-guard-node-agent') as K8sObject & { rules: unknown[] };
       expect(role.rules).to.deep.equal([
+        { apiGroups: ['openreports.io'], resources: ['clusterreports'], verbs: ['get', 'create', 'update'] },
         { apiGroups: ['wgpolicyk8s.io'], resources: ['clusterpolicyreports'], verbs: ['get', 'create', 'update'] },
       ]);
       const service = one(objects, 'Service') as K8sObject & { spec: { selector: Record<string, string> } };

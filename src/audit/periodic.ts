@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../policy/policy.js';
-import { loadKubeConfig } from '../kube/api.js';
+import { loadKubeConfig, type ReportApiChoice } from '../kube/api.js';
 import { runAudit } from './run.js';
 
 export interface PeriodicAuditSettings {
   readonly intervalMs: number;
   readonly namespaces: readonly string[] | 'all';
   readonly policyReport: boolean;
+  readonly reportApi?: ReportApiChoice;
   readonly kubeconfig?: string;
 }
 
@@ -43,6 +44,7 @@ export function startPeriodicAudit(
         namespaces: settings.namespaces,
         policy: ctx.policy(),
         policyReport: settings.policyReport,
+        ...(settings.reportApi !== undefined ? { reportApi: settings.reportApi } : {}),
         source: 'cluster',
         now: () => new Date(),
       });
@@ -51,7 +53,12 @@ export function startPeriodicAudit(
       );
       observer.audited({ ok: true, at: new Date(), findings });
       logger.info(
-        { ...outcome.report.summary, policyReports: outcome.policyReports, elapsedMs: Date.now() - started },
+        {
+          ...outcome.report.summary,
+          policyReports: outcome.policyReports,
+          reportKind: outcome.reportKind,
+          elapsedMs: Date.now() - started,
+        },
         'audit of running pods done',
       );
     } catch (err) {

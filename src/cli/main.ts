@@ -21,6 +21,7 @@ import {
   parseDuration,
   resolveConfigPath,
   resolveDevSans,
+  reportApiChoice,
   resolveServeSettings,
   UsageError,
   type Env,
@@ -87,8 +88,10 @@ Options (environment variable in brackets):
                           (default), else at least 10 [ETCD_TLS_GUARD_AUDIT_INTERVAL]
   --audit-namespaces LIST Comma-separated namespaces the audit reads, * for all (default kube-system)
                           [ETCD_TLS_GUARD_AUDIT_NAMESPACES]
-  --policy-report BOOL    true: the audit also writes wgpolicyk8s.io PolicyReports (default false)
+  --policy-report BOOL    true: the audit also writes a report per namespace (default false)
                           [ETCD_TLS_GUARD_POLICY_REPORT]
+  --report-api API        auto (default: the one the cluster serves, OpenReports first), openreports
+                          or wgpolicyk8s [ETCD_TLS_GUARD_REPORT_API]
   --log-level LEVEL       fatal|error|warn|info|debug|trace|silent (default info) [ETCD_TLS_GUARD_LOG_LEVEL]
   -h, --help              Show this help
 
@@ -168,11 +171,13 @@ Options:
   -A, --all-namespaces   Read every namespace
   --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
   --format text|json     Output format (default text); json prints exactly one JSON document
-  --policy-report        Also write a wgpolicyk8s.io/v1alpha2 PolicyReport named etcd-tls-guard in
-                         each namespace read (needs the CRD, and create/update on policyreports)
+  --policy-report        Also write a report named etcd-tls-guard in each namespace read: an
+                         openreports.io/v1alpha1 Report or a wgpolicyk8s.io/v1alpha2 PolicyReport
+  --report-api API       auto (default: the one the cluster serves, OpenReports first),
+                         openreports or wgpolicyk8s [ETCD_TLS_GUARD_REPORT_API]
   -h, --help             Show this help
 
-Needs: list pods in those namespaces (and get/list/create/update policyreports with --policy-report).
+Needs: list pods in those namespaces (and get/list/create/update reports or policyreports with --policy-report).
 Exit codes: 0 nothing enforced fails; 1 a rule whose action is enforce fails; 2 usage error, invalid
 policy, or the API could not be read or written; 3 internal error.
 `,
@@ -198,9 +203,12 @@ Options:
   --format text|json     Output format (default text); json prints exactly one JSON document
   --interval SEC         Run as the node agent: check every SEC seconds (at least 10) until SIGTERM,
                          with gauges on --metrics-port and, with --policy-report, a
-                         ClusterPolicyReport etcd-tls-guard-node-NODE written after each check
+                         ClusterReport (or ClusterPolicyReport) etcd-tls-guard-node-NODE written
+                         after each check
   --metrics-port PORT    Agent only: Prometheus metrics on :PORT/metrics (default 9090; 0 disables)
-  --policy-report        Agent only: write the ClusterPolicyReport (in-cluster credentials or KUBECONFIG)
+  --policy-report        Agent only: write the node's report (in-cluster credentials or KUBECONFIG)
+  --report-api API       Agent only: auto (default: what the cluster serves, OpenReports first),
+                         openreports or wgpolicyk8s [ETCD_TLS_GUARD_REPORT_API]
   --node-name NAME       Agent only: this node's name [NODE_NAME]
   -h, --help             Show this help
 
@@ -372,6 +380,7 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     config: { type: 'string' },
     format: { type: 'string', default: 'text' },
     'policy-report': { type: 'boolean', default: false },
+    'report-api': { type: 'string' },
   });
   if (values.help === true) {
     io.out(HELP.audit as string);
@@ -394,11 +403,12 @@ async function auditCommand(args: string[], io: Io): Promise<number> {
     namespaces: values['all-namespaces'] === true ? 'all' : namespaceFlags.length > 0 ? namespaceFlags : ['kube-system'],
     policy,
     policyReport: values['policy-report'] === true,
+    reportApi: reportApiChoice((values['report-api'] as string | undefined) ?? io.env.ETCD_TLS_GUARD_REPORT_API),
     source: `cluster:${kc.getCurrentContext()}`,
     now: () => new Date(),
   });
   io.out(values.format === 'json' ? formatJson(outcome.report) : formatText(outcome.report));
-  if (outcome.policyReports.length > 0) io.err(`wrote PolicyReport etcd-tls-guard in ${outcome.policyReports.join(', ')}\n`);
+  if (outcome.policyReports.length > 0) io.err(`wrote ${outcome.reportKind ?? 'report'} in ${outcome.policyReports.join(', ')}\n`);
   return exitCodeOf(outcome.report);
 }
 
@@ -413,6 +423,7 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     interval: { type: 'string' },
     'metrics-port': { type: 'string', default: '9090' },
     'policy-report': { type: 'boolean', default: false },
+    'report-api': { type: 'string' },
     'node-name': { type: 'string' },
     pid: { type: 'string', multiple: true },
   });
@@ -456,6 +467,7 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
       intervalMs: interval * 1000,
       metricsPort,
       policyReport: values['policy-report'] === true,
+      reportApi: reportApiChoice((values['report-api'] as string | undefined) ?? io.env.ETCD_TLS_GUARD_REPORT_API),
       nodeName: nodeName ?? '',
       log: createLogger(io.env.ETCD_TLS_GUARD_LOG_LEVEL ?? 'info'),
       ...(policyPath !== undefined ? { reloadPolicy: () => loadPolicy(policyPath) } : {}),
@@ -580,6 +592,7 @@ async function serveCommand(args: string[], io: Io): Promise<number> {
     'audit-interval': { type: 'string' },
     'audit-namespaces': { type: 'string' },
     'policy-report': { type: 'string' },
+    'report-api': { type: 'string' },
     'log-level': { type: 'string' },
     'certificate-secret': { type: 'string' },
     'webhook-configuration': { type: 'string' },

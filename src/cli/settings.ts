@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { DEFAULT_DEV_SANS, DEV_FILES } from '../certs/dev-files.js';
 import { DEFAULT_MANAGED_SETTINGS, type ManagedCertificateSettings } from '../certs/managed-state.js';
+import type { ReportApiChoice } from '../kube/api.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -46,7 +47,12 @@ interface ServeCommonSettings {
   readonly reloadIntervalMs: number;
   readonly shutdownDelayMs: number;
   readonly drainTimeoutMs: number;
-  readonly audit?: { readonly intervalMs: number; readonly namespaces: readonly string[] | 'all'; readonly policyReport: boolean };
+  readonly audit?: {
+    readonly intervalMs: number;
+    readonly namespaces: readonly string[] | 'all';
+    readonly policyReport: boolean;
+    readonly reportApi: ReportApiChoice;
+  };
 }
 
 function pick(flag: string | undefined, env: Env, name: string): string | undefined {
@@ -108,6 +114,7 @@ export function resolveServeSettings(flags: Readonly<Record<string, string | und
             intervalMs: auditIntervalMs,
             namespaces: auditNamespaces.includes('*') ? ('all' as const) : auditNamespaces,
             policyReport: policyReportText === 'true',
+            reportApi: reportApiChoice(pick(flags['report-api'], env, 'ETCD_TLS_GUARD_REPORT_API')),
           },
         }
       : {}),
@@ -188,6 +195,14 @@ function managedCertificateFlags(flags: Readonly<Record<string, string | undefin
     throw new UsageError('--certificate-renew-before must be shorter than --certificate-validity');
   const kubeconfig = pick(flags.kubeconfig, env, 'ETCD_TLS_GUARD_KUBECONFIG');
   return { namespace, secretName: m[2] as string, webhookConfigurationName, settings, ...(kubeconfig !== undefined ? { kubeconfig } : {}) };
+}
+
+/** --report-api: auto (default: what the cluster serves, OpenReports first), openreports or wgpolicyk8s. */
+export function reportApiChoice(text: string | undefined): ReportApiChoice {
+  const value = text ?? 'auto';
+  if (value !== 'auto' && value !== 'openreports' && value !== 'wgpolicyk8s')
+    throw new UsageError(`--report-api must be auto, openreports or wgpolicyk8s, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 export function resolveDevSans(flagSans: readonly string[] | undefined, env: Env): string[] {

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApisApi, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { Pod } from '../launch/pod.js';
 import { ClusterError } from './errors.js';
 import {
-  CLUSTER_POLICY_REPORT_API,
-  POLICY_REPORT_API,
+  REPORT_APIS,
   POLICY_REPORT_NAME,
   type ClusterPolicyReport,
   type PolicyReport,
+  type ReportApiName,
 } from '../report/policy-report.js';
 
 /** The edge to the Kubernetes API, shared by audit, the periodic audit and the node agent: credentials, listing pods, writing reports. */
@@ -100,17 +100,45 @@ export async function listPods(kc: KubeConfig, namespaces: readonly string[] | '
   return pods;
 }
 
-/** Namespaces that hold a PolicyReport written by etcd-tls-guard (to empty the ones now clean). */
-export async function namespacesWithReports(kc: KubeConfig): Promise<string[]> {
+/** `auto`: the report API the cluster serves, OpenReports first; or the one named. */
+export type ReportApiChoice = ReportApiName | 'auto';
+
+/**
+ * The report API to write, by API discovery (/apis): the one named, when the cluster serves it; with
+ * `auto`, openreports.io/v1alpha1 when served (Kyverno 1.15+ installs it), else wgpolicyk8s.io/v1alpha2.
+ */
+export async function servedReportApi(kc: KubeConfig, choice: ReportApiChoice): Promise<ReportApiName> {
+  let groups: { name: string; versions: { version: string }[] }[];
+  try {
+    groups = (await kc.makeApiClient(ApisApi).getAPIVersions()).groups;
+  } catch (err) {
+    throw new ClusterError(`cannot discover the cluster's APIs: ${describeApiError(err)}`);
+  }
+  const served = (name: ReportApiName): boolean =>
+    groups.some((g) => g.name === REPORT_APIS[name].group && g.versions.some((v) => v.version === REPORT_APIS[name].version));
+  const label = (name: ReportApiName): string => `${REPORT_APIS[name].group}/${REPORT_APIS[name].version}`;
+  const candidates: ReportApiName[] = choice === 'auto' ? ['openreports', 'wgpolicyk8s'] : [choice];
+  const found = candidates.find(served);
+  if (found !== undefined) return found;
+  throw new ClusterError(
+    `the cluster serves no ${candidates.map(label).join(' and no ')}: install the CRDs (OpenReports: github.com/openreports/reports-api config/crd; wgpolicyk8s: kubernetes-sigs/wg-policy-prototypes)`,
+  );
+}
+
+/** Namespaces that hold a report written by etcd-tls-guard (to empty the ones now clean). */
+export async function namespacesWithReports(kc: KubeConfig, apiName: ReportApiName): Promise<string[]> {
   const api = kc.makeApiClient(CustomObjectsApi);
+  const { group, version, namespaced } = REPORT_APIS[apiName];
   try {
     const list = (await api.listClusterCustomObject({
-      ...POLICY_REPORT_API,
+      group,
+      version,
+      plural: namespaced.plural,
       labelSelector: 'app.kubernetes.io/managed-by=etcd-tls-guard',
     })) as { items?: PolicyReport[] };
     return (list.items ?? []).filter((r) => r.metadata.name === POLICY_REPORT_NAME).map((r) => r.metadata.namespace);
   } catch (err) {
-    throw new ClusterError(`cannot list PolicyReports (is the wgpolicyk8s.io CRD installed?): ${describeApiError(err)}`);
+    throw new ClusterError(`cannot list ${namespaced.kind}s (${group}): ${describeApiError(err)}`);
   }
 }
 
@@ -159,12 +187,19 @@ async function createOrReplace(kc: KubeConfig, api: Custom, body: Named, what: s
 }
 
 /** Creates each report, or replaces the one already there (same name): updated in place. */
-export async function writePolicyReports(kc: KubeConfig, reports: readonly PolicyReport[]): Promise<void> {
+export async function writePolicyReports(kc: KubeConfig, reports: readonly PolicyReport[], apiName: ReportApiName): Promise<void> {
+  const { group, version, namespaced } = REPORT_APIS[apiName];
   for (const report of reports)
-    await createOrReplace(kc, POLICY_REPORT_API, report, `PolicyReport ${report.metadata.namespace}/${report.metadata.name}`);
+    await createOrReplace(
+      kc,
+      { group, version, plural: namespaced.plural },
+      report,
+      `${namespaced.kind} ${report.metadata.namespace}/${report.metadata.name}`,
+    );
 }
 
-/** The node agent's ClusterPolicyReport for its node, created or updated in place. */
-export async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyReport): Promise<void> {
-  await createOrReplace(kc, CLUSTER_POLICY_REPORT_API, report, `ClusterPolicyReport ${report.metadata.name}`);
+/** The node agent's cluster-scoped report for its node, created or updated in place. */
+export async function writeClusterPolicyReport(kc: KubeConfig, report: ClusterPolicyReport, apiName: ReportApiName): Promise<void> {
+  const { group, version, cluster } = REPORT_APIS[apiName];
+  await createOrReplace(kc, { group, version, plural: cluster.plural }, report, `${cluster.kind} ${report.metadata.name}`);
 }

@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge, Registry } from 'prom-client';
 import { registerBuildInfo } from '../metrics/build-info.js';
-import { loadKubeConfig, writeClusterPolicyReport } from '../kube/api.js';
+import { loadKubeConfig, servedReportApi, writeClusterPolicyReport, type ReportApiChoice } from '../kube/api.js';
 import { startMetricsServer, type RunningMetricsServer } from '../metrics/server.js';
 import { nodePolicyReport } from '../report/policy-report.js';
 import type { Report } from '../report/report.js';
@@ -18,6 +18,8 @@ export interface NodeAgentSettings extends Omit<NodeCheckOptions, 'now'> {
   /** 0: no metrics server. */
   readonly metricsPort: number;
   readonly policyReport: boolean;
+  /** The report API (report/policy-report.ts); default auto: the one the cluster serves, OpenReports first. */
+  readonly reportApi?: ReportApiChoice;
   readonly nodeName: string;
   readonly log: Logger;
   /** Tests: stop after this many checks instead of waiting for a signal. */
@@ -114,10 +116,12 @@ export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
       let failures = 0;
       if (kc !== undefined) {
         try {
-          await writeClusterPolicyReport(kc, nodePolicyReport(report, settings.nodeName, at));
+          // Discovered at each pass: CRDs installed after the agent started are used from the next one.
+          const api = await servedReportApi(kc, settings.reportApi ?? 'auto');
+          await writeClusterPolicyReport(kc, nodePolicyReport(report, settings.nodeName, at, api), api);
         } catch (err) {
           failures++;
-          log.error({ reason: (err as Error).message }, 'cannot write the ClusterPolicyReport (is the wgpolicyk8s.io CRD installed?)');
+          log.error({ reason: (err as Error).message }, 'cannot write the node report');
         }
       }
       metrics.record(report, at, failures);

@@ -1,10 +1,38 @@
 import type { Report, ReportFinding } from './report.js';
 
 /**
- * wgpolicyk8s.io/v1alpha2 PolicyReport, the format of the Kubernetes Policy WG read by
- * policy-reporter and written by Kyverno and Trivy: one per namespace, results per rule and pod.
+ * Policy reports in the two APIs that carry them: `openreports.io/v1alpha1` Report and ClusterReport
+ * (OpenReports, written by Kyverno 1.15+, which means to retire the other) and
+ * `wgpolicyk8s.io/v1alpha2` PolicyReport and ClusterPolicyReport (the Kubernetes Policy WG's, written
+ * by Kyverno before, Trivy and kube-bench adapters). policy-reporter reads both. The two schemas
+ * hold the same fields for what we write (scope, summary, results with source, policy, rule,
+ * result, severity, resources, properties — openreports.io's CRDs in
+ * github.com/openreports/reports-api v0.2.1, config/crd); only the group, version and kinds differ.
  */
-export const POLICY_REPORT_API = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'policyreports' } as const;
+export type ReportApiName = 'openreports' | 'wgpolicyk8s';
+
+export interface ReportApi {
+  readonly group: string;
+  readonly version: string;
+  readonly namespaced: { readonly kind: string; readonly plural: string };
+  readonly cluster: { readonly kind: string; readonly plural: string };
+}
+
+export const REPORT_APIS: Readonly<Record<ReportApiName, ReportApi>> = {
+  openreports: {
+    group: 'openreports.io',
+    version: 'v1alpha1',
+    namespaced: { kind: 'Report', plural: 'reports' },
+    cluster: { kind: 'ClusterReport', plural: 'clusterreports' },
+  },
+  wgpolicyk8s: {
+    group: 'wgpolicyk8s.io',
+    version: 'v1alpha2',
+    namespaced: { kind: 'PolicyReport', plural: 'policyreports' },
+    cluster: { kind: 'ClusterPolicyReport', plural: 'clusterpolicyreports' },
+  },
+};
+
 export const POLICY_REPORT_NAME = 'etcd-tls-guard';
 
 export type PolicyResult = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
@@ -24,8 +52,8 @@ export interface PolicyReportResult {
 }
 
 export interface PolicyReport {
-  readonly apiVersion: 'wgpolicyk8s.io/v1alpha2';
-  readonly kind: 'PolicyReport';
+  readonly apiVersion: string;
+  readonly kind: string;
   readonly metadata: { name: string; namespace: string; labels: Record<string, string>; resourceVersion?: string };
   readonly summary: Readonly<Record<PolicyResult, number>>;
   readonly results: readonly PolicyReportResult[];
@@ -52,7 +80,9 @@ export function policyReports(
   now: Date,
   uids: ReadonlyMap<string, string> = new Map(),
   namespaces: readonly string[] = [],
+  api: ReportApiName = 'wgpolicyk8s',
 ): PolicyReport[] {
+  const { group, version, namespaced } = REPORT_APIS[api];
   const byNamespace = new Map<string, PolicyReportResult[]>(namespaces.map((ns) => [ns, []]));
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   for (const r of report.results) {
@@ -88,8 +118,8 @@ export function policyReports(
     const summary: Record<PolicyResult, number> = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
     for (const r of results) summary[r.result]++;
     return {
-      apiVersion: 'wgpolicyk8s.io/v1alpha2',
-      kind: 'PolicyReport',
+      apiVersion: `${group}/${version}`,
+      kind: namespaced.kind,
       metadata: { name: POLICY_REPORT_NAME, namespace, labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard' } },
       summary,
       results,
@@ -97,11 +127,9 @@ export function policyReports(
   });
 }
 
-export const CLUSTER_POLICY_REPORT_API = { group: 'wgpolicyk8s.io', version: 'v1alpha2', plural: 'clusterpolicyreports' } as const;
-
 export interface ClusterPolicyReport {
-  readonly apiVersion: 'wgpolicyk8s.io/v1alpha2';
-  readonly kind: 'ClusterPolicyReport';
+  readonly apiVersion: string;
+  readonly kind: string;
   readonly metadata: { name: string; labels: Record<string, string>; resourceVersion?: string };
   readonly scope: { readonly apiVersion: 'v1'; readonly kind: 'Node'; readonly name: string };
   readonly summary: Readonly<Record<PolicyResult, number>>;
@@ -114,7 +142,8 @@ export interface ClusterPolicyReport {
  * node, not to a namespace (a process without a manifest has no pod at all). Each result names what
  * it is about in its properties: the manifest or process, the container, the file.
  */
-export function nodePolicyReport(report: Report, nodeName: string, now: Date): ClusterPolicyReport {
+export function nodePolicyReport(report: Report, nodeName: string, now: Date, api: ReportApiName = 'wgpolicyk8s'): ClusterPolicyReport {
+  const { group, version, cluster } = REPORT_APIS[api];
   const timestamp = { seconds: Math.floor(now.getTime() / 1000), nanos: 0 };
   const results: Array<Omit<PolicyReportResult, 'resources'>> = [];
   for (const r of report.results) {
@@ -153,8 +182,8 @@ export function nodePolicyReport(report: Report, nodeName: string, now: Date): C
   // Object names are DNS subdomains (253 characters); node names are too, so the prefix may need room.
   const name = `etcd-tls-guard-node-${nodeName}`.slice(0, 253);
   return {
-    apiVersion: 'wgpolicyk8s.io/v1alpha2',
-    kind: 'ClusterPolicyReport',
+    apiVersion: `${group}/${version}`,
+    kind: cluster.kind,
     metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'etcd-tls-guard', 'etcd-tls-guard.io/node': nodeName.slice(0, 63) } },
     scope: { apiVersion: 'v1', kind: 'Node', name: nodeName },
     summary,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,24 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   let cp: ControlPlane;
   let webhook: WebhookProcess;
   let nodeUid: string;
+
+  /**
+   * The report CRDs as their projects ship them (test/tools/report-crds/fetch.sh: OpenReports' own,
+   * and wgpolicyk8s.io's as Kyverno installs them), established before the test goes on.
+   */
+  const installReportCrds = (group: 'wgpolicyk8s.io' | 'openreports.io'): void => {
+    const dir = execFileSync('bash', [join(ROOT, 'test', 'tools', 'report-crds', 'fetch.sh')], { encoding: 'utf8' }).trim();
+    const files = readdirSync(dir).filter((f) => f.startsWith(`${group}_`));
+    ok(cp.kubectl(['apply', '--server-side', ...files.flatMap((f) => ['-f', join(dir, f)])]));
+    ok(
+      cp.kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=30s',
+        ...files.map((f) => `crd/${f.slice(group.length + 1, -'.yaml'.length)}.${group}`),
+      ]),
+    );
+  };
 
   before(async () => {
     cp = await startControlPlane();
@@ -219,7 +237,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   });
 
   it('etcd-tls-guard audit lists what runs, with PolicyReports updated in place', async () => {
-    ok(cp.kubectl(['apply', '-f', join(FIXTURES, 'e2e', 'policyreport-crd.yaml')]));
+    installReportCrds('wgpolicyk8s.io');
     await waitFor('the PolicyReport CRD', 15_000, () =>
       Promise.resolve(cp.kubectl(['get', 'policyreports', '-n', 'kube-system']).status === 0),
     );
@@ -240,7 +258,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     const names = report.results.filter((r) => r.component !== null).map((r) => r.name);
     expect(names).to.include.members(['etcd-cp-1', 'kube-apiserver-cp-1', 'etcd-mirror-audited']);
     expect(report.results.find((r) => r.name === 'etcd-cp-1')?.findings.every((f) => f.status !== 'fail')).to.equal(true);
-    expect(first.stderr).to.contain('wrote PolicyReport etcd-tls-guard in kube-system');
+    expect(first.stderr).to.contain('wrote PolicyReport etcd-tls-guard (wgpolicyk8s.io/v1alpha2) in kube-system');
 
     const get = (): {
       metadata: { uid: string; resourceVersion: string };
@@ -313,7 +331,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   });
 
   it('the node agent writes its node’s ClusterPolicyReport to the API server and updates it in place', async () => {
-    ok(cp.kubectl(['apply', '-f', join(FIXTURES, 'e2e', 'policyreport-crd.yaml')]));
+    installReportCrds('wgpolicyk8s.io');
     await waitFor('the ClusterPolicyReport CRD', 15_000, () => Promise.resolve(cp.kubectl(['get', 'clusterpolicyreports']).status === 0));
     const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
     const agent = spawn(
@@ -374,6 +392,69 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     }
   });
 
+  it('OpenReports: with openreports.io served, audit and the node agent write a Report and a ClusterReport (auto prefers it; --report-api picks)', async () => {
+    installReportCrds('openreports.io');
+    await waitFor('the Report API in discovery', 15_000, () =>
+      Promise.resolve(cp.kubectl(['get', 'reports.openreports.io', '-n', 'kube-system']).status === 0),
+    );
+    const cli = (args: readonly string[], env: NodeJS.ProcessEnv = process.env): KubectlResult => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', env });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const audit = cli(['audit', '--kubeconfig', cp.kubeconfig, '--policy-report']);
+    expect(audit.stderr).to.contain('wrote Report etcd-tls-guard (openreports.io/v1alpha1) in kube-system');
+    const report = JSON.parse(
+      ok(cp.kubectl(['get', 'reports.openreports.io', 'etcd-tls-guard', '-n', 'kube-system', '-o', 'json'])).stdout,
+    ) as {
+      summary: { pass: number };
+      results: { source: string; rule: string; result: string; resources: { name: string }[] }[];
+    };
+    expect(report.summary.pass).to.be.greaterThan(0);
+    expect(
+      report.results.some(
+        (r) => r.source === 'etcd-tls-guard' && r.rule === 'etcd-client-cert-auth' && r.resources[0]?.name === 'etcd-cp-1',
+      ),
+    ).to.equal(true);
+    // Named explicitly, the other API is still written.
+    expect(cli(['audit', '--kubeconfig', cp.kubeconfig, '--policy-report', '--report-api', 'wgpolicyk8s']).stderr).to.contain(
+      'wrote PolicyReport etcd-tls-guard (wgpolicyk8s.io/v1alpha2) in kube-system',
+    );
+
+    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
+    const agent = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+        'node',
+        '--manifests',
+        manifests,
+        '--pid',
+        String(cp.pids.etcd),
+        '--interval',
+        '10',
+        '--metrics-port',
+        '0',
+        '--policy-report',
+      ],
+      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await waitFor('the first node check', 60_000, () => Promise.resolve(log.includes('node check done')));
+      expect(log).to.not.contain('cannot write the node report');
+      const clusterReport = JSON.parse(
+        ok(cp.kubectl(['get', 'clusterreports.openreports.io', `etcd-tls-guard-node-${NODE_NAME}`, '-o', 'json'])).stdout,
+      ) as { kind: string; scope: { kind: string; name: string }; results: { rule: string; result: string }[] };
+      expect(clusterReport.kind).to.equal('ClusterReport');
+      expect(clusterReport.scope).to.deep.include({ kind: 'Node', name: NODE_NAME });
+      expect(clusterReport.results.some((r) => r.rule === 'etcd-server-cert' && r.result === 'pass')).to.equal(true);
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+
   it('the chart’s audit RBAC is enough for the audit and for PolicyReports, and grants nothing else', async () => {
     const r = spawnSync(
       HELM,
@@ -402,6 +483,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     const can = (...args: string[]): string => cp.kubectl(['auth', 'can-i', ...args, ...as]).stdout.trim();
     expect(can('list', 'pods', '-n', 'kube-system')).to.equal('yes');
     expect(can('update', 'policyreports.wgpolicyk8s.io', '-n', 'kube-system')).to.equal('yes');
+    expect(can('update', 'reports.openreports.io', '-n', 'kube-system')).to.equal('yes');
     expect(can('list', 'pods', '-n', 'default')).to.equal('no');
     expect(can('get', 'secrets', '-n', 'kube-system')).to.equal('no');
     expect(can('delete', 'pods', '-n', 'kube-system')).to.equal('no');
@@ -475,22 +557,33 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     );
   });
 
-  it('helm install, upgrade and uninstall against the API server: the generated certificate and caBundle survive an upgrade', () => {
-    const helm = (...args: string[]): KubectlResult => {
-      const r = spawnSync(HELM, [...args, '--kubeconfig', cp.kubeconfig, '--kube-context', 'admin'], {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          HELM_CACHE_HOME: join(cp.dir, 'helm-cache'),
-          HELM_CONFIG_HOME: join(cp.dir, 'helm-config'),
-          HELM_DATA_HOME: join(cp.dir, 'helm-data'),
-        },
-      });
-      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
+  const helmCli = (...args: string[]): KubectlResult => {
+    const r = spawnSync(HELM, [...args, '--kubeconfig', cp.kubeconfig, '--kube-context', 'admin'], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(cp.dir, 'helm-cache'),
+        HELM_CONFIG_HOME: join(cp.dir, 'helm-config'),
+        HELM_DATA_HOME: join(cp.dir, 'helm-data'),
+      },
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('helm install, upgrade and uninstall against the API server (certificates.mode helm): the generated certificate and caBundle survive an upgrade', () => {
+    const helm = helmCli;
     // Its own release name (the tests above applied the chart's webhook configuration as guard-…).
     // Scoped to a namespace with no pods and failurePolicy Ignore: there is no kubelet to run its pods here.
-    const base = ['--namespace', 'guard-system', '--set', 'failurePolicy=Ignore', '--set', 'webhook.namespaces={helm-e2e}'];
+    const base = [
+      '--namespace',
+      'guard-system',
+      '--set',
+      'failurePolicy=Ignore',
+      '--set',
+      'webhook.namespaces={helm-e2e}',
+      '--set',
+      'certificates.mode=helm',
+    ];
     const install = helm('install', 'release', CHART, '--create-namespace', ...base);
     expect(install.status, install.stderr).to.equal(0);
     expect(install.stdout).to.contain('kubectl apply --dry-run=server');
@@ -520,5 +613,37 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     expect(after.policy).to.contain('defaultAction: warn');
     expect(helm('uninstall', 'release', '--namespace', 'guard-system').status).to.equal(0);
     expect(cp.kubectl(['get', 'validatingwebhookconfiguration', 'release-etcd-tls-guard']).status).to.not.equal(0);
+  });
+
+  it('helm upgrade in the default managed mode leaves alone the caBundle the webhook wrote (Helm’s three-way merge)', () => {
+    const base = ['--namespace', 'managed-system', '--set', 'failurePolicy=Ignore', '--set', 'webhook.namespaces={helm-e2e}'];
+    const install = helmCli('install', 'managed', CHART, '--create-namespace', ...base);
+    expect(install.status, install.stderr).to.equal(0);
+    const caBundle = (): string =>
+      ok(
+        cp.kubectl([
+          'get',
+          'validatingwebhookconfiguration',
+          'managed-etcd-tls-guard',
+          '-o',
+          'jsonpath={.webhooks[0].clientConfig.caBundle}',
+        ]),
+      ).stdout;
+    expect(caBundle()).to.equal('');
+    // What the webhook does at start (src/certs/managed.ts): an update of the whole object.
+    const vwc = JSON.parse(ok(cp.kubectl(['get', 'validatingwebhookconfiguration', 'managed-etcd-tls-guard', '-o', 'json'])).stdout) as {
+      webhooks: { clientConfig: { caBundle?: string } }[];
+    };
+    const injected = Buffer.from(cp.pki.webhookCa.certPem).toString('base64');
+    for (const w of vwc.webhooks) w.clientConfig.caBundle = injected;
+    ok(cp.kubectl(['replace', '-f', '-'], { input: JSON.stringify(vwc) }));
+    const upgrade = helmCli('upgrade', 'managed', CHART, ...base, '--set', 'policy.defaultAction=warn');
+    expect(upgrade.status, upgrade.stderr).to.equal(0);
+    expect(caBundle()).to.equal(injected);
+    expect(
+      cp.kubectl(['get', 'secret', 'managed-etcd-tls-guard-tls', '-n', 'managed-system']).status,
+      'the chart renders no Secret',
+    ).to.not.equal(0);
+    expect(helmCli('uninstall', 'managed', '--namespace', 'managed-system').status).to.equal(0);
   });
 });
