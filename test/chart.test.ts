@@ -652,9 +652,17 @@ describe('Helm chart charts/etcd-tls-guard', function () {
         ],
       },
     ]);
-    expect(one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy'))
+    // Certificates from files and no audit: the webhook calls nothing, so nothing leaves it.
+    expect(one(render(['--set', 'networkPolicy.enabled=true', '--set', 'certificates.mode=helm']), 'NetworkPolicy'))
       .to.have.nested.property('spec.egress')
       .that.deep.equals([]);
+    // Managed certificates (the default): the API server, as for the audit.
+    expect(one(render(['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy'))
+      .to.have.nested.property('spec.egress[0].ports')
+      .that.deep.equals([
+        { port: 443, protocol: 'TCP' },
+        { port: 6443, protocol: 'TCP' },
+      ]);
     expect(np.spec.ingress.map((i) => i.ports[0]?.port)).to.deep.equal(['https', 'metrics']);
     expect(podTemplate(objects).spec.containers[0]?.image).to.equal(
       'registry.example.com/security/etcd-tls-guard@sha256:' + 'a'.repeat(64),
