@@ -2,10 +2,11 @@ import { Environment } from '@marcbachmann/cel-js';
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { generateDevCertificates } from '../src/certs/dev.js';
 import { evaluatePod } from '../src/rules/evaluate.js';
 import type { Pod } from '../src/launch/pod.js';
@@ -13,6 +14,7 @@ import { POLICY_SCHEMA, policyFromText } from '../src/policy/policy.js';
 import { ajv } from '../src/input/schema.js';
 import { POD_SOURCES } from '../src/input/workload.js';
 import { helmBinary } from './helm.js';
+import { promtoolBinary } from './promtool.js';
 import { container, FIXTURES, KUBEADM_ETCD_FLAGS, podWith } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -497,6 +499,60 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'create', 'update'] },
     ]);
     expect(objects.filter((o) => o.kind === 'Role')).to.have.length(0);
+  });
+
+  describe('the PrometheusRule (metrics.prometheusRule.enabled)', () => {
+    type Rule = { alert: string; expr: string; for: string; labels: Record<string, string>; annotations?: Record<string, string> };
+    const rulesOf = (args: string[]): Rule[] => {
+      const rule = one(render(['--set', 'metrics.prometheusRule.enabled=true', ...args]), 'PrometheusRule') as K8sObject & {
+        spec: { groups: { name: string; rules: Rule[] }[] };
+      };
+      return rule.spec.groups.flatMap((g) => g.rules);
+    };
+    const promtool = (dir: string, ...args: string[]): { status: number | null; output: string } => {
+      const r = spawnSync(promtoolBinary(), args, { cwd: dir, encoding: 'utf8' });
+      return { status: r.status, output: r.stdout + r.stderr };
+    };
+
+    it('off by default; on, each alert only where what it reads exists', () => {
+      expect(render().filter((o) => o.kind === 'PrometheusRule')).to.have.length(0);
+      expect(rulesOf([]).map((r) => r.alert)).to.deep.equal([
+        'EtcdTlsGuardWebhookCertificateExpiring',
+        'EtcdTlsGuardWebhookErrors',
+        'EtcdTlsGuardWebhookSlow',
+        'EtcdTlsGuardCertificateSyncFailing',
+      ]);
+      const files = rulesOf(['--set', 'certificates.mode=certManager']).map((r) => r.alert);
+      expect(files).to.not.include('EtcdTlsGuardCertificateSyncFailing');
+      expect(rulesOf(['--set', 'audit.enabled=true', '--set', 'nodeAgent.enabled=true']).map((r) => r.alert)).to.include.members([
+        'EtcdTlsGuardControlFailing',
+        'EtcdTlsGuardAuditFailing',
+        'EtcdTlsGuardNodeControlFailing',
+        'EtcdTlsGuardControlPlaneCertificateExpiring',
+      ]);
+    });
+
+    it('promtool: every rule checks, and each alert fires on the series it is for and not on healthy ones (test/fixtures/prometheus)', function () {
+      this.timeout(600_000); // promtool's first build
+      const rules = rulesOf(['--set', 'audit.enabled=true', '--set', 'nodeAgent.enabled=true']);
+      const dir = mkdtempSync(join(tmpdir(), 'etg-promtool-'));
+      // The whole rule, annotation templates included, for `check rules`.
+      writeFileSync(join(dir, 'full.yaml'), stringify({ groups: [{ name: 'etcd-tls-guard', rules }] }));
+      const check = promtool(dir, 'check', 'rules', 'full.yaml');
+      expect(check.status, check.output).to.equal(0);
+      expect(check.output).to.contain(`SUCCESS: ${rules.length} rules found`);
+      // Without annotations for `test rules`: the tests are about when each alert fires.
+      writeFileSync(
+        join(dir, 'rules.yaml'),
+        stringify({
+          groups: [{ name: 'etcd-tls-guard', rules: rules.map((r) => ({ alert: r.alert, expr: r.expr, for: r.for, labels: r.labels })) }],
+        }),
+      );
+      copyFileSync(join(FIXTURES, 'prometheus', 'alerts.test.yaml'), join(dir, 'alerts.test.yaml'));
+      const tested = promtool(dir, 'test', 'rules', 'alerts.test.yaml');
+      expect(tested.status, tested.output).to.equal(0);
+      expect(tested.output).to.contain('SUCCESS');
+    });
   });
 
   describe('the node agent (nodeAgent.enabled)', () => {
