@@ -58,7 +58,7 @@ describe('etcd-tls-guard node (the command)', function () {
     try {
       // With no etcd process to show which user etcd runs as, CIS 1.1.12 asks for the etcd account.
       chownSync(host.path('var/lib/etcd'), 998, 998);
-      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--format', 'json']);
+      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--format', 'json', '--no-probe']);
       expect(r.code, r.out).to.equal(0);
       const report = JSON.parse(r.out) as {
         results: Array<{ findings: Array<{ rule: string; status: string }> }>;
@@ -83,7 +83,7 @@ describe('etcd-tls-guard node (the command)', function () {
           days: 365,
         }),
       );
-      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc')]);
+      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--no-probe']);
       expect(r.code).to.equal(1);
       expect(r.out).to.match(/DENY Pod kube-system\/etcd-cp-1 \(etcd in container etcd\) \/etc\/kubernetes\/manifests\/etcd.yaml#0/);
       expect(r.out).to.match(
@@ -117,7 +117,7 @@ describe('etcd-tls-guard node (the command)', function () {
   it('an unreadable --manifests directory: exit 2', async () => {
     const { host } = kubeadmNode();
     try {
-      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--manifests', '/nowhere']);
+      const r = await cli(['node', '--root', host.root, '--proc', host.path('proc'), '--manifests', '/nowhere', '--no-probe']);
       expect(r.code).to.equal(2);
       expect(r.out).to.match(/ERROR \/nowhere: no such file on the node/);
     } finally {
@@ -143,6 +143,7 @@ describe('etcd-tls-guard node (the command)', function () {
         intervalMs: 10,
         metricsPort: 0,
         policyReport: false,
+        probe: false,
         nodeName: 'cp-1',
         log,
         checks: 3,
@@ -166,7 +167,7 @@ describe('etcd-tls-guard node (the command)', function () {
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [CLI, 'node', '--root', host.root, '--proc', host.path('proc'), '--interval', '10', '--metrics-port', String(port)],
+      [CLI, 'node', '--root', host.root, '--proc', host.path('proc'), '--interval', '10', '--metrics-port', String(port), '--no-probe'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCD_TLS_GUARD_LOG_LEVEL: 'info' } },
     );
     let log = '';

@@ -11,7 +11,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
-import { checkNode } from '../src/node/check.js';
+import { checkNode, checkNodeProbing } from '../src/node/check.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import type { ReportRow } from '../src/report/report.js';
 import { HostDir } from './node-host.js';
@@ -171,6 +171,39 @@ describe('etcd-tls-guard node on running etcd processes (/proc)', function () {
     expect(f.evidence).to.deep.equal([`client-transport-security.client-cert-auth: false (${join(dir, 'etcd.conf.yml')})`]);
     expect(finding(row, 'etcd-client-auth-effective').status).to.equal('fail');
     expect(await answersWithoutCertificate(ports.fileRun)).to.equal(true);
+  });
+
+  it('probed (the default of etcd-tls-guard node): run 1 refuses a client with no certificate, run 2 serves one — what the configurations said', async () => {
+    const probed = (
+      await checkNodeProbing({
+        root: host.root,
+        procDir: '/proc',
+        pids: new Set(children.map((c) => c.pid as number)),
+        policy: DEFAULT_POLICY,
+        now: Date.now(),
+        expiryWarningMs: 30 * 86_400_000,
+      })
+    ).rows;
+    const observed = (pid: number | undefined) => {
+      const f = probed
+        .find((r) => r.kind === 'Process' && r.name?.endsWith(`(pid ${pid ?? ''})`))
+        ?.findings.find((x) => x.rule === 'etcd-client-auth-observed');
+      if (f === undefined) throw new Error(`no observed finding for pid ${pid ?? ''}`);
+      return f;
+    };
+    const refusing = observed(children[0]?.pid);
+    expect(refusing.status, refusing.message).to.equal('pass');
+    expect(refusing.evidence[0]).to.match(
+      /^https:\/\/127\.0\.0\.1:\d+: the server ended the TLS handshake without a client certificate \(TLS alert bad certificate \(42\)\) \(server certificate CN=localhost, issued by CN=etcd-tls-guard development CA\)$/,
+    );
+    const serving = observed(children[1]?.pid);
+    expect(serving.status).to.equal('fail');
+    expect(serving.message).to.equal(`a client with no certificate was served at https://127.0.0.1:${ports.fileRun}`);
+    // Without probes the same check claims nothing on the wire.
+    expect(finding(rowOf(children[1]?.pid), 'etcd-client-auth-observed')).to.include({
+      status: 'not-applicable',
+      message: 'not probed (--no-probe; or a manifest: the running process is what is probed)',
+    });
   });
 
   it('run 2 differs from the manifest on the node: drift', () => {

@@ -198,6 +198,12 @@ Options:
                          /var/lib/kubelet/config.yaml), else /etc/kubernetes/manifests and
                          /var/lib/rancher/rke2/agent/pod-manifests where they exist
   --pid PID              Only this etcd or kube-apiserver process, repeatable (default: every one)
+  --no-probe             Do not connect to etcd: the observed rules (etcd-client-auth-observed,
+                         etcd-peer-auth-observed, apiserver-etcd-auth-observed) say not probed.
+                         By default every etcd endpoint the node names — local listeners and
+                         kube-apiserver's --etcd-servers, external etcd included — is probed as
+                         a client with no certificate (2 s each, at most 32, nothing sent but
+                         GET /version, no credentials)
   --expiry-warning DUR   Warn about certificates expiring within DUR: 30d, 720h, 90m (default 30d)
   --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
   --format text|json     Output format (default text); json prints exactly one JSON document
@@ -426,6 +432,7 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
     'report-api': { type: 'string' },
     'node-name': { type: 'string' },
     pid: { type: 'string', multiple: true },
+    'no-probe': { type: 'boolean', default: false },
   });
   if (values.help === true) {
     io.out(HELP.node as string);
@@ -469,13 +476,15 @@ async function nodeCommand(args: string[], io: Io): Promise<number> {
       policyReport: values['policy-report'] === true,
       reportApi: reportApiChoice((values['report-api'] as string | undefined) ?? io.env.ETCD_TLS_GUARD_REPORT_API),
       nodeName: nodeName ?? '',
+      probe: values['no-probe'] !== true,
       log: createLogger(io.env.ETCD_TLS_GUARD_LOG_LEVEL ?? 'info'),
       ...(policyPath !== undefined ? { reloadPolicy: () => loadPolicy(policyPath) } : {}),
     });
     return EXIT.ok;
   }
-  const { checkNode, nodeReport, nothingFound } = await import('../node/check.js');
-  const check = checkNode({ ...base, now: Date.now() });
+  const { checkNode, checkNodeProbing, nodeReport, nothingFound } = await import('../node/check.js');
+  const check =
+    values['no-probe'] === true ? checkNode({ ...base, now: Date.now() }) : await checkNodeProbing({ ...base, now: Date.now() });
   const report = nodeReport(check);
   io.out(values.format === 'json' ? formatJson(report) : formatText(report));
   for (const e of report.errors)

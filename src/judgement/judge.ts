@@ -15,6 +15,10 @@ import type { Container, Pod } from '../launch/pod.js';
 import type { FileFacts, NodeFiles } from '../configuration/node-files.js';
 import type { ProgramConfig } from '../configuration/settings.js';
 import type { Neighbour } from '../rules/outcome.js';
+import { probeTargetsOf, type Observation, type ProbeTarget } from '../rules/observed.js';
+
+// The probes' data, for the node front door (node/probe.ts makes it; rules/observed.ts judges it).
+export type { Observation, ProbeTarget, ServerCertificate } from '../rules/observed.js';
 import { decide, type Decision } from '../policy/decide.js';
 import type { Policy } from '../policy/policy.js';
 import { evaluatePod, readConfig, type EvaluationOptions, type NodeView, type PodEvaluation } from '../rules/evaluate.js';
@@ -127,6 +131,29 @@ export interface NodeSource {
 export interface NodeJudgementOptions {
   readonly now: number;
   readonly expiryWarningMs: number;
+  /** What probes met at each endpoint, by configured URL (rules/observed.ts); absent: nothing probed. */
+  readonly observed?: ReadonlyMap<string, Observation>;
+}
+
+/** Everything that runs on a node, each run's configuration read once: judged, and probed before. */
+export interface NodePlan {
+  readonly sources: readonly NodeSource[];
+  readonly runs: ReadonlyArray<ReadonlyArray<{ component: Component; config: ProgramConfig; files: NodeFiles }>>;
+}
+
+export function planNode(sources: readonly NodeSource[]): NodePlan {
+  return { sources, runs: sources.map(runsOf) };
+}
+
+/**
+ * The etcd endpoints the node's running processes name (rules/observed.ts), for the probes. Only
+ * processes: what runs is what listens; a manifest's URLs may name a member that is not running, or
+ * an address that is someone else's.
+ */
+export function probeTargetsOfPlan(plan: NodePlan): ProbeTarget[] {
+  return plan.sources.flatMap((s, i) =>
+    s.kind === 'process' ? (plan.runs[i] ?? []).flatMap((r) => probeTargetsOf(r.component, r.config)) : [],
+  );
 }
 
 /** Every run of a source, with its configuration read through its own view of the node. */
@@ -144,8 +171,9 @@ function runsOf(source: NodeSource): Array<{ component: Component; config: Progr
  * the node's other etcd and kube-apiserver runs (CA comparisons) and, for a process, the
  * configuration its manifest gives (drift). Pure: files come in as NodeFiles, the clock as `now`.
  */
-export function judgeNode(sources: readonly NodeSource[], policy: Policy, options: NodeJudgementOptions): Verdict[] {
-  const runs = sources.map(runsOf);
+export function judgeNode(plan: NodePlan, policy: Policy, options: NodeJudgementOptions): Verdict[] {
+  const { sources, runs } = plan;
+  const observed = options.observed;
   const neighbours: Neighbour[] = runs.flat().map(({ config, files }) => ({ config, files }));
   const manifestRuns = sources.flatMap((s, i) => (s.kind === 'manifest' ? (runs[i] ?? []).map((r) => ({ ...r, where: s.where })) : []));
   return sources.map((source, i) => {
@@ -157,6 +185,7 @@ export function judgeNode(sources: readonly NodeSource[], policy: Policy, option
       expiryWarningMs: options.expiryWarningMs,
       neighbours,
       filesFor: source.filesFor,
+      ...(observed !== undefined && source.kind === 'process' ? { observed: (url: string) => observed.get(url) } : {}),
       ...(source.manifest !== undefined ? { manifest: source.manifest } : {}),
       ...(counterpart !== undefined
         ? { manifestConfig: counterpart === null ? null : { config: counterpart.config, where: counterpart.where } }

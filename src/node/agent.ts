@@ -11,13 +11,15 @@ import { loadKubeConfig, servedReportApi, writeClusterPolicyReport, type ReportA
 import { startMetricsServer, type RunningMetricsServer } from '../metrics/server.js';
 import { nodePolicyReport } from '../report/policy-report.js';
 import type { Report } from '../report/report.js';
-import { checkNode, nodeReport, type NodeCheckOptions } from './check.js';
+import { checkNode, checkNodeProbing, nodeReport, type NodeCheckOptions } from './check.js';
 
 export interface NodeAgentSettings extends Omit<NodeCheckOptions, 'now'> {
   readonly intervalMs: number;
   /** 0: no metrics server. */
   readonly metricsPort: number;
   readonly policyReport: boolean;
+  /** Probe the etcd endpoints before each check (the observed rules); false: --no-probe. */
+  readonly probe?: boolean;
   /** The report API (report/policy-report.ts); default auto: the one the cluster serves, OpenReports first. */
   readonly reportApi?: ReportApiChoice;
   readonly nodeName: string;
@@ -112,7 +114,8 @@ export async function runNodeAgent(settings: NodeAgentSettings): Promise<void> {
         }
       }
       const at = new Date();
-      const report = nodeReport(checkNode({ ...settings, policy, now: at.getTime() }));
+      const options = { ...settings, policy, now: at.getTime() };
+      const report = nodeReport(settings.probe === false ? checkNode(options) : await checkNodeProbing(options));
       let failures = 0;
       if (kc !== undefined) {
         try {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { decodePodOf } from '../input/workload.js';
 import { parseManifestText, type InputError } from '../input/manifests.js';
-import { judgeNode, type NodeSource } from '../judgement/judge.js';
+import { judgeNode, planNode, probeTargetsOfPlan, type NodePlan, type NodeSource } from '../judgement/judge.js';
+import type { Observation } from '../judgement/judge.js';
+import { DEFAULT_PROBE_OPTIONS, probeEndpoints, type ProbeOptions } from './probe.js';
 import { findInvocations, processInvocations } from '../launch/invocation.js';
 import type { Container, Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -31,6 +33,8 @@ export interface NodeCheckOptions {
   readonly expiryWarningMs: number;
   /** Only these processes (tests: the etcd they started). */
   readonly pids?: ReadonlySet<number>;
+  /** What probes met, by endpoint URL (checkNodeProbing makes it); absent: the observed rules say not probed. */
+  readonly observed?: ReadonlyMap<string, Observation>;
 }
 
 export interface NodeCheck {
@@ -113,7 +117,46 @@ function processPod(p: NodeProcess): Pod {
   };
 }
 
+/** The node check without probes (the observed rules say so): pure reading of files and /proc. */
 export function checkNode(options: NodeCheckOptions): NodeCheck {
+  const prepared = prepareNode(options);
+  return judgePrepared(prepared, planNode(prepared.sources), options);
+}
+
+/**
+ * The node check with probes: the endpoints the node's etcd and kube-apiserver name are probed as a
+ * client with no certificate (node/probe.ts) before the one judgement, which reads each run's
+ * configuration once for both.
+ */
+export async function checkNodeProbing(options: NodeCheckOptions, probe: ProbeOptions = DEFAULT_PROBE_OPTIONS): Promise<NodeCheck> {
+  const prepared = prepareNode(options);
+  const plan = planNode(prepared.sources);
+  const observed = await probeEndpoints(probeTargetsOfPlan(plan), probe);
+  return judgePrepared(prepared, plan, { ...options, observed });
+}
+
+type Subject = { source: string; document: number; kind: string | null; namespace: string | null; name: string | null };
+
+interface PreparedNode {
+  readonly sources: ReadonlyArray<NodeSource & { subject: Subject }>;
+  readonly errors: readonly InputError[];
+  readonly dirs: ReadonlyArray<{ path: string; from: string }>;
+  readonly looked: NodeCheck['looked'];
+}
+
+function judgePrepared(prepared: PreparedNode, plan: NodePlan, options: NodeCheckOptions): NodeCheck {
+  const { sources } = prepared;
+  const verdicts = judgeNode(plan, options.policy, {
+    now: options.now,
+    expiryWarningMs: options.expiryWarningMs,
+    ...(options.observed !== undefined ? { observed: options.observed } : {}),
+  });
+  const rows = verdicts.flatMap((v, i) => rowsOf((sources[i] as (typeof sources)[number]).subject, v));
+  return { rows, errors: prepared.errors, documents: sources.length, manifestDirs: prepared.dirs, looked: prepared.looked };
+}
+
+/** What runs on the node, read from the static pod directories and /proc. */
+function prepareNode(options: NodeCheckOptions): PreparedNode {
   const host = new HostRoot(options.root);
   let accounts: ReturnType<HostRoot['accounts']> | undefined;
   const accountsOf = (): ReturnType<HostRoot['accounts']> => (accounts ??= host.accounts());
@@ -124,9 +167,7 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       ? options.manifestDirs.map((path) => ({ path, from: '--manifests' }))
       : staticPodDirs(host, processes);
   const errors: InputError[] = [];
-  const sources: Array<
-    NodeSource & { subject: { source: string; document: number; kind: string | null; namespace: string | null; name: string | null } }
-  > = [];
+  const sources: Array<NodeSource & { subject: Subject }> = [];
 
   const lookedDirs: Array<{ path: string; from: string; exists: boolean }> = [];
   for (const dir of dirs) {
@@ -216,15 +257,7 @@ export function checkNode(options: NodeCheckOptions): NodeCheck {
       },
     });
   }
-  const verdicts = judgeNode(sources, options.policy, { now: options.now, expiryWarningMs: options.expiryWarningMs });
-  const rows = verdicts.flatMap((v, i) => rowsOf((sources[i] as (typeof sources)[number]).subject, v));
-  return {
-    rows,
-    errors,
-    documents: sources.length,
-    manifestDirs: dirs,
-    looked: { manifestDirs: lookedDirs, procDir, processes: countProcesses(procDir) },
-  };
+  return { sources, errors, dirs, looked: { manifestDirs: lookedDirs, procDir, processes: countProcesses(procDir) } };
 }
 
 /** The report `scan` prints, from a node check. */

@@ -24,6 +24,23 @@ export interface CheckOutcome {
   readonly details?: FindingDetails;
 }
 
+/** What a probe met (rules/observed.ts judges it; node/probe.ts makes it). */
+export interface ServerCertificate {
+  readonly subject: string;
+  readonly issuer: string;
+  /** ISO 8601. */
+  readonly notAfter: string;
+}
+
+/** What a client with no certificate met at one endpoint. */
+export type Observation =
+  /** Served: a plaintext answer, or a TLS handshake completed and a request answered. */
+  | { readonly kind: 'served'; readonly transport: 'plaintext' | 'tls'; readonly detail: string; readonly server?: ServerCertificate }
+  /** The server ended the TLS handshake (or the connection right after it) for want of a certificate. */
+  | { readonly kind: 'refused'; readonly detail: string; readonly server?: ServerCertificate }
+  /** No answer to judge: refused connection, timeout, a close with nothing said. */
+  | { readonly kind: 'unreachable'; readonly detail: string };
+
 /** Another control-plane program on the same node, with its own view of the node's files. */
 export interface Neighbour {
   readonly config: ProgramConfig;
@@ -47,4 +64,9 @@ export interface NodeContext {
    * tell drift (`null`: the process has no manifest on this node). Absent for a manifest.
    */
   readonly manifestConfig?: { readonly config: ProgramConfig; readonly where: string } | null;
+  /**
+   * What a client with no certificate met at an endpoint (node/probe.ts), by configured URL; absent
+   * when nothing was probed (--no-probe).
+   */
+  readonly observed?: (url: string) => Observation | undefined;
 }

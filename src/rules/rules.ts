@@ -18,6 +18,7 @@ import {
 } from './node-checks.js';
 import { CLIENT_AUTH, SERVER_AUTH } from '../configuration/node-files.js';
 import type { CheckOutcome, NodeContext } from './outcome.js';
+import { observedClientAuth } from './observed.js';
 
 export type { CheckOutcome, FindingDetails, NodeContext, Status } from './outcome.js';
 
@@ -540,6 +541,44 @@ export const RULES: readonly Rule[] = [
     ['etcd-certfile', 'etcd-cafile', 'client-ca-file', 'tls-cert-file'],
     ['etcd-keyfile', 'tls-private-key-file'],
   ),
+  // Observed on the wire (rules/observed.ts): what a client with no certificate meets.
+  {
+    id: 'etcd-client-auth-observed',
+    component: 'etcd',
+    cis: {},
+    title: 'etcd refuses clients without a certificate, observed on the wire',
+    multiMemberOnly: false,
+    scope: 'node',
+    check: observedClientAuth('etcd', 'client'),
+    remediation:
+      'Make etcd demand client certificates: --client-cert-auth=true with --trusted-ca-file (and https:// in --listen-client-urls), in {file}; then restart etcd — the running process is what was probed',
+    passes:
+      'every `--listen-client-urls` endpoint, probed as a client with no certificate, ends the TLS handshake (a plaintext or TLS answer fails; unreachable is unknown)',
+  },
+  {
+    id: 'etcd-peer-auth-observed',
+    component: 'etcd',
+    cis: {},
+    title: 'etcd refuses peers without a certificate, observed on the wire',
+    multiMemberOnly: true,
+    scope: 'node',
+    check: observedClientAuth('etcd', 'peer'),
+    remediation:
+      'Make etcd demand peer certificates: --peer-client-cert-auth=true with --peer-trusted-ca-file (and https:// in --listen-peer-urls), in {file}; then restart etcd',
+    passes: 'every `--listen-peer-urls` endpoint, probed with no certificate, ends the TLS handshake',
+  },
+  {
+    id: 'apiserver-etcd-auth-observed',
+    component: 'kube-apiserver',
+    cis: {},
+    title: 'the etcd kube-apiserver uses refuses clients without a certificate, observed on the wire (external etcd too)',
+    multiMemberOnly: false,
+    scope: 'node',
+    check: observedClientAuth('kube-apiserver', 'client'),
+    remediation:
+      "Make every etcd of kube-apiserver's --etcd-servers demand client certificates (--client-cert-auth=true with --trusted-ca-file on those members, wherever they run); kube-apiserver keeps its --etcd-certfile/--etcd-keyfile",
+    passes: 'every server of `--etcd-servers` (and `--etcd-servers-overrides`), probed with no certificate, ends the TLS handshake',
+  },
 ];
 
 /** CIS 1.1.1/1.1.2 (kube-apiserver) and 1.1.7/1.1.8 (etcd): the static pod manifest's mode and owner. */

@@ -322,11 +322,15 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       'etcd-pki-key-permissions': 'pass',
       'etcd-manifest-permissions': 'not-applicable',
       'etcd-running-matches-manifest': 'unknown',
+      // Probed on the wire (the default): this etcd demands client certificates.
+      'etcd-client-auth-observed': 'pass',
     });
     expect(statuses('kube-apiserver')).to.deep.include({
       'apiserver-etcd-cafile': 'pass',
       'apiserver-etcd-client-cert-valid': 'pass',
       'apiserver-pki-key-permissions': 'pass',
+      // Its --etcd-servers, probed as a client with no certificate: refused.
+      'apiserver-etcd-auth-observed': 'pass',
     });
   });
 

@@ -1,0 +1,129 @@
+/**
+ * Observed rules: what etcd does on the wire, not what its configuration says. A node check
+ * connects to each etcd endpoint it can name — the client and peer listeners of local etcd, and
+ * every server of a local kube-apiserver's --etcd-servers (external etcd included) — as a client
+ * with no certificate, and records what happened (node/probe.ts). These checks judge those
+ * observations; they are pure: the probes ran before the judgement and come in as a lookup.
+ *
+ * Why it matters: configuration and behaviour part ways — a flag etcd ignores, a config file or a
+ * variable out of sight, a restart that did not happen, and above all external etcd, where the API
+ * server's node holds only a URL. Measured with Debian's etcd 3.4.23 (test/node-probe.test.ts): TLS
+ * with no client authentication answers GET /version to a client with no certificate;
+ * --client-cert-auth with --trusted-ca-file ends the handshake without one.
+ */
+import type { ProgramConfig } from '../configuration/settings.js';
+import type { CheckOutcome, NodeContext, Observation } from './outcome.js';
+
+export type { Observation, ServerCertificate } from './outcome.js';
+
+export type ProbeSide = 'client' | 'peer';
+
+/** One endpoint to probe: the URL as configured, and where to dial. */
+export interface ProbeTarget {
+  /** The configured URL (`https://0.0.0.0:2379`): the key of its observation. */
+  readonly url: string;
+  readonly side: ProbeSide;
+  readonly tls: boolean;
+  /** A wildcard listen address is dialled on the loopback of its family. */
+  readonly host: string;
+  readonly port: number;
+}
+
+const DEFAULT_PORT: Readonly<Record<ProbeSide, number>> = { client: 2379, peer: 2380 };
+
+function settingValue(config: ProgramConfig, flag: string): string | undefined {
+  const s = config.get(flag);
+  if (s.state === 'set') return s.value;
+  if (s.state === 'absent') return s.defaultValue;
+  return undefined;
+}
+
+function targetsOf(list: string, side: ProbeSide): ProbeTarget[] {
+  const out: ProbeTarget[] = [];
+  for (const raw of list.split(/[,;]/)) {
+    const url = raw.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') continue; // unix sockets: not on the network
+    const bare = parsed.hostname.replace(/^\[|\]$/g, '');
+    const host = bare === '0.0.0.0' || bare === '' ? '127.0.0.1' : bare === '::' ? '::1' : bare;
+    out.push({ url, side, tls: parsed.protocol === 'https:', host, port: parsed.port !== '' ? Number(parsed.port) : DEFAULT_PORT[side] });
+  }
+  return out;
+}
+
+/**
+ * The endpoints of one program a node can probe: etcd's --listen-client-urls and --listen-peer-urls
+ * (their defaults when unset), kube-apiserver's --etcd-servers and the servers of
+ * --etcd-servers-overrides (`group/resource#https://a;https://b`). A value out of sight gives none.
+ */
+export function probeTargetsOf(component: 'etcd' | 'kube-apiserver', config: ProgramConfig): ProbeTarget[] {
+  if (component === 'etcd') {
+    return [
+      ...targetsOf(settingValue(config, 'listen-client-urls') ?? '', 'client'),
+      ...targetsOf(settingValue(config, 'listen-peer-urls') ?? '', 'peer'),
+    ];
+  }
+  const overrides = (settingValue(config, 'etcd-servers-overrides') ?? '')
+    .split(',')
+    .map((o) => o.split('#')[1] ?? '')
+    .join(';');
+  return [...targetsOf(settingValue(config, 'etcd-servers') ?? '', 'client'), ...targetsOf(overrides, 'client')];
+}
+
+function describe(url: string, o: Observation): string {
+  const server =
+    o.kind !== 'unreachable' && o.server !== undefined ? ` (server certificate ${o.server.subject}, issued by ${o.server.issuer})` : '';
+  return `${url}: ${o.detail}${server}`;
+}
+
+/**
+ * Judges the observations of one side of one program: fail when any endpoint served a client with
+ * no certificate; pass only when every endpoint was reached and refused it; unknown otherwise —
+ * an endpoint unreachable or not probed is never a pass.
+ */
+export function observedClientAuth(
+  component: 'etcd' | 'kube-apiserver',
+  side: ProbeSide,
+): (config: ProgramConfig, node?: NodeContext) => CheckOutcome {
+  return (config, node) => {
+    const targets = probeTargetsOf(component, config).filter((t) => t.side === side);
+    const who = side === 'peer' ? 'peer' : 'client';
+    const what = component === 'etcd' ? `${side} endpoint` : 'etcd server';
+    if (targets.length === 0)
+      return {
+        status: 'not-applicable',
+        message: `no ${what} URL on the network to probe (unset, unix sockets, or out of sight)`,
+        evidence: [],
+      };
+    // Probes turned off (--no-probe), or a manifest (only running processes are probed): nothing was
+    // looked at on the wire, and nothing is claimed either way.
+    if (node?.observed === undefined)
+      return {
+        status: 'not-applicable',
+        message: 'not probed (--no-probe; or a manifest: the running process is what is probed)',
+        evidence: targets.map((t) => t.url),
+      };
+    const seen = targets.map((t) => ({ t, o: node.observed?.(t.url) }));
+    const evidence = seen.map(({ t, o }) => (o === undefined ? `${t.url}: not probed (beyond the endpoint limit)` : describe(t.url, o)));
+    const served = seen.filter(({ o }) => o?.kind === 'served');
+    if (served.length > 0)
+      return {
+        status: 'fail',
+        message: `a ${who} with no certificate was served at ${served.map(({ t }) => t.url).join(', ')}`,
+        evidence,
+      };
+    const unseen = seen.filter(({ o }) => o === undefined || o.kind === 'unreachable');
+    if (unseen.length > 0)
+      return {
+        status: 'unknown',
+        message: `could not observe ${unseen.map(({ t }) => t.url).join(', ')}: ${unseen.map(({ o }) => o?.detail ?? 'not probed').join('; ')}`,
+        evidence,
+      };
+    return { status: 'pass', message: `every ${what} refused a ${who} with no certificate`, evidence };
+  };
+}
