@@ -167,6 +167,34 @@ export function webhookConfiguration(
   return stringify(vwc);
 }
 
+/**
+ * A kubeconfig for a ServiceAccount of the control plane, with a token from the TokenRequest API
+ * (`kubectl create token`): the process using it has exactly the RBAC that account is granted.
+ */
+export async function serviceAccountKubeconfig(cp: ControlPlane, namespace: string, name: string): Promise<string> {
+  const r = cp.kubectl(['create', 'token', name, '-n', namespace, '--duration', '1h']);
+  if (r.status !== 0) throw new Error(`kubectl create token: ${r.stderr}`);
+  const file = join(cp.dir, `${namespace}-${name}.kubeconfig`);
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'e2e',
+          cluster: { server: cp.apiserverUrl, 'certificate-authority-data': Buffer.from(cp.pki.ca.certPem).toString('base64') },
+        },
+      ],
+      users: [{ name, user: { token: r.stdout.trim() } }],
+      contexts: [{ name, context: { cluster: 'e2e', user: name } }],
+      'current-context': name,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
 export function requestsServed(metrics: string): number {
   return metrics
     .split('\n')

@@ -12,16 +12,16 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { helmBinary } from '../helm.js';
 import { startBalancer, type Balancer } from './balancer.js';
 import {
   httpGetText,
   ROOT,
+  serviceAccountKubeconfig,
   startControlPlane,
   startWebhook,
   timed,
@@ -222,25 +222,7 @@ describe('end to end: managed certificates (the chart’s default) rotate under 
       ok(cp.kubectl(['create', 'namespace', NS]));
       for (const ns of ['kube-system', NS]) ok(cp.kubectl(['create', 'serviceaccount', 'default', '-n', ns]));
       ok(cp.kubectl(['apply', '-f', '-'], { input: chartObjects(['serviceaccount.yaml', 'rbac-certificates.yaml']) }));
-      const token = ok(cp.kubectl(['create', 'token', FULLNAME, '-n', NS, '--duration', '1h'])).stdout.trim();
-      kubeconfig = join(cp.dir, 'webhook.kubeconfig');
-      await writeFile(
-        kubeconfig,
-        stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [
-            {
-              name: 'e2e',
-              cluster: { server: cp.apiserverUrl, 'certificate-authority-data': Buffer.from(cp.pki.ca.certPem).toString('base64') },
-            },
-          ],
-          users: [{ name: 'webhook', user: { token } }],
-          contexts: [{ name: 'webhook', context: { cluster: 'e2e', user: 'webhook' } }],
-          'current-context': 'webhook',
-        }),
-        { mode: 0o600 },
-      );
+      kubeconfig = await serviceAccountKubeconfig(cp, NS, FULLNAME);
     });
   });
 

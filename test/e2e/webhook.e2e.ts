@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { Pod } from '../../src/launch/pod.js';
 import { helmBinary } from '../helm.js';
 import {
@@ -12,6 +12,7 @@ import {
   NODE_NAME,
   requestsServed,
   ROOT,
+  serviceAccountKubeconfig,
   startControlPlane,
   webhookConfiguration,
   WEBHOOK_NAME,
@@ -492,24 +493,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     expect(can('get', 'secrets', '-n', 'kube-system')).to.equal('no');
     expect(can('delete', 'pods', '-n', 'kube-system')).to.equal('no');
     // The audit itself, with the service account's own token.
-    const token = ok(cp.kubectl(['create', 'token', 'guard-etcd-tls-guard', '-n', 'etcd-tls-guard'])).stdout.trim();
-    const kubeconfig = join(cp.dir, 'sa-kubeconfig');
-    await writeFile(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'e2e',
-            cluster: { server: cp.apiserverUrl, 'certificate-authority-data': Buffer.from(cp.pki.ca.certPem).toString('base64') },
-          },
-        ],
-        users: [{ name: 'sa', user: { token } }],
-        contexts: [{ name: 'sa', context: { cluster: 'e2e', user: 'sa' } }],
-        'current-context': 'sa',
-      }),
-    );
+    const kubeconfig = await serviceAccountKubeconfig(cp, 'etcd-tls-guard', 'guard-etcd-tls-guard');
     const audit = spawnSync(
       process.execPath,
       [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'audit', '--kubeconfig', kubeconfig, '--policy-report'],
