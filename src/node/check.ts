@@ -18,6 +18,7 @@ import type { Policy } from '../policy/policy.js';
 import { reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
 import { HostNodeFiles, podPathMapping, processPathMapping } from './files.js';
 import { HostRoot } from './host.js';
+import { dataDirFlag, dataDirOfConfigs, embeddedEtcdConfig, K3S_CONFIG, K3S_CONFIG_DIR, K3S_DEFAULT_DATA_DIR } from './k3s.js';
 import { nodeProcesses, programOf, type NodeProcess } from './processes.js';
 
 export interface NodeCheckOptions {
@@ -50,6 +51,8 @@ export interface NodeCheck {
     readonly procDir: string;
     /** Processes listed in procDir (0: not the host's process table, or not readable). */
     readonly processes: number;
+    /** What was found that runs none of ours, and why (a k3s agent, a k3s server on SQLite). */
+    readonly notes: readonly string[];
   };
 }
 
@@ -238,9 +241,23 @@ function prepareNode(options: NodeCheckOptions): PreparedNode {
       }
     }
   }
+  const notes: string[] = [];
   for (const p of processes) {
-    if (programOf(p.argv) === 'kubelet') continue;
-    const invocations = processInvocations(p.argv, p.env);
+    const program = programOf(p.argv);
+    if (program === 'kubelet') continue;
+    if (program === 'k3s agent') {
+      notes.push(`k3s agent (pid ${p.pid}): an agent node runs no etcd or kube-apiserver`);
+      continue;
+    }
+    let invocations = processInvocations(p.argv, p.env);
+    if (program === 'k3s server') {
+      const embedded = k3sEmbeddedEtcd(host, p.argv);
+      if (typeof embedded === 'string') {
+        notes.push(`k3s server (pid ${p.pid}) without embedded etcd: ${embedded}`);
+        continue;
+      }
+      invocations = embedded;
+    }
     const processRoot = new HostRoot(join(procDir, String(p.pid), 'root'));
     sources.push({
       pod: processPod(p),
@@ -257,7 +274,35 @@ function prepareNode(options: NodeCheckOptions): PreparedNode {
       },
     });
   }
-  return { sources, errors, dirs, looked: { manifestDirs: lookedDirs, procDir, processes: countProcesses(procDir) } };
+  return { sources, errors, dirs, looked: { manifestDirs: lookedDirs, procDir, processes: countProcesses(procDir), notes } };
+}
+
+/**
+ * A k3s server's embedded etcd as a run of etcd reading the configuration file k3s writes for it
+ * (node/k3s.ts); a reason instead when there is none (SQLite or an external datastore).
+ */
+function k3sEmbeddedEtcd(host: HostRoot, argv: readonly string[]): ReturnType<typeof processInvocations> | string {
+  const configTexts = [K3S_CONFIG, ...k3sConfigDropIns(host)].flatMap((f) => {
+    const r = host.read(f);
+    return r.ok ? [r.bytes.toString('utf8')] : [];
+  });
+  const dataDir = dataDirFlag(argv.slice(2)) ?? dataDirOfConfigs(configTexts) ?? K3S_DEFAULT_DATA_DIR;
+  const config = embeddedEtcdConfig(dataDir);
+  const at = host.locate(config);
+  if (!at.ok) return `no ${config} (its datastore is SQLite or external: --datastore-endpoint)`;
+  return processInvocations(['etcd', `--config-file=${config}`], new Map()).map((inv) => ({
+    ...inv,
+    origin: `embedded in k3s server: the configuration k3s writes (${config}, etcd-arg merged in)`,
+  }));
+}
+
+function k3sConfigDropIns(host: HostRoot): string[] {
+  const at = host.locate(K3S_CONFIG_DIR);
+  if (!at.ok || !at.stats.isDirectory()) return [];
+  return readdirSync(at.real)
+    .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+    .sort()
+    .map((n) => `${K3S_CONFIG_DIR}/${n}`);
 }
 
 /** The report `scan` prints, from a node check. */
@@ -288,5 +333,6 @@ export function nothingFound(check: NodeCheck): string {
     check.looked.processes === 0
       ? `${check.looked.procDir} lists no process (not the host's process table: run with hostPID, or on the host)`
       : `none of the ${check.looked.processes} processes in ${check.looked.procDir} runs etcd or kube-apiserver`;
-  return `no etcd or kube-apiserver found on this node: looked for ${dirs}, and ${procs}; a worker node has nothing to check, and a container needs the host's filesystem (--root) and process table`;
+  const notes = check.looked.notes.length > 0 ? `; ${check.looked.notes.join('; ')}` : '';
+  return `no etcd or kube-apiserver found on this node: looked for ${dirs}, and ${procs}${notes}; a worker node has nothing to check, and a container needs the host's filesystem (--root) and process table`;
 }

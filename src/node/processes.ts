@@ -44,9 +44,11 @@ function nulSeparated(buf: Buffer): string[] {
 }
 
 /** Which program a process is, by argv[0]: etcd, kube-apiserver (hyperkube's too), kubelet; else undefined. */
-export function programOf(argv: readonly string[]): 'etcd' | 'kube-apiserver' | 'kubelet' | undefined {
+export function programOf(argv: readonly string[]): 'etcd' | 'kube-apiserver' | 'kubelet' | 'k3s server' | 'k3s agent' | undefined {
   const name = basename(argv[0] ?? '');
   if (name === 'etcd' || name === 'kube-apiserver' || name === 'kubelet') return name;
+  // k3s runs etcd (server) or nothing of ours (agent) inside its own process (node/k3s.ts).
+  if (name === 'k3s' && (argv[1] === 'server' || argv[1] === 'agent')) return `k3s ${argv[1]}`;
   if (name === 'hyperkube' && (argv[1] === 'kube-apiserver' || argv[1] === 'kubelet')) return argv[1];
   return undefined;
 }

@@ -58,6 +58,15 @@ const DISTRIBUTIONS: readonly Distribution[] = [
         : `/etc/origin/master/master-config.yaml${node} (etcdClientInfo), through openshift-ansible's inventory so that an upgrade keeps it`,
   },
   {
+    // k3s: etcd runs inside the k3s server process, reading the configuration file k3s writes from
+    // its own settings, each etcd-arg merged into it (k3s-io/k3s pkg/daemons/executor/executor.go,
+    // ETCDConfig.ToConfigFile); the file is rewritten at every start.
+    name: 'k3s',
+    matches: (c) => /(^|[\s/])k3s server(\s|$)/.test(c.text) || c.text.includes('/var/lib/rancher/k3s/'),
+    location: (c, node) =>
+      `/etc/rancher/k3s/config.yaml (or a file of /etc/rancher/k3s/config.yaml.d/)${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'}, then restart k3s (it rewrites ${c.configFile ?? 'the etcd configuration file'} from its settings at every start; an edit of that file is lost)`,
+  },
+  {
     // RKE2: the rke2 server writes /var/lib/rancher/rke2/agent/pod-manifests/{etcd,kube-apiserver}.yaml
     // from /etc/rancher/rke2/config.yaml; etcd reads /var/lib/rancher/rke2/server/db/etcd/config
     // (docs.rke2.io: etcd-arg, kube-apiserver-arg).

@@ -1,0 +1,50 @@
+/**
+ * k3s's embedded etcd. A k3s server runs etcd inside its own process (no etcd process, no static
+ * pod), configured by the file k3s writes before starting it: `<data-dir>/server/db/etcd/config`,
+ * etcd's own YAML configuration file, with every `etcd-arg` of k3s already merged into it
+ * (k3s-io/k3s pkg/daemons/executor/executor.go at 0097157b, `ETCDConfig.ToConfigFile(extraArgs)`:
+ * each `--etcd-arg=key=value` becomes a key of that YAML map before it is written). So what etcd reads is
+ * that file: the node check judges it as etcd's `--config-file`, and the fix goes to `etcd-arg`.
+ *
+ * The data directory is k3s's `--data-dir` / `-d` (a flag beats the configuration file), else
+ * `data-dir:` in /etc/rancher/k3s/config.yaml and then the files of config.yaml.d in name order
+ * (a later file's scalar replaces an earlier one: k3s's pkg/configfilearg), else
+ * /var/lib/rancher/k3s, k3s's default when it runs as root.
+ */
+import { parse as parseYaml } from 'yaml';
+
+export const K3S_DEFAULT_DATA_DIR = '/var/lib/rancher/k3s';
+export const K3S_CONFIG = '/etc/rancher/k3s/config.yaml';
+export const K3S_CONFIG_DIR = '/etc/rancher/k3s/config.yaml.d';
+
+/** `--data-dir X`, `--data-dir=X`, `-d X`, `-d=X` in a k3s argv (the last one wins, as urfave/cli). */
+export function dataDirFlag(argv: readonly string[]): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--data-dir' || a === '-d') value = argv[i + 1];
+    else if (a.startsWith('--data-dir=')) value = a.slice('--data-dir='.length);
+    else if (a.startsWith('-d=')) value = a.slice('-d='.length);
+  }
+  return value;
+}
+
+/** `data-dir` of k3s configuration files, read in order (the last that sets it wins). */
+export function dataDirOfConfigs(texts: readonly string[]): string | undefined {
+  let value: string | undefined;
+  for (const text of texts) {
+    try {
+      const doc = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' }) as Record<string, unknown> | null;
+      const v = doc?.['data-dir'];
+      if (typeof v === 'string' && v !== '') value = v;
+    } catch {
+      // A file k3s itself could not read stops k3s; nothing to take from it here.
+    }
+  }
+  return value;
+}
+
+/** The etcd configuration file k3s writes for its embedded etcd. */
+export function embeddedEtcdConfig(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}/server/db/etcd/config`;
+}
