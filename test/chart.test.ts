@@ -574,6 +574,15 @@ describe('Helm chart charts/etcd-tls-guard', function () {
       };
       expect(spec.hostPID).to.equal(true);
       expect(spec.hostNetwork).to.equal(undefined);
+      expect((spec.containers[0] as { args: string[] }).args).to.include('--no-probe');
+      // Probing etcd on the wire needs the node's loopback, where etcd listens: the host network.
+      const probing = agent(render(['--set', 'nodeAgent.enabled=true', '--set', 'nodeAgent.probe=true'])).spec as unknown as {
+        hostNetwork?: boolean;
+        dnsPolicy?: string;
+        containers: { args: string[] }[];
+      };
+      expect([probing.hostNetwork, probing.dnsPolicy]).to.deep.equal([true, 'ClusterFirstWithHostNet']);
+      expect(probing.containers[0]?.args).to.not.include('--no-probe');
       expect(spec.securityContext).to.deep.equal({ runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } });
       const c = spec.containers[0] as {
         args: string[];
@@ -593,6 +602,7 @@ describe('Helm chart charts/etcd-tls-guard', function () {
         '--interval=300',
         '--expiry-warning=30d',
         '--metrics-port=9091',
+        '--no-probe',
         '--policy-report',
         '--report-api=auto',
       ]);
