@@ -69,6 +69,38 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     );
   };
 
+  /** The node agent (`node --interval 10`) on these processes of the control plane, writing its report. */
+  const startNodeAgent = async (
+    pids: readonly number[],
+  ): Promise<{ log: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void }> => {
+    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+        'node',
+        '--root',
+        '/',
+        '--proc',
+        '/proc',
+        '--manifests',
+        manifests,
+        ...pids.flatMap((p) => ['--pid', String(p)]),
+        '--interval',
+        '10',
+        '--metrics-port',
+        '0',
+        '--policy-report',
+      ],
+      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { log: () => log, exited, kill: (signal) => void child.kill(signal) };
+  };
+
   before(async () => {
     cp = await startControlPlane();
     await timed('bootstrap objects (Node, ServiceAccount)', () => {
@@ -338,36 +370,14 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   it('the node agent writes its node’s ClusterPolicyReport to the API server and updates it in place', async () => {
     installReportCrds('wgpolicyk8s.io');
     await waitFor('the ClusterPolicyReport CRD', 15_000, () => Promise.resolve(cp.kubectl(['get', 'clusterpolicyreports']).status === 0));
-    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
-    const agent = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
-        'node',
-        '--root',
-        '/',
-        '--proc',
-        '/proc',
-        '--manifests',
-        manifests,
-        '--pid',
-        String(cp.pids.etcd),
-        '--pid',
-        String(cp.pids.apiserver),
-        '--interval',
-        '10',
-        '--metrics-port',
-        '0',
-        '--policy-report',
-      ],
-      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    const agent = await startNodeAgent([cp.pids.etcd, cp.pids.apiserver]);
+    const { exited } = agent;
+    const log = (): string => agent.log();
     try {
-      const checks = (): number => log.split('\n').filter((l) => l.includes('node check done')).length;
+      const checks = (): number =>
+        log()
+          .split('\n')
+          .filter((l) => l.includes('node check done')).length;
       await waitFor('the first node check', 60_000, () => Promise.resolve(checks() >= 1));
       const get = (): {
         metadata: { uid: string; resourceVersion: string };
@@ -379,7 +389,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
           typeof get
         >;
       const first = get();
-      expect(log).to.not.contain('cannot write the ClusterPolicyReport');
+      expect(log()).to.not.contain('cannot write the node report');
       expect(first.scope).to.deep.include({ kind: 'Node', name: NODE_NAME });
       expect(first.summary.fail).to.equal(0);
       expect(
@@ -425,30 +435,11 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       'wrote PolicyReport etcd-tls-guard (wgpolicyk8s.io/v1alpha2) in kube-system',
     );
 
-    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
-    const agent = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
-        'node',
-        '--manifests',
-        manifests,
-        '--pid',
-        String(cp.pids.etcd),
-        '--interval',
-        '10',
-        '--metrics-port',
-        '0',
-        '--policy-report',
-      ],
-      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    agent.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    agent.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const agent = await startNodeAgent([cp.pids.etcd]);
+    const log = (): string => agent.log();
     try {
-      await waitFor('the first node check', 60_000, () => Promise.resolve(log.includes('node check done')));
-      expect(log).to.not.contain('cannot write the node report');
+      await waitFor('the first node check', 60_000, () => Promise.resolve(log().includes('node check done')));
+      expect(log()).to.not.contain('cannot write the node report');
       const clusterReport = JSON.parse(
         ok(cp.kubectl(['get', 'clusterreports.openreports.io', `etcd-tls-guard-node-${NODE_NAME}`, '-o', 'json'])).stdout,
       ) as { kind: string; scope: { kind: string; name: string }; results: { rule: string; result: string }[] };
