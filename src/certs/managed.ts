@@ -258,8 +258,10 @@ export function startManagedCertificates(opts: ManagedCertificatesOptions): Mana
       if (decoded?.ok !== true) return;
       const { stored } = decoded;
       if (vwc === undefined) {
-        waiting = `the ValidatingWebhookConfiguration ${vwcName} does not exist`;
-        log.warn('waiting for the ValidatingWebhookConfiguration to exist to put the CA in its caBundle');
+        const reason = `the ValidatingWebhookConfiguration ${vwcName} does not exist`;
+        // Said once when it starts (it is looked for again every 5 s), not at every look.
+        if (waiting !== reason) log.warn('waiting for the ValidatingWebhookConfiguration to exist to put the CA in its caBundle');
+        waiting = reason;
         schedule(new Date(now.getTime() + Math.min(opts.resyncMs, 5_000)));
         return;
       }
@@ -272,7 +274,7 @@ export function startManagedCertificates(opts: ManagedCertificatesOptions): Mana
         served = stored.serving;
         serve?.(stored.serving);
       }
-      if (served === undefined) waiting = 'the serving certificate is not yet signed by a CA the webhook configuration trusts';
+      waiting = served === undefined ? 'the serving certificate is not yet signed by a CA the webhook configuration trusts' : 'in service';
       schedule(step.at);
       return;
     }
