@@ -22,6 +22,7 @@ import {
   type ControlPlane,
   type KubectlResult,
   type WebhookProcess,
+  ok,
 } from './cluster.js';
 
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
@@ -29,11 +30,6 @@ const NS = 'etcd-tls-guard';
 const RELEASE = 'guard';
 const FULLNAME = 'guard-etcd-tls-guard';
 const SERVICE_DNS = `${FULLNAME}.${NS}.svc`;
-
-function ok(r: KubectlResult): KubectlResult {
-  if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
-  return r;
-}
 
 /** The serial of the certificate a TLS server presents, verified against `ca` for `servername`. */
 function servedSerial(url: string, ca: string, servername: string): Promise<string> {

@@ -195,6 +195,12 @@ export async function serviceAccountKubeconfig(cp: ControlPlane, namespace: stri
   return file;
 }
 
+/** The command's result when it exited 0; otherwise an error with its exit status and stderr. */
+export function ok(r: KubectlResult): KubectlResult {
+  if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.stderr}`);
+  return r;
+}
+
 export function requestsServed(metrics: string): number {
   return metrics
     .split('\n')

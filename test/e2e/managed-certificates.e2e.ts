@@ -28,8 +28,8 @@ import {
   waitFor,
   webhookConfiguration,
   type ControlPlane,
-  type KubectlResult,
   type WebhookProcess,
+  ok,
 } from './cluster.js';
 
 const CHART = join(ROOT, 'charts', 'etcd-tls-guard');
@@ -37,11 +37,6 @@ const NS = 'etcd-tls-guard';
 const FULLNAME = 'guard-etcd-tls-guard';
 const SECRET = `${FULLNAME}-tls`;
 const KUBE_VERSION = '1.33.13';
-
-function ok(r: KubectlResult): KubectlResult {
-  if (r.status !== 0) throw new Error(`kubectl exit ${r.status}: ${r.stderr}`);
-  return r;
-}
 
 /** The chart's objects of these templates, as `helm template` renders them in managed mode. */
 function chartObjects(templates: readonly string[]): string {

@@ -69,31 +69,33 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     );
   };
 
+  /**
+   * `etcd-tls-guard node` on these processes of the control plane: the host's root and /proc, and an
+   * empty manifest directory (the processes are what is checked).
+   */
+  const nodeCommand = async (pids: readonly number[]): Promise<string[]> => {
+    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
+    return [
+      join(ROOT, 'dist', 'src', 'cli', 'main.js'),
+      'node',
+      '--root',
+      '/',
+      '--proc',
+      '/proc',
+      '--manifests',
+      manifests,
+      ...pids.flatMap((p) => ['--pid', String(p)]),
+    ];
+  };
+
   /** The node agent (`node --interval 10`) on these processes of the control plane, writing its report. */
   const startNodeAgent = async (
     pids: readonly number[],
   ): Promise<{ log: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void }> => {
-    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
-        'node',
-        '--root',
-        '/',
-        '--proc',
-        '/proc',
-        '--manifests',
-        manifests,
-        ...pids.flatMap((p) => ['--pid', String(p)]),
-        '--interval',
-        '10',
-        '--metrics-port',
-        '0',
-        '--policy-report',
-      ],
-      { env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [...(await nodeCommand(pids)), '--interval', '10', '--metrics-port', '0', '--policy-report'], {
+      env: { ...process.env, KUBECONFIG: cp.kubeconfig, NODE_NAME: NODE_NAME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -318,27 +320,9 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
   });
 
   it('etcd-tls-guard node checks the control plane’s own etcd and kube-apiserver processes and files', async () => {
-    const manifests = await mkdtemp(join(tmpdir(), 'etg-e2e-manifests-'));
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, 'dist', 'src', 'cli', 'main.js'),
-        'node',
-        '--root',
-        '/',
-        '--proc',
-        '/proc',
-        '--manifests',
-        manifests,
-        '--pid',
-        String(cp.pids.etcd),
-        '--pid',
-        String(cp.pids.apiserver),
-        '--format',
-        'json',
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = spawnSync(process.execPath, [...(await nodeCommand([cp.pids.etcd, cp.pids.apiserver])), '--format', 'json'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout) as {
       results: { source: string; component: string; findings: { rule: string; status: string; message: string }[] }[];
