@@ -5,11 +5,10 @@
  * measured, and how they stay true.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
 import { readEtcdConfig } from '../src/configuration/etcd.js';
@@ -18,7 +17,7 @@ import { HostNodeFiles } from '../src/node/files.js';
 import { HostRoot } from '../src/node/host.js';
 import type { Container } from '../src/launch/pod.js';
 import { etcdPod, podWith } from './helpers.js';
-import { freePort } from './processes.js';
+import { etcdBinaries, freePort } from './processes.js';
 
 type Outcome = 'starts' | 'refuses' | 'exits';
 
@@ -201,35 +200,6 @@ const CASES: Case[] = [
     expected: 'refuses',
   },
 ];
-
-/**
- * The real etcd binaries to check the model against: Debian's etcd-server (3.4.23, what CI installs),
- * the releases test/tools/etcd-flags/build.sh built into the cache (npm test runs it), and any given
- * as ETCD_TLS_GUARD_ETCD_BINARIES="3.5.35=/path/etcd,...". The model reads each as that release's image.
- */
-function etcdBinaries(): Array<{ release: string; bin: string }> {
-  const found: Array<{ release: string; bin: string }> = [];
-  const r = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
-  const debian = r.stdout.trim();
-  if (r.status === 0 && debian !== '') {
-    const version = /etcd Version: (\S+)/.exec(spawnSync(debian, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? '3.4.23';
-    found.push({ release: version, bin: debian });
-  }
-  const cache = join(
-    process.env.ETCD_TLS_GUARD_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'etcd-tls-guard'),
-    'etcd-flags',
-  );
-  const cached = existsSync(cache)
-    ? readdirSync(cache)
-        .filter((f) => /^etcd-v\d+\.\d+\.\d+$/.test(f))
-        .map((f) => `${f.slice('etcd-v'.length)}=${join(cache, f)}`)
-    : [];
-  for (const entry of [...cached, ...(process.env.ETCD_TLS_GUARD_ETCD_BINARIES ?? '').split(',').filter((e) => e.includes('='))]) {
-    const [release, bin] = entry.split('=') as [string, string];
-    if (!found.some((f) => f.release === release)) found.push({ release, bin });
-  }
-  return found;
-}
 
 /** Resolves when something accepts TCP connections on 127.0.0.1:port. */
 function whenListening(port: number, stop: { stopped: boolean }): Promise<void> {

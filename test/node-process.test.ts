@@ -194,7 +194,7 @@ describe('etcd-tls-guard node on running etcd processes (/proc)', function () {
     const refusing = observed(children[0]?.pid);
     expect(refusing.status, refusing.message).to.equal('pass');
     expect(refusing.evidence[0]).to.match(
-      /^https:\/\/127\.0\.0\.1:\d+: the server ended the TLS handshake without a client certificate \(TLS alert bad certificate \(42\)\) \(server certificate CN=localhost, issued by CN=etcd-tls-guard development CA\)$/,
+      /^https:\/\/127\.0\.0\.1:\d+: the server ended the TLS handshake without a client certificate \(TLS alert bad certificate \(42\)\) \(server certificate CN=localhost, issued by CN=etcd-tls-guard development CA, valid until \d{4}-\d\d-\d\dT[\d:.]+Z\)$/,
     );
     const serving = observed(children[1]?.pid);
     expect(serving.status).to.equal('fail');

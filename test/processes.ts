@@ -1,4 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { get as plainHttpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { httpsRequest } from './admission.js';
@@ -93,4 +96,33 @@ export function httpGet(url: string): Promise<{ status: number; body: string }> 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
   });
+}
+
+/**
+ * The real etcd binaries to check the model against: Debian's etcd-server (3.4.23, what CI installs),
+ * the releases test/tools/etcd-flags/build.sh built into the cache (npm test runs it), and any given
+ * as ETCD_TLS_GUARD_ETCD_BINARIES="3.5.35=/path/etcd,...". The model reads each as that release's image.
+ */
+export function etcdBinaries(): Array<{ release: string; bin: string }> {
+  const found: Array<{ release: string; bin: string }> = [];
+  const r = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
+  const debian = r.stdout.trim();
+  if (r.status === 0 && debian !== '') {
+    const version = /etcd Version: (\S+)/.exec(spawnSync(debian, ['--version'], { encoding: 'utf8' }).stdout)?.[1] ?? '3.4.23';
+    found.push({ release: version, bin: debian });
+  }
+  const cache = join(
+    process.env.ETCD_TLS_GUARD_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'etcd-tls-guard'),
+    'etcd-flags',
+  );
+  const cached = existsSync(cache)
+    ? readdirSync(cache)
+        .filter((f) => /^etcd-v\d+\.\d+\.\d+$/.test(f))
+        .map((f) => `${f.slice('etcd-v'.length)}=${join(cache, f)}`)
+    : [];
+  for (const entry of [...cached, ...(process.env.ETCD_TLS_GUARD_ETCD_BINARIES ?? '').split(',').filter((e) => e.includes('='))]) {
+    const [release, bin] = entry.split('=') as [string, string];
+    if (!found.some((f) => f.release === release)) found.push({ release, bin });
+  }
+  return found;
 }

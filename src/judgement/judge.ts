@@ -18,7 +18,7 @@ import type { Neighbour } from '../rules/outcome.js';
 import { probeTargetsOf, type Observation, type ProbeTarget } from '../rules/observed.js';
 
 // The probes' data, for the node front door (node/probe.ts makes it; rules/observed.ts judges it).
-export type { Observation, ProbeTarget, ServerCertificate } from '../rules/observed.js';
+export type { CertificateProbe, ClientIdentity, Observation, ProbeTarget, ServerCertificate } from '../rules/observed.js';
 import { decide, type Decision } from '../policy/decide.js';
 import type { Policy } from '../policy/policy.js';
 import { evaluatePod, readConfig, type EvaluationOptions, type NodeView, type PodEvaluation } from '../rules/evaluate.js';
@@ -146,13 +146,16 @@ export function planNode(sources: readonly NodeSource[]): NodePlan {
 }
 
 /**
- * The etcd endpoints the node's running processes name (rules/observed.ts), for the probes. Only
+ * The etcd endpoints the node's running processes name (rules/observed.ts), for the probes, with
+ * the files of the program that names them (kube-apiserver's client certificate is read there). Only
  * processes: what runs is what listens; a manifest's URLs may name a member that is not running, or
  * an address that is someone else's.
  */
-export function probeTargetsOfPlan(plan: NodePlan): ProbeTarget[] {
+export function probeTargetsOfPlan(plan: NodePlan): Array<{ target: ProbeTarget; files: NodeFiles }> {
   return plan.sources.flatMap((s, i) =>
-    s.kind === 'process' ? (plan.runs[i] ?? []).flatMap((r) => probeTargetsOf(r.component, r.config)) : [],
+    s.kind === 'process'
+      ? (plan.runs[i] ?? []).flatMap((r) => probeTargetsOf(r.component, r.config).map((target) => ({ target, files: r.files })))
+      : [],
   );
 }
 

@@ -2,7 +2,8 @@
  * The probes behind the observed rules (rules/observed.ts): connect to an etcd endpoint as a client
  * with no certificate, send `GET /version` (what etcd answers on its client and peer ports alike),
  * and record what happened. Read-only and bounded: nothing is written to etcd, no credentials are
- * sent, each endpoint has a deadline, and at most `maxEndpoints` are probed, a few at a time.
+ * sent but kube-apiserver's own to a server that refused a client without one (the positive check),
+ * each endpoint has a deadline, and at most `maxEndpoints` are probed, a few at a time.
  *
  * How a refusal looks, as Go's crypto/tls (etcd's server) sends it:
  * - TLS 1.2: the server asks for a certificate, the client sends none, the server ends the
@@ -13,7 +14,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { Observation, ProbeTarget, ServerCertificate } from '../judgement/judge.js';
+import type { ClientIdentity, Observation, ProbeTarget, ServerCertificate } from '../judgement/judge.js';
+import type { NodeFiles } from '../configuration/node-files.js';
 
 export interface ProbeOptions {
   /** Per endpoint, from connect to the answer. */
@@ -48,12 +50,27 @@ function statusLine(data: string): string | undefined {
   return /^HTTP\/\d(\.\d)? \d{3}/.test(line) ? line : undefined;
 }
 
-/** One endpoint: what a client with no certificate meets there. Never throws. */
-export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<Observation> {
+/**
+ * The client certificate kube-apiserver presents to etcd and the CA it verifies etcd with, read
+ * from its view of the node (ClientIdentity names them); or why they could not be read.
+ */
+export type ClientCredentials =
+  | { readonly certFile: string; readonly cert: string; readonly key: string; readonly caFile?: string; readonly ca?: string }
+  | { readonly certFile: string; readonly problem: string };
+
+/** One conversation: a TLS handshake (with a certificate or none) or a plain connection, then GET /version. */
+interface Conversation {
+  readonly observation: Observation;
+  /** With a CA given: whether the server's certificate is verified by it for the host dialled. */
+  readonly verification?: { readonly verified: boolean; readonly detail: string };
+}
+
+function converse(target: ProbeTarget, timeoutMs: number, credentials?: { cert: string; key: string; ca?: string }): Promise<Conversation> {
   return new Promise((resolve) => {
     let settled = false;
     let handshaken = false;
     let server: ServerCertificate | undefined;
+    let verification: Conversation['verification'];
     let received = '';
     const hostHeader = target.host.includes(':') ? `[${target.host}]` : target.host;
     const request = `GET /version HTTP/1.1\r\nHost: ${hostHeader}:${target.port}\r\nUser-Agent: etcd-tls-guard-probe\r\nConnection: close\r\n\r\n`;
@@ -62,11 +79,14 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
       ? tlsConnect({
           host: target.host,
           port: target.port,
-          // No verification of the server here: this probe asks what the server demands of a client,
-          // and says which CA signed the server's certificate.
+          // The handshake goes on whatever the server's certificate: this probe asks what the server
+          // demands of a client. With a CA, socket.authorized then says whether it verifies the server.
           rejectUnauthorized: false,
           ...(isIp ? {} : { servername: target.host }),
           ALPNProtocols: ['http/1.1'],
+          ...(credentials !== undefined
+            ? { cert: credentials.cert, key: credentials.key, ...(credentials.ca !== undefined ? { ca: credentials.ca } : {}) }
+            : {}),
         })
       : netConnect({ host: target.host, port: target.port });
     const done = (o: Observation): void => {
@@ -74,7 +94,7 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(o);
+      resolve({ observation: o, ...(verification !== undefined ? { verification } : {}) });
     };
     const timer = setTimeout(
       () =>
@@ -85,9 +105,17 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
         ),
       timeoutMs,
     );
+    const withoutCertificate = credentials === undefined ? ' without a client certificate' : '';
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       handshaken = true;
-      if (target.tls) server = serverCertificateOf(socket as TLSSocket);
+      if (target.tls) {
+        const tlsSocket = socket as TLSSocket;
+        server = serverCertificateOf(tlsSocket);
+        if (credentials?.ca !== undefined)
+          verification = tlsSocket.authorized
+            ? { verified: true, detail: 'chain and host verified' }
+            : { verified: false, detail: String(tlsSocket.authorizationError) };
+      }
       socket.write(request);
     });
     socket.on('data', (d: Buffer) => {
@@ -98,7 +126,7 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
           kind: 'served',
           transport: target.tls ? 'tls' : 'plaintext',
           detail: target.tls
-            ? `TLS handshake completed without a client certificate; GET /version answered ${line}`
+            ? `TLS handshake completed${withoutCertificate}; GET /version answered ${line}`
             : `plaintext GET /version answered ${line}`,
           ...(server !== undefined ? { server } : {}),
         });
@@ -109,7 +137,7 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
       if (target.tls && TLS_ALERT.test(reason))
         done({
           kind: 'refused',
-          detail: `the server ended the TLS handshake without a client certificate (${alertOf(err.message)})`,
+          detail: `the server ended the TLS handshake${withoutCertificate} (${alertOf(err.message)})`,
           ...(server !== undefined ? { server } : {}),
         });
       else if (handshaken && target.tls && err.code === 'ECONNRESET')
@@ -134,18 +162,72 @@ export function probeEndpoint(target: ProbeTarget, timeoutMs: number): Promise<O
   });
 }
 
-/** Probes each distinct URL once (at most maxEndpoints of them), a few at a time. */
+/**
+ * One endpoint: what a client with no certificate meets there. When it is refused and credentials
+ * are given (kube-apiserver's), the positive check: the same request with kube-apiserver's client
+ * certificate, its server verified by kube-apiserver's --etcd-cafile. Credentials are sent only
+ * then, never to a server that serves anyone. Never throws.
+ */
+export async function probeEndpoint(target: ProbeTarget, timeoutMs: number, credentials?: ClientCredentials): Promise<Observation> {
+  const { observation } = await converse(target, timeoutMs);
+  if (observation.kind !== 'refused' || credentials === undefined) return observation;
+  if ('problem' in credentials)
+    return { ...observation, withCertificate: { certFile: credentials.certFile, result: 'not-tried', detail: credentials.problem } };
+  const second = await converse(target, timeoutMs, credentials);
+  const o = second.observation;
+  const result = o.kind === 'served' ? 'accepted' : o.kind === 'refused' ? 'refused' : 'not-tried';
+  const verifiedBy =
+    credentials.caFile !== undefined && second.verification !== undefined
+      ? { caFile: credentials.caFile, ...second.verification }
+      : undefined;
+  return {
+    ...observation,
+    ...(observation.server === undefined && o.kind !== 'unreachable' && o.server !== undefined ? { server: o.server } : {}),
+    withCertificate: { certFile: credentials.certFile, result, detail: o.detail, ...(verifiedBy !== undefined ? { verifiedBy } : {}) },
+  };
+}
+
+/** Reads kube-apiserver's etcd client certificate, key and CA through its view of the node. */
+export function credentialsOf(identity: ClientIdentity, files: NodeFiles): ClientCredentials {
+  const read = (path: string): { text: string } | { problem: string } => {
+    const t = files.text(path);
+    return t.state === 'read' ? { text: t.text } : { problem: t.reason };
+  };
+  const cert = read(identity.certFile);
+  const key = read(identity.keyFile);
+  const ca = identity.caFile !== undefined ? read(identity.caFile) : undefined;
+  for (const r of [cert, key, ca]) if (r !== undefined && 'problem' in r) return { certFile: identity.certFile, problem: r.problem };
+  return {
+    certFile: identity.certFile,
+    cert: (cert as { text: string }).text,
+    key: (key as { text: string }).text,
+    ...(identity.caFile !== undefined && ca !== undefined && 'text' in ca ? { caFile: identity.caFile, ca: ca.text } : {}),
+  };
+}
+
+/**
+ * Probes each distinct URL once (at most maxEndpoints of them), a few at a time. A URL named by
+ * several programs is probed as the one with credentials names it (kube-apiserver's), if any.
+ */
 export async function probeEndpoints(
-  targets: readonly ProbeTarget[],
+  targets: ReadonlyArray<ProbeTarget | { readonly target: ProbeTarget; readonly files: NodeFiles }>,
   options: ProbeOptions = DEFAULT_PROBE_OPTIONS,
 ): Promise<Map<string, Observation>> {
-  const distinct = [...new Map(targets.map((t) => [t.url, t])).values()].slice(0, options.maxEndpoints);
+  const byUrl = new Map<string, { target: ProbeTarget; files?: NodeFiles }>();
+  for (const t of targets) {
+    const entry = 'target' in t ? t : { target: t };
+    const seen = byUrl.get(entry.target.url);
+    if (seen === undefined || (seen.target.identity === undefined && entry.target.identity !== undefined))
+      byUrl.set(entry.target.url, entry);
+  }
+  const distinct = [...byUrl.values()].slice(0, options.maxEndpoints);
   const results = new Map<string, Observation>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < distinct.length) {
-      const t = distinct[next++] as ProbeTarget;
-      results.set(t.url, await probeEndpoint(t, options.timeoutMs));
+      const { target, files } = distinct[next++] as { target: ProbeTarget; files?: NodeFiles };
+      const credentials = target.identity !== undefined && files !== undefined ? credentialsOf(target.identity, files) : undefined;
+      results.set(target.url, await probeEndpoint(target, options.timeoutMs, credentials));
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, distinct.length) }, worker));

@@ -12,9 +12,9 @@
  * --client-cert-auth with --trusted-ca-file ends the handshake without one.
  */
 import type { ProgramConfig } from '../configuration/settings.js';
-import type { CheckOutcome, NodeContext, Observation } from './outcome.js';
+import type { CertificateProbe, CheckOutcome, NodeContext, Observation } from './outcome.js';
 
-export type { Observation, ServerCertificate } from './outcome.js';
+export type { CertificateProbe, Observation, ServerCertificate } from './outcome.js';
 
 export type ProbeSide = 'client' | 'peer';
 
@@ -27,6 +27,18 @@ export interface ProbeTarget {
   /** A wildcard listen address is dialled on the loopback of its family. */
   readonly host: string;
   readonly port: number;
+  /**
+   * The client certificate kube-apiserver presents to this server and the CA it verifies the server
+   * with, as paths in kube-apiserver's view of the node: the positive check (node/probe.ts).
+   */
+  readonly identity?: ClientIdentity;
+}
+
+export interface ClientIdentity {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Absent: kube-apiserver trusts the system's CAs for etcd. */
+  readonly caFile?: string;
 }
 
 const DEFAULT_PORT: Readonly<Record<ProbeSide, number>> = { client: 2379, peer: 2380 };
@@ -38,7 +50,7 @@ function settingValue(config: ProgramConfig, flag: string): string | undefined {
   return undefined;
 }
 
-function targetsOf(list: string, side: ProbeSide): ProbeTarget[] {
+function targetsOf(list: string, side: ProbeSide, identity?: ClientIdentity): ProbeTarget[] {
   const out: ProbeTarget[] = [];
   for (const raw of list.split(/[,;]/)) {
     const url = raw.trim();
@@ -51,7 +63,9 @@ function targetsOf(list: string, side: ProbeSide): ProbeTarget[] {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') continue; // unix sockets: not on the network
     const bare = parsed.hostname.replace(/^\[|\]$/g, '');
     const host = bare === '0.0.0.0' || bare === '' ? '127.0.0.1' : bare === '::' ? '::1' : bare;
-    out.push({ url, side, tls: parsed.protocol === 'https:', host, port: parsed.port !== '' ? Number(parsed.port) : DEFAULT_PORT[side] });
+    const tls = parsed.protocol === 'https:';
+    const port = parsed.port !== '' ? Number(parsed.port) : DEFAULT_PORT[side];
+    out.push({ url, side, tls, host, port, ...(tls && identity !== undefined ? { identity } : {}) });
   }
   return out;
 }
@@ -72,13 +86,46 @@ export function probeTargetsOf(component: 'etcd' | 'kube-apiserver', config: Pro
     .split(',')
     .map((o) => o.split('#')[1] ?? '')
     .join(';');
-  return [...targetsOf(settingValue(config, 'etcd-servers') ?? '', 'client'), ...targetsOf(overrides, 'client')];
+  const identity = identityOf(config);
+  return [...targetsOf(settingValue(config, 'etcd-servers') ?? '', 'client', identity), ...targetsOf(overrides, 'client', identity)];
+}
+
+/** kube-apiserver's etcd client certificate, when both halves are set (one alone, it presents none). */
+function identityOf(config: ProgramConfig): ClientIdentity | undefined {
+  const set = (flag: string): string | undefined => {
+    const s = config.get(flag);
+    return s.state === 'set' && s.value !== '' ? s.value : undefined;
+  };
+  const certFile = set('etcd-certfile');
+  const keyFile = set('etcd-keyfile');
+  const caFile = set('etcd-cafile');
+  return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, ...(caFile !== undefined ? { caFile } : {}) } : undefined;
+}
+
+/** The settings that name the endpoints of one side. */
+function settingsOf(component: 'etcd' | 'kube-apiserver', side: ProbeSide): string[] {
+  if (component === 'kube-apiserver') return ['etcd-servers', 'etcd-servers-overrides'];
+  return side === 'client' ? ['listen-client-urls'] : ['listen-peer-urls'];
 }
 
 function describe(url: string, o: Observation): string {
   const server =
-    o.kind !== 'unreachable' && o.server !== undefined ? ` (server certificate ${o.server.subject}, issued by ${o.server.issuer})` : '';
-  return `${url}: ${o.detail}${server}`;
+    o.kind !== 'unreachable' && o.server !== undefined
+      ? ` (server certificate ${o.server.subject}, issued by ${o.server.issuer}, valid until ${o.server.notAfter})`
+      : '';
+  const positive = o.kind === 'refused' && o.withCertificate !== undefined ? `; ${describePositive(o.withCertificate)}` : '';
+  return `${url}: ${o.detail}${server}${positive}`;
+}
+
+function describePositive(p: CertificateProbe): string {
+  const verified =
+    p.verifiedBy === undefined
+      ? ''
+      : p.verifiedBy.verified
+        ? `; its certificate is verified by --etcd-cafile ${p.verifiedBy.caFile}`
+        : `; its certificate is NOT verified by --etcd-cafile ${p.verifiedBy.caFile} (${p.verifiedBy.detail})`;
+  const result = { accepted: 'accepted', refused: 'refused it too', 'not-tried': 'not tried' }[p.result];
+  return `with kube-apiserver's --etcd-certfile ${p.certFile}: ${result} (${p.detail})${verified}`;
 }
 
 /**
@@ -94,10 +141,15 @@ export function observedClientAuth(
     const targets = probeTargetsOf(component, config).filter((t) => t.side === side);
     const who = side === 'peer' ? 'peer' : 'client';
     const what = component === 'etcd' ? `${side} endpoint` : 'etcd server';
+    const hidden = settingsOf(component, side)
+      .map((flag) => config.get(flag))
+      .flatMap((s) => (s.state === 'unknown' ? [`--${s.flag}: ${s.reason}`] : []));
+    if (targets.length === 0 && hidden.length > 0)
+      return { status: 'unknown', message: `the ${what} URLs are out of sight: ${hidden.join('; ')}`, evidence: [] };
     if (targets.length === 0)
       return {
         status: 'not-applicable',
-        message: `no ${what} URL on the network to probe (unset, unix sockets, or out of sight)`,
+        message: `no ${what} URL on the network to probe (unset, or unix sockets)`,
         evidence: [],
       };
     // Probes turned off (--no-probe), or a manifest (only running processes are probed): nothing was
@@ -124,6 +176,34 @@ export function observedClientAuth(
         message: `could not observe ${unseen.map(({ t }) => t.url).join(', ')}: ${unseen.map(({ o }) => o?.detail ?? 'not probed').join('; ')}`,
         evidence,
       };
-    return { status: 'pass', message: `every ${what} refused a ${who} with no certificate`, evidence };
+    const positive = seen.flatMap(({ o }) => (o?.kind === 'refused' && o.withCertificate !== undefined ? [o.withCertificate] : []));
+    return {
+      status: 'pass',
+      message: `every ${what} refused a ${who} with no certificate${positiveSummary(positive, seen.length)}`,
+      evidence,
+    };
   };
+}
+
+/**
+ * What the positive checks add to a pass: the refusals were for want of a certificate when
+ * kube-apiserver's own is accepted; one refused with it, or a server its --etcd-cafile does not
+ * verify, is a server kube-apiserver cannot use as configured (the control holds all the same).
+ */
+function positiveSummary(probes: readonly CertificateProbe[], endpoints: number): string {
+  if (probes.length === 0) return '';
+  const accepted = probes.filter((p) => p.result === 'accepted').length;
+  const refused = probes.filter((p) => p.result === 'refused').length;
+  const unverified = probes.filter((p) => p.verifiedBy?.verified === false).length;
+  const parts = [
+    accepted === endpoints
+      ? "and accepted kube-apiserver's client certificate"
+      : accepted > 0
+        ? `${accepted} of ${endpoints} accepted kube-apiserver's client certificate`
+        : '',
+    refused > 0 ? `${refused} refused kube-apiserver's client certificate too` : '',
+    unverified > 0 ? `${unverified} served a certificate --etcd-cafile does not verify` : '',
+  ].filter((p) => p !== '');
+  if (parts.length === 0) return '';
+  return `${accepted === endpoints ? ' ' : '; '}${parts.join('; ')}`;
 }

@@ -32,12 +32,36 @@ export interface ServerCertificate {
   readonly notAfter: string;
 }
 
+/**
+ * The positive check of an endpoint that refused a client with no certificate: the same request
+ * with the client certificate kube-apiserver presents to etcd, and the server's certificate checked
+ * against kube-apiserver's --etcd-cafile, as kube-apiserver checks it (chain and the URL's host).
+ */
+export interface CertificateProbe {
+  /** --etcd-certfile, as kube-apiserver names it. */
+  readonly certFile: string;
+  /** accepted: answered with the certificate; refused: refused with it too; not-tried: why in detail. */
+  readonly result: 'accepted' | 'refused' | 'not-tried';
+  readonly detail: string;
+  /** Absent when kube-apiserver has no --etcd-cafile (it then trusts the system's CAs) or nothing was verified. */
+  readonly verifiedBy?: { readonly caFile: string; readonly verified: boolean; readonly detail: string };
+}
+
 /** What a client with no certificate met at one endpoint. */
 export type Observation =
   /** Served: a plaintext answer, or a TLS handshake completed and a request answered. */
   | { readonly kind: 'served'; readonly transport: 'plaintext' | 'tls'; readonly detail: string; readonly server?: ServerCertificate }
-  /** The server ended the TLS handshake (or the connection right after it) for want of a certificate. */
-  | { readonly kind: 'refused'; readonly detail: string; readonly server?: ServerCertificate }
+  /**
+   * The server ended the TLS handshake (or the connection right after it) for want of a certificate.
+   * `withCertificate`: the second look, as kube-apiserver connects (its --etcd-certfile), when the
+   * node holds that certificate.
+   */
+  | {
+      readonly kind: 'refused';
+      readonly detail: string;
+      readonly server?: ServerCertificate;
+      readonly withCertificate?: CertificateProbe;
+    }
   /** No answer to judge: refused connection, timeout, a close with nothing said. */
   | { readonly kind: 'unreachable'; readonly detail: string };
 

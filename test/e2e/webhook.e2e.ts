@@ -325,7 +325,7 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
     });
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout) as {
-      results: { source: string; component: string; findings: { rule: string; status: string; message: string }[] }[];
+      results: { source: string; component: string; findings: { rule: string; status: string; message: string; evidence: string[] }[] }[];
     };
     const statuses = (component: string): Record<string, string> =>
       Object.fromEntries((report.results.find((x) => x.component === component)?.findings ?? []).map((f) => [f.rule, f.status]));
@@ -349,6 +349,17 @@ describe('end to end: a real kube-apiserver calls the webhook', function () {
       // Its --etcd-servers, probed as a client with no certificate: refused.
       'apiserver-etcd-auth-observed': 'pass',
     });
+    // The positive check: kube-apiserver's own client certificate is accepted there, and its
+    // --etcd-cafile verifies that etcd's serving certificate for the URL's host.
+    const observed = report.results
+      .find((x) => x.component === 'kube-apiserver')
+      ?.findings.find((f) => f.rule === 'apiserver-etcd-auth-observed');
+    expect(observed?.message).to.equal(
+      "every etcd server refused a client with no certificate and accepted kube-apiserver's client certificate",
+    );
+    expect(observed?.evidence[0]).to.match(
+      /: accepted \(TLS handshake completed; GET \/version answered HTTP\/1\.1 200 OK\); its certificate is verified by --etcd-cafile /,
+    );
   });
 
   it('the node agent writes its node’s ClusterPolicyReport to the API server and updates it in place', async () => {
