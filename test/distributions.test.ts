@@ -217,7 +217,7 @@ const CASES: readonly Case[] = [
         release: /release is not known \(image index\.docker\.io\/rancher\/hardened-etcd/,
         statuses: all(ETCD_RULES, 'unknown'),
         message: /configuration file \/var\/lib\/rancher\/rke2\/server\/db\/etcd\/config on the node/,
-        fix: /\/etc\/rancher\/rke2\/config\.yaml on node srv-1 as etcd-arg \(RKE2 regenerates the etcd configuration file \/var\/lib\/rancher\/rke2\/server\/db\/etcd\/config, where they become keys such as client-transport-security\.client-cert-auth/,
+        fix: /\/var\/lib\/rancher\/rke2\/server\/db\/etcd\/config on node srv-1, which rke2-server rewrites at every start: .* an etcd-arg cannot change them .* and restart rke2-server$/,
       },
     },
   },

@@ -86,14 +86,27 @@ describe('k3s: the embedded etcd of a k3s server', () => {
     }
   });
 
-  it('a failing setting is fixed in k3s’s own configuration as etcd-arg, not in the file k3s rewrites', () => {
+  it('a failing TLS setting is not sent to etcd-arg (etcd ignores TLS keys at the top level, where k3s puts an etcd-arg): restart k3s', () => {
     const host = k3sNode(['/usr/local/bin/k3s', 'server']);
     try {
       host.write('var/lib/rancher/k3s/server/db/etcd/config', k3sEtcdConfig('/var/lib/rancher/k3s', false));
       const f = finding(check(host).rows, 'etcd-client-cert-auth');
       expect(f.status).to.equal('fail');
-      expect(f.remediation).to.contain('/etc/rancher/k3s/config.yaml (or a file of /etc/rancher/k3s/config.yaml.d/)');
-      expect(f.remediation).to.contain('as etcd-arg, then restart k3s');
+      expect(f.remediation).to.equal(
+        'Set --client-cert-auth=true in /var/lib/rancher/k3s/server/db/etcd/config, which k3s rewrites at every start: it writes the client-transport-security and peer-transport-security keys itself (its own certificates, client-cert-auth: true), and an etcd-arg cannot change them (it becomes a top-level key, where etcd ignores TLS settings); remove what set the value — an etcd-arg in /etc/rancher/k3s/config.yaml for a top-level key such as listen-client-urls, or a hand edit of the file — and restart k3s',
+      );
+    } finally {
+      host.remove();
+    }
+  });
+
+  it('an etcd-arg lands at the top of the file k3s writes: etcd ignores a TLS key there (the model says so, as etcd does)', () => {
+    const host = k3sNode(['/usr/local/bin/k3s', 'server']);
+    try {
+      // What `--etcd-arg=client-cert-auth=false` makes of k3s's file: the nested key k3s wrote stays.
+      host.write('var/lib/rancher/k3s/server/db/etcd/config', `${k3sEtcdConfig('/var/lib/rancher/k3s', true)}client-cert-auth: false\n`);
+      const f = finding(check(host).rows, 'etcd-client-cert-auth');
+      expect(f.status, f.message).to.equal('pass');
     } finally {
       host.remove();
     }

@@ -59,24 +59,28 @@ const DISTRIBUTIONS: readonly Distribution[] = [
   },
   {
     // k3s: etcd runs inside the k3s server process, reading the configuration file k3s writes from
-    // its own settings, each etcd-arg merged into it (k3s-io/k3s pkg/daemons/executor/executor.go,
-    // ETCDConfig.ToConfigFile); the file is rewritten at every start.
+    // its own settings at every start (k3s-io/k3s pkg/daemons/executor/executor.go,
+    // ETCDConfig.ToConfigFile).
     name: 'k3s',
     matches: (c) => /(^|[\s/])k3s server(\s|$)/.test(c.text) || c.text.includes('/var/lib/rancher/k3s/'),
     location: (c, node) =>
-      `/etc/rancher/k3s/config.yaml (or a file of /etc/rancher/k3s/config.yaml.d/)${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'}, then restart k3s (it rewrites ${c.configFile ?? 'the etcd configuration file'} from its settings at every start; an edit of that file is lost)`,
+      c.component === 'etcd' && c.configFile !== undefined
+        ? rancherEtcdLocation('k3s', '/etc/rancher/k3s/config.yaml', c.configFile, node)
+        : `/etc/rancher/k3s/config.yaml (or a file of /etc/rancher/k3s/config.yaml.d/)${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'}, then restart k3s`,
   },
   {
     // RKE2: the rke2 server writes /var/lib/rancher/rke2/agent/pod-manifests/{etcd,kube-apiserver}.yaml
-    // from /etc/rancher/rke2/config.yaml; etcd reads /var/lib/rancher/rke2/server/db/etcd/config
-    // (docs.rke2.io: etcd-arg, kube-apiserver-arg).
+    // from /etc/rancher/rke2/config.yaml; etcd reads /var/lib/rancher/rke2/server/db/etcd/config,
+    // written by the same ToConfigFile as k3s's (rancher/rke2 pkg/podexecutor, docs.rke2.io).
     name: 'RKE2',
     matches: (c) =>
       c.text.includes('/var/lib/rancher/rke2/') ||
       c.text.includes('rancher/hardened-') ||
       annotations(c.pod)['etcd.k3s.io/initial'] !== undefined,
     location: (c, node) =>
-      `/etc/rancher/rke2/config.yaml${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'} (RKE2 regenerates ${c.configFile !== undefined ? `the etcd configuration file ${c.configFile}, where they become keys such as client-transport-security.client-cert-auth,` : 'the static pod'} from it when rke2-server restarts)`,
+      c.component === 'etcd' && c.configFile !== undefined
+        ? rancherEtcdLocation('rke2-server', '/etc/rancher/rke2/config.yaml', c.configFile, node)
+        : `/etc/rancher/rke2/config.yaml${node} as ${c.component === 'etcd' ? 'etcd-arg' : 'kube-apiserver-arg'} (RKE2 regenerates the static pod from it when rke2-server restarts)`,
   },
   {
     // kops: nodeup writes the kube-apiserver manifest and etcd-manager runs etcd, both from the
@@ -124,6 +128,19 @@ const DISTRIBUTIONS: readonly Distribution[] = [
       `${STATIC_MANIFEST[c.component]}${node}, and in kubeadm's ClusterConfiguration (${c.component === 'etcd' ? 'etcd.local.extraArgs' : 'apiServer.extraArgs'}) so that \`kubeadm upgrade\` keeps it`,
   },
 ];
+
+/**
+ * k3s and RKE2 write etcd's configuration file at every start: the client-transport-security and
+ * peer-transport-security keys from their own settings (their certificates, client-cert-auth: true;
+ * k3s pkg/etcd/etcd.go), then each `etcd-arg=key=value` as a key at the top of the file
+ * (ToConfigFile). etcd reads TLS keys only under *-transport-security: measured on etcd 3.4.23 to 3.7.3
+ * (test/node-probe.test.ts), a top-level client-cert-auth, cert-file or auto-tls changes nothing (the config-file model,
+ * configuration/etcd-config-file.ts, says so too). So an etcd-arg can move a URL (listen-client-urls)
+ * but cannot set or unset TLS: the fix is to remove what changed the file, and restart.
+ */
+function rancherEtcdLocation(tool: string, config: string, configFile: string, node: string): string {
+  return `${configFile}${node}, which ${tool} rewrites at every start: it writes the client-transport-security and peer-transport-security keys itself (its own certificates, client-cert-auth: true), and an etcd-arg cannot change them (it becomes a top-level key, where etcd ignores TLS settings); remove what set the value — an etcd-arg in ${config} for a top-level key such as listen-client-urls, or a hand edit of the file — and restart ${tool}`;
+}
 
 /** Where the fix goes: the tool that writes the pod, the static pod manifest, or the owning object. */
 export function fixLocation(c: FixContext): string {
