@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
  */
 import { expect } from 'chai';
 import { generateCa, issueCertificate } from '../src/certs/authority.js';
-import { checkNode, nodeReport } from '../src/node/check.js';
+import { checkNode, nodeReport, staticPodDirs } from '../src/node/check.js';
+import { HostRoot } from '../src/node/host.js';
 import { DEFAULT_POLICY } from '../src/policy/policy.js';
 import type { ReportFinding, ReportRow } from '../src/report/report.js';
 import { RULES } from '../src/rules/rules.js';
@@ -356,6 +357,27 @@ describe('etcd-tls-guard node: the node rules on a kubeadm-like node', function 
     )) {
       const statuses = new Set(CASES.filter((c) => c.rule === rule.id).map((c) => c.status));
       expect([...statuses], rule.id).to.include.members(['pass', 'fail']);
+    }
+  });
+
+  it('a running kubelet says where its static pods are: --pod-manifest-path beats --config’s staticPodPath, flags read as pflag reads them', () => {
+    const host = new HostDir();
+    try {
+      host.write('etc/kubelet/config.yaml', 'kind: KubeletConfiguration\nstaticPodPath: /etc/from-config\n', 0o644);
+      host.write('etc/other/config.yaml', 'kind: KubeletConfiguration\nstaticPodPath: /etc/from-other-config\n', 0o644);
+      const dirs = (argv: string[]): string[] =>
+        staticPodDirs(new HostRoot(host.root), [{ pid: 7, argv: ['/usr/bin/kubelet', ...argv], env: new Map() }]).map((d) => d.path);
+      expect(dirs(['--config=/etc/kubelet/config.yaml'])).to.deep.equal(['/etc/from-config']);
+      // The separate form, other flags before it (unknown to our tables, read by their arity), the last occurrence.
+      expect(dirs(['--v', '2', '--node-ip', '10.0.0.1', '--config', '/etc/other/config.yaml'])).to.deep.equal(['/etc/from-other-config']);
+      expect(dirs(['--config=/etc/kubelet/config.yaml', '--config=/etc/other/config.yaml'])).to.deep.equal(['/etc/from-other-config']);
+      expect(dirs(['--config=/etc/kubelet/config.yaml', '--pod-manifest-path=/etc/flag-dir'])).to.deep.equal(['/etc/flag-dir']);
+      // pflag: a single dash is a shorthand, so `-config` is not --config (nothing found by the kubelet's flags).
+      expect(dirs(['-config=/etc/kubelet/config.yaml'])).to.deep.equal([]);
+      // `_` reads as `-`, as kube-apiserver's and the kubelet's normalisation do.
+      expect(dirs(['--pod_manifest_path=/etc/underscored'])).to.deep.equal(['/etc/underscored']);
+    } finally {
+      host.remove();
     }
   });
 

@@ -12,6 +12,7 @@ import { parseManifestText, type InputError } from '../input/manifests.js';
 import { judgeNode, planNode, probeTargetsOfPlan, type NodePlan, type NodeSource } from '../judgement/judge.js';
 import type { Observation } from '../judgement/judge.js';
 import { DEFAULT_PROBE_OPTIONS, probeEndpoints, type ProbeOptions } from './probe.js';
+import { parsePflags, type FlagSpec } from '../configuration/flags.js';
 import { findInvocations, processInvocations } from '../launch/invocation.js';
 import type { Container, Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -63,14 +64,27 @@ const MAX_MANIFESTS = 1_000;
 /** Where kubeadm writes the kubelet's configuration (staticPodPath). */
 const KUBEADM_KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 
-function flagValue(argv: readonly string[], flag: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === `--${flag}` || a === `-${flag}`) value = argv[i + 1];
-    else if (a.startsWith(`--${flag}=`) || a.startsWith(`-${flag}=`)) value = a.slice(a.indexOf('=') + 1);
-  }
-  return value;
+/**
+ * The two kubelet flags that say where its static pods are, read from its argv by the pflag parser
+ * that reads kube-apiserver's (the kubelet's flags are pflag too: `--x v`, `--x=v`, the last wins; a
+ * single dash is a shorthand, so `-config` is not `--config`). The kubelet's other flags are not in
+ * our tables: they are tolerated, each read by the arity rule of unknown flags.
+ */
+const KUBELET_FLAGS: ReadonlyMap<string, FlagSpec> = new Map([
+  ['pod-manifest-path', { bool: false }],
+  ['config', { bool: false }],
+]);
+
+function kubeletFlag(argv: readonly string[], flag: 'pod-manifest-path' | 'config'): string | undefined {
+  const parsed = parsePflags(
+    argv.slice(1).map((text) => ({ text })),
+    (name) => KUBELET_FLAGS.get(name),
+    new Map(),
+    'kubelet',
+    true,
+  );
+  const occurrences = parsed.occurrences.get(flag);
+  return occurrences?.[occurrences.length - 1]?.value.text;
 }
 
 function staticPodPathOf(host: HostRoot, configFile: string): string | undefined {
@@ -95,8 +109,8 @@ export function staticPodDirs(host: HostRoot, processes: readonly NodeProcess[])
     if (!dirs.some((d) => d.path === path)) dirs.push({ path, from });
   };
   for (const p of processes.filter((x) => programOf(x.argv) === 'kubelet')) {
-    const flag = flagValue(p.argv, 'pod-manifest-path');
-    const config = flagValue(p.argv, 'config');
+    const flag = kubeletFlag(p.argv, 'pod-manifest-path');
+    const config = kubeletFlag(p.argv, 'config');
     const fromConfig = config !== undefined ? staticPodPathOf(host, config) : undefined;
     if (flag !== undefined && flag !== '') add(flag, `kubelet (pid ${p.pid}) --pod-manifest-path`);
     else if (fromConfig !== undefined) add(fromConfig, `kubelet (pid ${p.pid}) --config ${config ?? ''} staticPodPath`);
