@@ -1,7 +1,7 @@
 import { APISERVER_FLAG_TABLE, APISERVER_RELEASES } from './apiserver-flags.js';
 import { FlagCatalog } from './flag-catalog.js';
 import { GO_VALUE_SYNTAX, parseGoBool, parsePflags, type FlagOccurrence, type FlagSpec } from './flags.js';
-import { parse as parseYaml } from 'yaml';
+import { readGoYaml } from './go-yaml.js';
 import type { Invocation } from '../launch/invocation.js';
 import type { NodeFiles } from './node-files.js';
 import { readFlags, type ProgramConfig, type Setting } from './settings.js';
@@ -76,12 +76,9 @@ function asValue(v: unknown): string | undefined {
 
 /** The etcd connection settings an OpenShift KubeAPIServerConfig makes; undefined when it is not one. */
 export function readOpenShiftConfig(text: string, file: string): ReadonlyMap<string, Setting> | string {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' });
-  } catch (e) {
-    return `${file} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0] ?? ''}`;
-  }
+  const read = readGoYaml(text);
+  if (!read.ok) return `${file} is not valid YAML or JSON: ${read.error}`;
+  const doc = read.value;
   if (typeof doc !== 'object' || doc === null) return `${file} is not a KubeAPIServerConfig`;
   const out = new Map<string, Setting>();
   const args = field(doc, ['apiServerArguments']);

@@ -11,7 +11,7 @@
  *   YAML syntax error stop etcd; `null` leaves the default.
  * Every point above was measured on etcd 3.4.23 (Debian), 3.5.35 and 3.6.16 (test/etcd-binary.test.ts).
  */
-import { parseAllDocuments } from 'yaml';
+import { readGoYaml } from './go-yaml.js';
 import type { Setting } from './settings.js';
 
 /** Top-level string fields of configYAML the rules read, by their JSON name (= the flag name). */
@@ -120,30 +120,9 @@ export function readEtcdConfigFile(text: string, file: string): EtcdConfigFile {
   const settings = new Map<string, Setting>();
   const notes: string[] = [];
   const refuse = (refusal: string): EtcdConfigFile => ({ settings, refusal, notes });
-  let docs;
-  try {
-    // go-yaml v2 decodes a timestamp into interface{} as its text ("for backward compatibility"), so
-    // `initial-cluster-token: 2001-12-14` is a string to etcd, not a refused type: no timestamp tag here.
-    docs = parseAllDocuments(text, {
-      version: '1.1',
-      uniqueKeys: false,
-      merge: true,
-      logLevel: 'error',
-      customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
-    });
-  } catch (e) {
-    return refuse(`error converting YAML to JSON: ${(e as Error).message}`);
-  }
-  const list = Array.isArray(docs) ? docs : [docs];
-  const first = list[0];
-  if (first !== undefined && first.errors.length > 0)
-    return refuse(`error converting YAML to JSON: ${first.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'} (${file})`);
-  let root: unknown;
-  try {
-    root = first === undefined ? null : first.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    return refuse(`error converting YAML to JSON: ${(e as Error).message} (${file})`);
-  }
+  const read = readGoYaml(text);
+  if (!read.ok) return refuse(`error converting YAML to JSON: ${read.error} (${file})`);
+  const root = read.value;
   if (root !== null && root !== undefined && !isObject(root)) {
     return refuse(`error unmarshaling JSON: json: cannot unmarshal ${jsonKind(root)} into Go value of type embed.configYAML (${file})`);
   }

@@ -6,13 +6,13 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { decodePodOf } from '../input/workload.js';
 import { parseManifestText, type InputError } from '../input/manifests.js';
 import { judgeNode, planNode, probeTargetsOfPlan, type NodePlan, type NodeSource } from '../judgement/judge.js';
 import type { Observation } from '../judgement/judge.js';
 import { DEFAULT_PROBE_OPTIONS, probeEndpoints, type ProbeOptions } from './probe.js';
 import { parsePflags, type FlagSpec } from '../configuration/flags.js';
+import { readGoYaml } from '../configuration/go-yaml.js';
 import { findInvocations, processInvocations } from '../launch/invocation.js';
 import type { Container, Pod } from '../launch/pod.js';
 import type { Policy } from '../policy/policy.js';
@@ -90,12 +90,12 @@ function kubeletFlag(argv: readonly string[], flag: 'pod-manifest-path' | 'confi
 function staticPodPathOf(host: HostRoot, configFile: string): string | undefined {
   const r = host.read(configFile);
   if (!r.ok) return undefined;
-  try {
-    const doc = parseYaml(r.bytes.toString('utf8'), { maxAliasCount: 100, logLevel: 'error' }) as { staticPodPath?: unknown } | null;
-    return typeof doc?.staticPodPath === 'string' && doc.staticPodPath !== '' ? doc.staticPodPath : undefined;
-  } catch {
-    return undefined;
-  }
+  const read = readGoYaml(r.bytes.toString('utf8'));
+  const path =
+    read.ok && typeof read.value === 'object' && read.value !== null
+      ? (read.value as { staticPodPath?: unknown }).staticPodPath
+      : undefined;
+  return typeof path === 'string' && path !== '' ? path : undefined;
 }
 
 /**

@@ -11,7 +11,7 @@
  * (a later file's scalar replaces an earlier one: k3s's pkg/configfilearg), else
  * /var/lib/rancher/k3s, k3s's default when it runs as root.
  */
-import { parse as parseYaml } from 'yaml';
+import { readGoYaml } from '../configuration/go-yaml.js';
 
 export const K3S_DEFAULT_DATA_DIR = '/var/lib/rancher/k3s';
 export const K3S_CONFIG = '/etc/rancher/k3s/config.yaml';
@@ -33,13 +33,11 @@ export function dataDirFlag(argv: readonly string[]): string | undefined {
 export function dataDirOfConfigs(texts: readonly string[]): string | undefined {
   let value: string | undefined;
   for (const text of texts) {
-    try {
-      const doc = parseYaml(text, { maxAliasCount: 100, logLevel: 'error' }) as Record<string, unknown> | null;
-      const v = doc?.['data-dir'];
-      if (typeof v === 'string' && v !== '') value = v;
-    } catch {
-      // A file k3s itself could not read stops k3s; nothing to take from it here.
-    }
+    // A file k3s itself could not read stops k3s; nothing to take from it here.
+    const read = readGoYaml(text);
+    const v =
+      read.ok && typeof read.value === 'object' && read.value !== null ? (read.value as Record<string, unknown>)['data-dir'] : undefined;
+    if (typeof v === 'string' && v !== '') value = v;
   }
   return value;
 }
