@@ -18,10 +18,10 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // stages of the one judgement
   launch: [],
-  configuration: ['launch'],
-  rules: ['launch', 'configuration'],
+  'program-config': ['launch'],
+  rules: ['launch', 'program-config'],
   policy: ['launch', 'rules', 'input'],
-  judgement: ['launch', 'configuration', 'rules', 'policy'],
+  judgement: ['launch', 'program-config', 'rules', 'policy'],
   // decoding and validating input; the report every file/cluster front door prints
   input: ['launch'],
   report: ['launch', 'rules', 'policy', 'judgement', 'input'],
@@ -34,10 +34,10 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   webhook: ['launch', 'policy', 'judgement', 'input', 'certs', 'log', 'metrics'],
   scan: ['launch', 'policy', 'judgement', 'input', 'report'],
   audit: ['launch', 'policy', 'judgement', 'input', 'report', 'kube'],
-  node: ['launch', 'configuration', 'policy', 'judgement', 'input', 'report', 'kube', 'metrics'],
+  node: ['launch', 'program-config', 'policy', 'judgement', 'input', 'report', 'kube', 'metrics'],
   cli: [
     'launch',
-    'configuration',
+    'program-config',
     'rules',
     'policy',
     'judgement',
@@ -165,7 +165,7 @@ describe('architecture: the imports of src/', () => {
 
   it('the pure stages do no I/O: no node: module, express, client-node or clock in launch, configuration, rules, judgement', () => {
     const impure = [...graph.keys()]
-      .filter((f) => ['launch', 'configuration', 'rules', 'judgement'].includes(folderOf(f)))
+      .filter((f) => ['launch', 'program-config', 'rules', 'judgement'].includes(folderOf(f)))
       .filter((f) =>
         /from '(node:[^']+|express|@kubernetes\/client-node|pino)'|\bDate\.now\(|new Date\(/.test(readFileSync(join(SRC, f), 'utf8')),
       );

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevCertificates } from '../src/certs/dev.js';
-import { readEtcdConfig } from '../src/configuration/etcd.js';
+import { readEtcdConfig } from '../src/program-config/etcd.js';
 import { findInvocations } from '../src/launch/invocation.js';
 import { HostNodeFiles } from '../src/node/files.js';
 import { HostRoot } from '../src/node/host.js';
@@ -128,7 +128,7 @@ const CASES: Case[] = [
     env: { ETCD_CONFIG_FILE: '{CFG}' },
     expected: 'refuses',
   },
-  // The configuration file, read with etcd's semantics (src/configuration/etcd-config-file.ts).
+  // The configuration file, read with etcd's semantics (src/program-config/etcd-config-file.ts).
   {
     name: 'config: client-cert-auth: yes (YAML 1.1) starts',
     args: ['--config-file={CFG}'],

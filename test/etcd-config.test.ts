@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { etcdMembership, readEtcdConfig, validateEtcdUrls } from '../src/configuration/etcd.js';
+import { etcdMembership, readEtcdConfig, validateEtcdUrls } from '../src/program-config/etcd.js';
 import { findInvocations } from '../src/launch/invocation.js';
 import type { EnvFromSource, EnvVar } from '../src/launch/pod.js';
-import type { ProgramConfig } from '../src/configuration/settings.js';
+import type { ProgramConfig } from '../src/program-config/settings.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS } from './helpers.js';
 
 function config(args: string[], env: EnvVar[] = [], envFrom?: EnvFromSource[]): ProgramConfig {

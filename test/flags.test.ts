@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseGoBool, parseGoFlags, parsePflags, type FlagLookup, type FlagSpec } from '../src/configuration/flags.js';
+import { parseGoBool, parseGoFlags, parsePflags, type FlagLookup, type FlagSpec } from '../src/program-config/flags.js';
 import { words } from './helpers.js';
 
 const goFlags = new Map<string, FlagSpec>([

@@ -24,7 +24,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 /**
  * The reference model of how etcd reads --client-cert-auth, written from the semantics (Go's flag
- * package and etcd's pkg/flags), independently of src/launch and src/configuration:
+ * package and etcd's pkg/flags), independently of src/launch and src/program-config:
  * - `--x` and `-x` set a bool flag to true; `--x=v` parses v with strconv.ParseBool;
  * - a bool flag never takes the next argument: `--x false` leaves "false" as the first positional
  *   argument, where flag parsing stops, and etcd refuses positional arguments;

@@ -1,9 +1,9 @@
 /**
- * The YAML of the Go programs' configuration files (src/configuration/go-yaml.ts): what go-yaml v2
+ * The YAML of the Go programs' configuration files (src/program-config/go-yaml.ts): what go-yaml v2
  * gives etcd, the kubelet, k3s and OpenShift's API server, measured for etcd in test/etcd-binary.test.ts.
  */
 import { expect } from 'chai';
-import { readGoYaml } from '../src/configuration/go-yaml.js';
+import { readGoYaml } from '../src/program-config/go-yaml.js';
 
 describe('go-yaml: configuration files as the Go programs read them', () => {
   const value = (text: string): unknown => {

@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { readEtcdConfigFile } from '../src/configuration/etcd-config-file.js';
-import { readOpenShiftConfig } from '../src/configuration/apiserver.js';
+import { readEtcdConfigFile } from '../src/program-config/etcd-config-file.js';
+import { readOpenShiftConfig } from '../src/program-config/apiserver.js';
 import { HostRoot } from '../src/node/host.js';
 
 const yamlish = fc.oneof(

@@ -4,13 +4,13 @@
  * between releases only when every release the run may be agrees.
  */
 import { expect } from 'chai';
-import { readApiserverConfig } from '../src/configuration/apiserver.js';
-import { readEtcdConfig } from '../src/configuration/etcd.js';
+import { readApiserverConfig } from '../src/program-config/apiserver.js';
+import { readEtcdConfig } from '../src/program-config/etcd.js';
 import { evaluatePod } from '../src/rules/evaluate.js';
 import { findInvocations } from '../src/launch/invocation.js';
 import type { EnvVar } from '../src/launch/pod.js';
-import { releaseScope, splitImage } from '../src/configuration/releases.js';
-import type { ProgramConfig } from '../src/configuration/settings.js';
+import { releaseScope, splitImage } from '../src/program-config/releases.js';
+import type { ProgramConfig } from '../src/program-config/settings.js';
 import { container, podWith } from './helpers.js';
 
 function configOf(image: string, argv: string[], env: EnvVar[] = []): ProgramConfig {

@@ -12,8 +12,8 @@
  */
 import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
 import type { Container, Pod } from '../launch/pod.js';
-import type { FileFacts, NodeFiles } from '../configuration/node-files.js';
-import type { ProgramConfig } from '../configuration/settings.js';
+import type { FileFacts, NodeFiles } from '../program-config/node-files.js';
+import type { ProgramConfig } from '../program-config/settings.js';
 import type { Neighbour } from '../rules/outcome.js';
 import { probeTargetsOf, type Observation, type ProbeTarget } from '../rules/observed.js';
 

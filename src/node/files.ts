@@ -5,7 +5,7 @@
  * read public key. OID is not RSA." on the ECDSA certificates RKE2 and k3s issue.)
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import type { Answer, CertificateFacts, CertificatesRead, FileFacts, NodeFiles, TextRead } from '../configuration/node-files.js';
+import type { Answer, CertificateFacts, CertificatesRead, FileFacts, NodeFiles, TextRead } from '../program-config/node-files.js';
 import type { Container, Pod } from '../launch/pod.js';
 import type { HostRoot } from './host.js';
 

@@ -11,7 +11,7 @@
  * (a later file's scalar replaces an earlier one: k3s's pkg/configfilearg), else
  * /var/lib/rancher/k3s, k3s's default when it runs as root.
  */
-import { readGoYaml } from '../configuration/go-yaml.js';
+import { readGoYaml } from '../program-config/go-yaml.js';
 
 export const K3S_DEFAULT_DATA_DIR = '/var/lib/rancher/k3s';
 export const K3S_CONFIG = '/etc/rancher/k3s/config.yaml';

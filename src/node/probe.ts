@@ -15,7 +15,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ClientIdentity, Observation, ProbeTarget, ServerCertificate } from '../judgement/judge.js';
-import type { NodeFiles } from '../configuration/node-files.js';
+import type { NodeFiles } from '../program-config/node-files.js';
 
 export interface ProbeOptions {
   /** Per endpoint, from connect to the answer. */

@@ -1,13 +1,13 @@
-import { readApiserverConfig } from '../configuration/apiserver.js';
+import { readApiserverConfig } from '../program-config/apiserver.js';
 import { fixLocation } from './fix-location.js';
-import { etcdMembership, readEtcdConfig, type Membership } from '../configuration/etcd.js';
+import { etcdMembership, readEtcdConfig, type Membership } from '../program-config/etcd.js';
 import { findInvocations, type Component, type Invocation } from '../launch/invocation.js';
 import { isMirrorPod, type Container, type Pod } from '../launch/pod.js';
 import { RULES, type Rule, type Status } from './rules.js';
-import type { NodeFiles } from '../configuration/node-files.js';
+import type { NodeFiles } from '../program-config/node-files.js';
 import type { FindingDetails, NodeContext } from './outcome.js';
-import { releaseScope } from '../configuration/releases.js';
-import type { ProgramConfig } from '../configuration/settings.js';
+import { releaseScope } from '../program-config/releases.js';
+import type { ProgramConfig } from '../program-config/settings.js';
 
 export type EtcdTopology = 'auto' | 'single' | 'cluster';
 
@@ -242,7 +242,7 @@ function evaluateContainer(pod: Pod, container: Container, initContainer: boolea
 }
 
 /**
- * Launch → configuration → rules for one pod: which containers run etcd or kube-apiserver, and every
+ * Launch → program configuration → rules for one pod: which containers run etcd or kube-apiserver, and every
  * rule's verdict for each. Pure: no I/O, no clock. Front doors call judgePod (judgement/), which adds
  * the policy's decision.
  */

@@ -3,8 +3,8 @@
  * the clock the node check hands in), and the permissions and owners of the files the CIS benchmark
  * lists (section 1.1). Pure: every fact comes in through NodeContext.
  */
-import { ANY_EKU, CLIENT_AUTH, SERVER_AUTH, type CertificateFacts, type FileFacts, type NodeFiles } from '../configuration/node-files.js';
-import { describeSetting, effectiveValue, type ProgramConfig } from '../configuration/settings.js';
+import { ANY_EKU, CLIENT_AUTH, SERVER_AUTH, type CertificateFacts, type FileFacts, type NodeFiles } from '../program-config/node-files.js';
+import { describeSetting, effectiveValue, type ProgramConfig } from '../program-config/settings.js';
 import type { CheckOutcome, FindingDetails, Neighbour, NodeContext } from './outcome.js';
 
 const DAY_MS = 86_400_000;

@@ -11,7 +11,7 @@
  * with no client authentication answers GET /version to a client with no certificate;
  * --client-cert-auth with --trusted-ca-file ends the handshake without one.
  */
-import type { ProgramConfig } from '../configuration/settings.js';
+import type { ProgramConfig } from '../program-config/settings.js';
 import type { CertificateProbe, CheckOutcome, NodeContext, Observation } from './outcome.js';
 
 export type { CertificateProbe, Observation, ServerCertificate } from './outcome.js';

@@ -1,6 +1,6 @@
 /** What a rule's check answers, and what a node check knows besides a program's configuration. */
-import type { NodeFiles, FileFacts } from '../configuration/node-files.js';
-import type { ProgramConfig } from '../configuration/settings.js';
+import type { NodeFiles, FileFacts } from '../program-config/node-files.js';
+import type { ProgramConfig } from '../program-config/settings.js';
 
 export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
 

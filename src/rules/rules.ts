@@ -2,9 +2,9 @@
  * The controls, one declaration each. Adding a control means adding one entry to RULES (and one row
  * to the rules test table); the evaluation, decision and output code never name a rule.
  */
-import { etcdBehaviour, isTlsScheme, knownUrlSchemes } from '../configuration/etcd.js';
+import { etcdBehaviour, isTlsScheme, knownUrlSchemes } from '../program-config/etcd.js';
 import type { Component } from '../launch/invocation.js';
-import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../configuration/settings.js';
+import { boolValue, describeSetting, effectiveValue, isNonEmpty, type ProgramConfig, type Setting } from '../program-config/settings.js';
 import {
   apiserverEtcdClientCertificate,
   certificateValid,
@@ -16,7 +16,7 @@ import {
   ownedByRoot,
   pkiFiles,
 } from './node-checks.js';
-import { CLIENT_AUTH, SERVER_AUTH } from '../configuration/node-files.js';
+import { CLIENT_AUTH, SERVER_AUTH } from '../program-config/node-files.js';
 import type { CheckOutcome, NodeContext } from './outcome.js';
 import { observedClientAuth } from './observed.js';
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/configuration/etcd-flags.ts: the flag set of each etcd minor release, measured on real etcd
+# Regenerates src/program-config/etcd-flags.ts: the flag set of each etcd minor release, measured on real etcd
 # binaries where one can be had, read from the release's source where not. Not run by CI.
 #   test/tools/etcd-flags/generate.sh
 # - 3.3.27: from etcdmain/config.go of github.com/coreos/etcd v3.3.27 (module proxy). It cannot be
@@ -22,4 +22,4 @@ for p in "${pairs[@]}"; do
 done
 src33=$(go mod download -json github.com/coreos/etcd@v3.3.27+incompatible | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
 command -v etcd >/dev/null || { echo "needs Debian's etcd-server (apt-get install etcd-server)" >&2; exit 1; }
-python3 "$here/probe.py" "$repo/src/configuration/etcd-flags.ts" "$src33/etcdmain/config.go" "3.4.23=$(command -v etcd)" "${built[@]}"
+python3 "$here/probe.py" "$repo/src/program-config/etcd-flags.ts" "$src33/etcdmain/config.go" "3.4.23=$(command -v etcd)" "${built[@]}"

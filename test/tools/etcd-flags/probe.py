@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measures each etcd release's flag set on its real binary and writes src/configuration/etcd-flags.ts.
+"""Measures each etcd release's flag set on its real binary and writes src/program-config/etcd-flags.ts.
 
 usage: probe.py OUT.ts ETCD33_CONFIG_GO RELEASE=BINARY[=SOURCE_DIR]...
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/configuration/apiserver-flags.ts from kube-apiserver's own flag set, one release per minor
+# Regenerates src/program-config/apiserver-flags.ts from kube-apiserver's own flag set, one release per minor
 # (default: the releases the table was made from). Needs Go and the Go module proxy; a few minutes per
 # release (it compiles kube-apiserver's command). Not run by CI. Each release's flag list is kept in
 # $WORK/<version>/flags.tsv (default ~/.cache/etcd-tls-guard/kflags), so a rerun only builds what is new.
@@ -23,7 +23,7 @@ for v in "${versions[@]}"; do
   (cd "$d" && go mod tidy >/dev/null && go build -buildvcs=false -o kflags . && ./kflags > flags.tsv.tmp && mv flags.tsv.tmp flags.tsv)
   echo "$v: $(wc -l < "$d/flags.tsv") flags" >&2
 done
-python3 - "$work" "$repo/src/configuration/apiserver-flags.ts" "${versions[@]}" <<'PY'
+python3 - "$work" "$repo/src/program-config/apiserver-flags.ts" "${versions[@]}" <<'PY'
 import sys
 work, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
 numeric = {'int': 'int', 'int32': 'int', 'int64': 'int', 'uint': 'uint', 'duration': 'duration'}
