@@ -1,7 +1,7 @@
 /**
  * What is generated from the source is committed up to date: `npm run generate` rewrites it, and this
  * fails until it has been run. Adding a control is one entry in src/rules/rules.ts and its rows in
- * test/rules.test.ts; the README's rules table and the chart's policy schema follow.
+ * test/rules/rules.test.ts; the README's rules table and the chart's policy schema follow.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';

@@ -53,7 +53,7 @@ function timestampsAsStrings(_key: unknown, value: unknown): unknown {
  * plain decimal integers — and gives the document to the reference at the first scalar YAML 1.1
  * could read otherwise (yes/no/on/off, octal, hex, binary, `_`, base 60, floats, timestamps, `<<`),
  * at any anchor, alias or tag, and at any error. So a document reads the same either way
- * (test/fuzz.test.ts checks it on random documents); only the time differs.
+ * (test/program-config/fuzz.test.ts checks it on random documents); only the time differs.
  */
 export function parseManifestText(text: string, source: string): LoadedInputs {
   return readFast(text, source) ?? readReference(text, source);

@@ -9,7 +9,7 @@
  *   read at all;
  * - a value of the wrong JSON type (`client-cert-auth: "true"`, a list where a string goes) and a
  *   YAML syntax error stop etcd; `null` leaves the default.
- * Every point above was measured on etcd 3.4.23 (Debian), 3.5.35 and 3.6.16 (test/etcd-binary.test.ts).
+ * Every point above was measured on etcd 3.4.23 (Debian), 3.5.35 and 3.6.16 (test/program-config/etcd-binary.test.ts).
  */
 import { readGoYaml } from './go-yaml.js';
 import type { Setting } from './settings.js';

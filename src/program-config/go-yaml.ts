@@ -1,6 +1,6 @@
 /**
  * YAML as the Go programs we judge read their configuration files: etcd's `--config-file` (go-yaml
- * v2 through sigs.k8s.io/yaml, measured on the real binaries: test/etcd-binary.test.ts), the
+ * v2 through sigs.k8s.io/yaml, measured on the real binaries: test/program-config/etcd-binary.test.ts), the
  * kubelet's `--config`, k3s's config.yaml and OpenShift's KubeAPIServerConfig. One set of options
  * for all of them:
  * - YAML 1.1 scalars (`yes`, `on` are booleans), as go-yaml v2 reads them;

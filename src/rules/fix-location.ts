@@ -134,7 +134,7 @@ const DISTRIBUTIONS: readonly Distribution[] = [
  * peer-transport-security keys from their own settings (their certificates, client-cert-auth: true;
  * k3s pkg/etcd/etcd.go), then each `etcd-arg=key=value` as a key at the top of the file
  * (ToConfigFile). etcd reads TLS keys only under *-transport-security: measured on etcd 3.4.23 to 3.7.3
- * (test/node-probe.test.ts), a top-level client-cert-auth, cert-file or auto-tls changes nothing (the config-file model,
+ * (test/node/probe.test.ts), a top-level client-cert-auth, cert-file or auto-tls changes nothing (the config-file model,
  * configuration/etcd-config-file.ts, says so too). So an etcd-arg can move a URL (listen-client-urls)
  * but cannot set or unset TLS: the fix is to remove what changed the file, and restart.
  */

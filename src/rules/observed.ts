@@ -7,7 +7,7 @@
  *
  * Why it matters: configuration and behaviour part ways — a flag etcd ignores, a config file or a
  * variable out of sight, a restart that did not happen, and above all external etcd, where the API
- * server's node holds only a URL. Measured with Debian's etcd 3.4.23 (test/node-probe.test.ts): TLS
+ * server's node holds only a URL. Measured with Debian's etcd 3.4.23 (test/node/probe.test.ts): TLS
  * with no client authentication answers GET /version to a client with no certificate;
  * --client-cert-auth with --trusted-ca-file ends the handshake without one.
  */

@@ -2,7 +2,7 @@
 # Builds real etcd servers of the given releases (default: those the flag table was measured on, past
 # 3.4) from go.etcd.io/etcd/server/v3 with main.go beside this script (etcdmain.Main, the etcd binary's
 # own entry point), cached in $ETCD_TLS_GUARD_CACHE (default ~/.cache/etcd-tls-guard). Prints
-# RELEASE=PATH,... for ETCD_TLS_GUARD_ETCD_BINARIES (test/etcd-binary.test.ts). A few minutes per
+# RELEASE=PATH,... for ETCD_TLS_GUARD_ETCD_BINARIES (test/program-config/etcd-binary.test.ts). A few minutes per
 # release on the first run; nothing after.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

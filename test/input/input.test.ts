@@ -1,0 +1,316 @@
+/**
+ * The input stage (src/input/): the pod view every front door decodes into, the pod templates of
+ * workloads, and the one decoding of an admission request — the same review decided the same by the
+ * webhook and by `scan`, operation by operation and kind by kind.
+ */
+import { expect } from 'chai';
+import type { JSONSchemaType } from 'ajv';
+import { generateDevCertificates, type DevCertificates } from '../../src/certs/dev.js';
+import { servingMaterial } from '../../src/certs/serving.js';
+import { decodePod } from '../../src/input/pod.js';
+import { decodePodOf, replicasOf, WORKLOAD_KINDS } from '../../src/input/workload.js';
+import { parseManifestText } from '../../src/input/manifests.js';
+import { nodeAt } from '../../src/input/positions.js';
+import type { EnvFromSource, Pod } from '../../src/launch/pod.js';
+import { silentLogger } from '../../src/log.js';
+import { DEFAULT_POLICY } from '../../src/policy/policy.js';
+import { exitCodeOf } from '../../src/report/report.js';
+import { scanDocuments } from '../../src/scan/scan.js';
+import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import { admissionReview, httpsRequest, KUBELET_USER } from '../admission.js';
+import { loadFixture } from '../helpers.js';
+
+// A schema that leaves out a field of its type does not compile: the view and its schema cannot drift.
+// @ts-expect-error: EnvFromSource's configMapRef and secretRef are missing
+const incomplete: JSONSchemaType<EnvFromSource> = { type: 'object', properties: { prefix: { type: 'string', nullable: true } } };
+void incomplete;
+
+describe('the pod view (src/input/pod.ts)', () => {
+  it('null optional fields are accepted as the API server accepts them, and left out of the view', () => {
+    const decoded = decodePod(
+      {
+        metadata: { name: 'etcd-0', annotations: null, labels: null },
+        spec: {
+          nodeName: null,
+          initContainers: null,
+          containers: [{ name: 'etcd', image: null, command: ['etcd'], args: null, env: null, envFrom: null }],
+        },
+      },
+      '',
+    );
+    expect(decoded).to.deep.equal({
+      ok: true,
+      value: { metadata: { name: 'etcd-0' }, spec: { containers: [{ name: 'etcd', command: ['etcd'] }] } },
+    });
+  });
+
+  it('the view holds exactly the declared fields: what the object carries besides is dropped', () => {
+    const pod = loadFixture('kubeadm/etcd.yaml') as Pod & { status?: unknown };
+    const decoded = decodePod(
+      {
+        ...pod,
+        status: { phase: 'Running' },
+        spec: {
+          ...pod.spec,
+          priority: 2000001000,
+          containers: pod.spec.containers.map((c) => ({ ...c, livenessProbe: { exec: { command: ['true'] } } })),
+        },
+      },
+      '',
+    );
+    expect(decoded.ok).to.equal(true);
+    const view = (decoded as { value: Pod }).value;
+    expect(view).not.to.have.property('status');
+    expect(view.spec).not.to.have.property('priority');
+    expect(view.spec.containers[0]).not.to.have.property('livenessProbe');
+    expect(view.spec.containers[0]?.command).to.deep.equal(pod.spec.containers[0]?.command);
+  });
+
+  it('a field of the wrong type is named by its path', () => {
+    const decoded = decodePod({ spec: { containers: [{ name: 'etcd', args: ['--client-cert-auth', true] }] } }, 'request.object');
+    expect(decoded).to.deep.equal({ ok: false, problems: ['request.object.spec.containers[0].args[1]: must be string'] });
+  });
+});
+
+describe('pod templates of workloads (src/input/workload.ts)', () => {
+  const template = { metadata: { labels: { app: 'etcd' } }, spec: { containers: [{ name: 'etcd', command: ['etcd'] }] } };
+  const wrap: Record<string, (t: object) => object> = {
+    PodTemplate: (t) => ({ template: t }),
+    ReplicationController: (t) => ({ spec: { template: t } }),
+    Deployment: (t) => ({ spec: { template: t } }),
+    StatefulSet: (t) => ({ spec: { template: t } }),
+    DaemonSet: (t) => ({ spec: { template: t } }),
+    ReplicaSet: (t) => ({ spec: { template: t } }),
+    Job: (t) => ({ spec: { template: t } }),
+    CronJob: (t) => ({ spec: { jobTemplate: { spec: { template: t } } } }),
+  };
+  it('covers every workload kind', () => {
+    expect(Object.keys(wrap).sort()).to.deep.equal([...WORKLOAD_KINDS].sort());
+  });
+  for (const kind of WORKLOAD_KINDS) {
+    it(`${kind}: its template judged as a pod of the workload (kind, namespace, name)`, () => {
+      const object = { kind, metadata: { name: 'etcd', namespace: 'tenant-a' }, ...(wrap[kind] as (t: object) => object)(template) };
+      expect(decodePodOf(kind, object, '')).to.deep.equal({
+        ok: true,
+        value: { kind, metadata: { labels: { app: 'etcd' }, namespace: 'tenant-a', name: 'etcd' }, spec: template.spec },
+      });
+    });
+  }
+  it('replicas: spec.replicas of the kinds that have it, 1 when absent or null (as the API server defaults it), none otherwise', () => {
+    expect(replicasOf('StatefulSet', { spec: { replicas: 3 } })).to.equal(3);
+    expect(replicasOf('Deployment', { spec: {} })).to.equal(1);
+    expect(replicasOf('ReplicaSet', { spec: { replicas: null } })).to.equal(1);
+    expect(replicasOf('ReplicationController', { spec: { replicas: 0 } })).to.equal(0);
+    expect(replicasOf('StatefulSet', { spec: { replicas: '3' } }), 'not a count').to.equal(undefined);
+    expect(replicasOf('StatefulSet', { spec: { replicas: 2.5 } }), 'not a count').to.equal(undefined);
+    for (const kind of ['Pod', 'DaemonSet', 'Job', 'CronJob', 'PodTemplate'])
+      expect(replicasOf(kind, { spec: { replicas: 3 } }), kind).to.equal(undefined);
+  });
+  it('a workload without its template is a problem at the template path, not a silent pass', () => {
+    expect(decodePodOf('StatefulSet', { metadata: { name: 'etcd' }, spec: {} }, 'request.object')).to.deep.equal({
+      ok: false,
+      problems: ['request.object.spec.template: required field is missing'],
+    });
+  });
+});
+
+/** An etcd StatefulSet whose template is the pod given (its namespace and name become the workload's). */
+function statefulSet(pod: Pod): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'etcd', namespace: 'tenant-a' },
+    spec: { replicas: 3, serviceName: 'etcd', template: { metadata: { labels: { app: 'etcd' } }, spec: pod.spec } },
+  };
+}
+
+function cronJob(pod: Pod): object {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'etcd-defrag', namespace: 'tenant-a' },
+    spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: pod.spec } } } },
+  };
+}
+
+/** The pod as a workload controller makes it: a controller owner reference to the workload. */
+function owned(pod: Pod, kind: string): Pod {
+  return {
+    ...pod,
+    metadata: {
+      ...pod.metadata,
+      name: 'etcd-0',
+      namespace: 'tenant-a',
+      ownerReferences: [{ apiVersion: 'apps/v1', kind, name: 'etcd', uid: 'u', controller: true }],
+    },
+  };
+}
+
+const STATEFULSET_CONTROLLER = {
+  username: 'system:serviceaccount:kube-system:statefulset-controller',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+
+describe('one decoding of an admission request: the webhook and scan decide the same', () => {
+  let certs: DevCertificates;
+  let server: RunningServer;
+  before(async () => {
+    certs = generateDevCertificates(['localhost', '127.0.0.1']);
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => DEFAULT_POLICY,
+      logger: silentLogger,
+    });
+  });
+  after(async () => {
+    await server.close(1000);
+  });
+
+  const passing = loadFixture('kubeadm/etcd.yaml');
+  const failing = loadFixture('insecure/etcd-plaintext.yaml');
+  const workload = (kind: string, group: string): Record<string, unknown> => ({
+    kind: { group, version: 'v1', kind },
+    resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` },
+  });
+  /** What each front door must answer: allowed (and with warnings) or denied, or a malformed request. */
+  type Expected = 'allowed' | 'warned' | 'denied' | 'malformed';
+  const cases: Array<{ name: string; object: unknown; request?: Record<string, unknown>; expected: Expected }> = [
+    { name: 'a compliant Pod CREATE', object: passing, expected: 'allowed' },
+    { name: 'a failing Pod CREATE', object: failing, expected: 'denied' },
+    { name: 'a failing Pod CREATE, dry run', object: failing, request: { dryRun: true }, expected: 'denied' },
+    {
+      name: 'an UPDATE of a pod that already failed the same way (ratcheting)',
+      object: failing,
+      request: { operation: 'UPDATE', oldObject: failing },
+      expected: 'warned',
+    },
+    {
+      name: 'an UPDATE that makes a compliant pod fail',
+      object: failing,
+      request: { operation: 'UPDATE', oldObject: passing },
+      expected: 'denied',
+    },
+    { name: 'a DELETE of a failing pod', object: null, request: { operation: 'DELETE', oldObject: failing }, expected: 'allowed' },
+    {
+      name: 'pods/status of a failing pod',
+      object: failing,
+      request: { operation: 'UPDATE', subResource: 'status', oldObject: failing },
+      expected: 'allowed',
+    },
+    {
+      name: "a kubelet's failing mirror pod (kubeletMirrorPods: audit)",
+      object: failing,
+      request: { userInfo: KUBELET_USER },
+      expected: 'allowed',
+    },
+    { name: 'a failing StatefulSet CREATE', object: statefulSet(failing), request: workload('StatefulSet', 'apps'), expected: 'denied' },
+    { name: 'a compliant StatefulSet CREATE', object: statefulSet(passing), request: workload('StatefulSet', 'apps'), expected: 'allowed' },
+    {
+      name: 'a StatefulSet scaled (UPDATE, the same failing template)',
+      object: statefulSet(failing),
+      request: { ...workload('StatefulSet', 'apps'), operation: 'UPDATE', oldObject: statefulSet(failing) },
+      expected: 'warned',
+    },
+    {
+      name: 'deployments/scale',
+      object: { kind: 'Scale', spec: { replicas: 3 } },
+      request: { ...workload('Deployment', 'apps'), operation: 'UPDATE', subResource: 'scale' },
+      expected: 'allowed',
+    },
+    { name: 'a failing CronJob CREATE', object: cronJob(failing), request: workload('CronJob', 'batch'), expected: 'denied' },
+    {
+      name: "a StatefulSet's failing pod, created by the statefulset controller (controllerPods: audit)",
+      object: owned(failing, 'StatefulSet'),
+      request: { userInfo: STATEFULSET_CONTROLLER },
+      expected: 'allowed',
+    },
+    { name: 'the same pod with the same owner reference, created by an admin', object: owned(failing, 'StatefulSet'), expected: 'denied' },
+    {
+      name: "a Deployment's failing ReplicaSet, created by the deployment controller",
+      object: {
+        kind: 'ReplicaSet',
+        metadata: {
+          name: 'etcd-5d8f7',
+          namespace: 'tenant-a',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'etcd', uid: 'u', controller: true }],
+        },
+        spec: { template: { spec: failing.spec } },
+      },
+      request: {
+        ...workload('ReplicaSet', 'apps'),
+        userInfo: { username: 'system:serviceaccount:kube-system:deployment-controller', groups: ['system:serviceaccounts'] },
+      },
+      expected: 'allowed',
+    },
+    { name: 'a ConfigMap', object: { kind: 'ConfigMap', data: {} }, request: workload('ConfigMap', ''), expected: 'allowed' },
+    {
+      name: 'a Pod whose args are not strings',
+      object: { metadata: { name: 'x' }, spec: { containers: [{ name: 'etcd', args: [1] }] } },
+      expected: 'malformed',
+    },
+    {
+      name: 'a StatefulSet without its template',
+      object: { metadata: { name: 'etcd' }, spec: {} },
+      request: workload('StatefulSet', 'apps'),
+      expected: 'malformed',
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const review = admissionReview(c.object, c.request);
+      const reply = await httpsRequest(`${server.url}/validate`, {
+        method: 'POST',
+        ca: certs.ca.certPem,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(review),
+      });
+      const response = (JSON.parse(reply.body) as { response: { allowed: boolean; warnings?: string[] } }).response;
+      const webhook: Expected =
+        reply.status === 400 ? 'malformed' : !response.allowed ? 'denied' : (response.warnings?.length ?? 0) > 0 ? 'warned' : 'allowed';
+
+      const report = scanDocuments([{ source: 'review.json', document: 0, object: review }], DEFAULT_POLICY);
+      const exit = exitCodeOf(report);
+      const warned = report.results.some((r) =>
+        r.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'warn'),
+      );
+      const scan: Expected = exit === 2 ? 'malformed' : exit === 1 ? 'denied' : warned ? 'warned' : 'allowed';
+
+      expect({ webhook, scan }).to.deep.equal({ webhook: c.expected, scan: c.expected });
+    });
+  }
+});
+
+describe('where each node of a manifest is (src/input/positions.ts)', () => {
+  const text = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'spec:',
+    '  containers:',
+    '    - name: etcd',
+    '      command:',
+    '        - etcd',
+    '        - --client-cert-auth=false',
+    '---',
+    '{"kind": "Pod", "spec": {"containers": [{"name": "x", "args": ["--a"]}]}}',
+    '',
+  ].join('\n');
+  for (const reader of ['fast', 'reference'] as const) {
+    it(`${reader} reader: a node's line and column, in every document of the file`, () => {
+      // An anchor sends the text to the reference reader; the same places either way.
+      const loaded = parseManifestText(reader === 'fast' ? text : `x: &a 1\n---\n${text}`, 'pod.yaml');
+      const [first, second] = loaded.documents.filter((d) => (d.object as { kind?: string }).kind === 'Pod');
+      const place = (doc: typeof first, path: Array<string | number>): unknown => {
+        const node = nodeAt(doc?.tree?.root, path);
+        return node === undefined ? undefined : doc?.tree?.source.position(node.at);
+      };
+      const offset = reader === 'fast' ? 0 : 2;
+      expect(place(first, ['spec', 'containers', 0, 'command', 1])).to.deep.equal({ line: 8 + offset, column: 11 });
+      expect(place(first, ['spec', 'containers', 0])).to.deep.equal({ line: 5 + offset, column: 7 });
+      expect(place(second, ['spec', 'containers', 0, 'args', 0])).to.deep.equal({ line: 10 + offset, column: 64 });
+      expect(place(first, ['spec', 'volumes'])).to.equal(undefined);
+    });
+  }
+});
