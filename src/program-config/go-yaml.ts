@@ -27,7 +27,7 @@ export function readGoYaml(text: string): { readonly ok: true; readonly value: u
   let first: Document.Parsed | undefined;
   try {
     const docs = parseAllDocuments(text, PARSE_OPTIONS);
-    first = (Array.isArray(docs) ? docs : [docs])[0] as Document.Parsed | undefined;
+    first = (Array.isArray(docs) ? docs : [docs])[0];
   } catch (e) {
     return { ok: false, error: firstLine((e as Error).message) };
   }
