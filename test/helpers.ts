@@ -58,24 +58,11 @@ export function podWith(opts: PodOptions, containers?: Container[]): Pod {
   };
 }
 
-/** Flags of a compliant single-member kubeadm etcd; tests add or override from here. */
-export const KUBEADM_ETCD_FLAGS = [
-  '--advertise-client-urls=https://10.0.0.11:2379',
-  '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
-  '--client-cert-auth=true',
-  '--data-dir=/var/lib/etcd',
-  '--initial-advertise-peer-urls=https://10.0.0.11:2380',
-  '--initial-cluster=cp-1=https://10.0.0.11:2380',
-  '--key-file=/etc/kubernetes/pki/etcd/server.key',
-  '--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.11:2379',
-  '--listen-peer-urls=https://10.0.0.11:2380',
-  '--name=cp-1',
-  '--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt',
-  '--peer-client-cert-auth=true',
-  '--peer-key-file=/etc/kubernetes/pki/etcd/peer.key',
-  '--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
-  '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
-];
+/**
+ * Flags of a compliant single-member kubeadm etcd — the kubeadm fixture's own
+ * (test/fixtures/kubeadm/etcd.yaml, one source of truth); tests add or override from here.
+ */
+export const KUBEADM_ETCD_FLAGS: readonly string[] = (loadFixture('kubeadm/etcd.yaml').spec.containers[0]?.command ?? []).slice(1);
 
 /** Replaces (by flag name) or adds flags; `--x` with value `null` removes --x. */
 export function withFlags(base: readonly string[], changes: Readonly<Record<string, string | null>>): string[] {
@@ -92,6 +79,6 @@ export function withFlags(base: readonly string[], changes: Readonly<Record<stri
   return out;
 }
 
-export function etcdPod(args: string[], opts: PodOptions = {}): Pod {
+export function etcdPod(args: readonly string[], opts: PodOptions = {}): Pod {
   return podWith({ ...opts, command: ['etcd', ...args] });
 }

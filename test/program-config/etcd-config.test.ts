@@ -5,7 +5,7 @@ import type { EnvFromSource, EnvVar } from '../../src/launch/pod.js';
 import type { ProgramConfig } from '../../src/program-config/settings.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS } from '../helpers.js';
 
-function config(args: string[], env: EnvVar[] = [], envFrom?: EnvFromSource[]): ProgramConfig {
+function config(args: readonly string[], env: EnvVar[] = [], envFrom?: EnvFromSource[]): ProgramConfig {
   const pod = etcdPod(args, { env, ...(envFrom !== undefined ? { envFrom } : {}) });
   const c = pod.spec.containers[0];
   if (c === undefined) throw new Error('no container');
