@@ -1,6 +1,7 @@
-/** What a rule's check answers, and what a node check knows besides a program's configuration. */
+/** What a rule declares and what its check answers, and what a node check knows besides a program's configuration. */
 import type { NodeFiles, FileFacts } from '../program-config/node-files.js';
 import type { ProgramConfig } from '../program-config/settings.js';
+import type { Component } from '../launch/invocation.js';
 
 export type Status = 'pass' | 'fail' | 'not-applicable' | 'unknown';
 
@@ -93,4 +94,29 @@ export interface NodeContext {
    * when nothing was probed (--no-probe).
    */
   readonly observed?: (url: string) => Observation | undefined;
+}
+
+/** A control's declaration (rules.ts, node-rules.ts): what it checks, how to fix it, what passing means. */
+export interface Rule {
+  readonly id: string;
+  readonly component: Component;
+  /** Control numbers in the CIS Kubernetes Benchmark, by benchmark version (numbering moved). */
+  readonly cis: { readonly '1.5.1'?: string; readonly '1.10'?: string };
+  readonly title: string;
+  /** Only for etcd clusters of more than one member (peer traffic exists). */
+  readonly multiMemberOnly: boolean;
+  /**
+   * `node`: the rule reads what only the node shows (files, certificates, the other programs there);
+   * only `etcd-tls-guard node` evaluates it. Absent: the pod spec is enough (webhook, scan, audit).
+   */
+  readonly scope?: 'node';
+  readonly check: (config: ProgramConfig, node?: NodeContext) => CheckOutcome;
+  /**
+   * One line; `{file}` is replaced by where a flag is fixed (the static pod manifest and the
+   * distribution's own configuration, or the pod spec); `{manifest}` by the file or process a node
+   * rule found on the node.
+   */
+  readonly remediation: string;
+  /** When it passes, in Markdown: the README's rules table is generated from it (`rules --format markdown`). */
+  readonly passes: string;
 }
