@@ -65,6 +65,24 @@ interface Conversation {
   readonly verification?: { readonly verified: boolean; readonly detail: string };
 }
 
+/** A plain or TLS connection to the target; throws (synchronously) when Node cannot use the credentials. */
+function connectTo(target: ProbeTarget, credentials?: { cert: string; key: string; ca?: string }): Socket | TLSSocket {
+  if (!target.tls) return netConnect({ host: target.host, port: target.port });
+  const isIp = /^[0-9.]+$|:/.test(target.host);
+  return tlsConnect({
+    host: target.host,
+    port: target.port,
+    // The handshake goes on whatever the server's certificate: this probe asks what the server
+    // demands of a client. With a CA, socket.authorized then says whether it verifies the server.
+    rejectUnauthorized: false,
+    ...(isIp ? {} : { servername: target.host }),
+    ALPNProtocols: ['http/1.1'],
+    ...(credentials !== undefined
+      ? { cert: credentials.cert, key: credentials.key, ...(credentials.ca !== undefined ? { ca: credentials.ca } : {}) }
+      : {}),
+  });
+}
+
 function converse(target: ProbeTarget, timeoutMs: number, credentials?: { cert: string; key: string; ca?: string }): Promise<Conversation> {
   return new Promise((resolve) => {
     let settled = false;
@@ -74,21 +92,16 @@ function converse(target: ProbeTarget, timeoutMs: number, credentials?: { cert: 
     let received = '';
     const hostHeader = target.host.includes(':') ? `[${target.host}]` : target.host;
     const request = `GET /version HTTP/1.1\r\nHost: ${hostHeader}:${target.port}\r\nUser-Agent: etcd-tls-guard-probe\r\nConnection: close\r\n\r\n`;
-    const isIp = /^[0-9.]+$|:/.test(target.host);
-    const socket: Socket | TLSSocket = target.tls
-      ? tlsConnect({
-          host: target.host,
-          port: target.port,
-          // The handshake goes on whatever the server's certificate: this probe asks what the server
-          // demands of a client. With a CA, socket.authorized then says whether it verifies the server.
-          rejectUnauthorized: false,
-          ...(isIp ? {} : { servername: target.host }),
-          ALPNProtocols: ['http/1.1'],
-          ...(credentials !== undefined
-            ? { cert: credentials.cert, key: credentials.key, ...(credentials.ca !== undefined ? { ca: credentials.ca } : {}) }
-            : {}),
-        })
-      : netConnect({ host: target.host, port: target.port });
+    let socket: Socket | TLSSocket;
+    try {
+      socket = connectTo(target, credentials);
+    } catch (err) {
+      // Node refuses a key that is not the certificate's, or PEM it cannot read, before connecting.
+      resolve({
+        observation: { kind: 'unreachable', detail: `the client certificate, key or CA cannot be used: ${(err as Error).message}` },
+      });
+      return;
+    }
     const done = (o: Observation): void => {
       if (settled) return;
       settled = true;

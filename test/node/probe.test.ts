@@ -211,6 +211,21 @@ for (const { release, bin } of binaries.length > 0 ? binaries : [{ release: 'non
       });
     });
 
+    it('credentials Node cannot use (a key that is not the certificate’s, not PEM at all): not tried, with the reason; never a crash', async () => {
+      const url = urls['client-cert-auth with a trusted CA']?.client ?? '';
+      for (const [what, bad, reason] of [
+        ['a key of another certificate', { ...credentials(), key: stranger.keyPem }, /key values mismatch/],
+        ['no PEM', { ...credentials(), cert: 'not a certificate', key: 'not a key' }, /no start line|PEM/],
+      ] as const) {
+        const o = await probeEndpoint(target(url), 2000, bad);
+        expect(o.kind, what).to.equal('refused');
+        const withCertificate = o.kind === 'refused' ? o.withCertificate : undefined;
+        expect(withCertificate?.result, what).to.equal('not-tried');
+        expect(withCertificate?.detail, what).to.match(/^the client certificate, key or CA cannot be used: /);
+        expect(withCertificate?.detail, what).to.match(reason);
+      }
+    });
+
     it('credentials are sent only to a server that refused a client without one', async () => {
       const o = await probeEndpoint(target(urls['TLS without client authentication']?.client ?? ''), 2000, credentials());
       expect(o.kind).to.equal('served');
