@@ -7,9 +7,9 @@
  *
  * Why it matters: configuration and behaviour part ways — a flag etcd ignores, a config file or a
  * variable out of sight, a restart that did not happen, and above all external etcd, where the API
- * server's node holds only a URL. Measured with Debian's etcd 3.4.23 (test/node/probe.test.ts): TLS
- * with no client authentication answers GET /version to a client with no certificate;
- * --client-cert-auth with --trusted-ca-file ends the handshake without one.
+ * server's node holds only a URL. Measured on etcd 3.4.23, 3.5.35, 3.6.16 and 3.7.3, client and peer
+ * ports (test/node/probe.test.ts): TLS with no client authentication answers GET /version to a
+ * client with no certificate; a trusted CA, with or without --client-cert-auth, ends the handshake.
  */
 import type { ProgramConfig } from '../program-config/settings.js';
 import type { CertificateProbe, CheckOutcome, NodeContext, Observation } from './outcome.js';
@@ -169,6 +169,9 @@ export function observedClientAuth(
         message: `a ${who} with no certificate was served at ${served.map(({ t }) => t.url).join(', ')}`,
         evidence,
       };
+    // A URL list out of sight (an --etcd-servers-overrides from a file, say) may name servers not
+    // probed: whatever those that were show, that is never a pass.
+    if (hidden.length > 0) return { status: 'unknown', message: `some ${what} URLs are out of sight: ${hidden.join('; ')}`, evidence };
     const unseen = seen.filter(({ o }) => o === undefined || o.kind === 'unreachable');
     if (unseen.length > 0)
       return {

@@ -17,7 +17,8 @@ import { probeEndpoint, probeEndpoints, type ClientCredentials } from '../../src
 import { observedClientAuth, probeTargetsOf, type Observation, type ProbeTarget } from '../../src/rules/observed.js';
 import { readApiserverConfig } from '../../src/program-config/apiserver.js';
 import { readEtcdConfig } from '../../src/program-config/etcd.js';
-import { processInvocations } from '../../src/launch/invocation.js';
+import { findInvocations, processInvocations } from '../../src/launch/invocation.js';
+import { podWith } from '../helpers.js';
 import type { NodeContext } from '../../src/rules/outcome.js';
 import { etcdBinaries, freePort, until } from '../processes.js';
 
@@ -369,6 +370,19 @@ describe('observed rules: the judgement of what was met (pure)', () => {
     const outcome = rule(etcd(['--listen-client-urls=unix://x']), node({}));
     expect(outcome.status).to.equal('unknown');
     expect(outcome.message).to.match(/^the client endpoint URLs are out of sight: --listen-client-urls: invalid value "unix:\/\/x"/);
+  });
+
+  it('one URL list out of sight beside another that was probed: unknown, never a pass', () => {
+    // kube-apiserver's --etcd-servers-overrides from a Secret: out of sight of the judgement.
+    const pod = podWith({
+      command: ['kube-apiserver', '--etcd-servers=https://10.0.0.5:2379', '--etcd-servers-overrides=$(OVERRIDES)'],
+      env: [{ name: 'OVERRIDES', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }],
+    });
+    const config = readApiserverConfig(findInvocations(pod, pod.spec.containers[0] as never)[0] as never);
+    if (config.get('etcd-servers-overrides').state !== 'unknown') return expect.fail('the override should be out of sight');
+    const outcome = observedClientAuth('kube-apiserver', 'client')(config, node({ 'https://10.0.0.5:2379': refused }));
+    expect(outcome.status).to.equal('unknown');
+    expect(outcome.message).to.match(/^some etcd server URLs are out of sight: --etcd-servers-overrides: /);
   });
 
   it('the positive check, in the message and the evidence: accepted and verified, refused, or not verified', () => {
