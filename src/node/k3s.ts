@@ -11,22 +11,30 @@
  * (a later file's scalar replaces an earlier one: k3s's pkg/configfilearg), else
  * /var/lib/rancher/k3s, k3s's default when it runs as root.
  */
+import { parseGoFlags } from '../program-config/flags.js';
 import { readGoYaml } from '../program-config/go-yaml.js';
 
 export const K3S_DEFAULT_DATA_DIR = '/var/lib/rancher/k3s';
 export const K3S_CONFIG = '/etc/rancher/k3s/config.yaml';
 export const K3S_CONFIG_DIR = '/etc/rancher/k3s/config.yaml.d';
 
-/** `--data-dir X`, `--data-dir=X`, `-d X`, `-d=X` in a k3s argv (the last one wins, as urfave/cli). */
-export function dataDirFlag(argv: readonly string[]): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--data-dir' || a === '-d') value = argv[i + 1];
-    else if (a.startsWith('--data-dir=')) value = a.slice('--data-dir='.length);
-    else if (a.startsWith('-d=')) value = a.slice('-d='.length);
-  }
-  return value;
+/**
+ * `--data-dir` (alias `-d`) in a k3s server's argv after `server`. k3s's CLI (urfave/cli v2) parses
+ * with Go's flag package, which program-config/flags.ts models: `-d X`, `--data-dir=X`, `-data-dir X`
+ * alike, the last occurrence wins, parsing stops at the first argument that is not a flag. k3s's
+ * other flags are not in our tables: tolerated, each read by the arity rule of unknown flags.
+ */
+export function dataDirFlag(args: readonly string[]): string | undefined {
+  const parsed = parseGoFlags(
+    args.map((text) => ({ text })),
+    (name) => (name === 'data-dir' || name === 'd' ? { bool: false } : undefined),
+    'k3s',
+    true,
+  );
+  const last = [...(parsed.occurrences.get('data-dir') ?? []), ...(parsed.occurrences.get('d') ?? [])]
+    .sort((x, y) => x.index - y.index)
+    .pop();
+  return last?.value.text;
 }
 
 /** `data-dir` of k3s configuration files, read in order (the last that sets it wins). */

@@ -115,6 +115,10 @@ describe('k3s: the embedded etcd of a k3s server', () => {
   it('the data directory: --data-dir beats the configuration files; config.yaml.d files override config.yaml in name order', () => {
     expect(dataDirFlag(['--cluster-init', '-d', '/srv/k3s'])).to.equal('/srv/k3s');
     expect(dataDirFlag(['--data-dir=/a', '--data-dir', '/b'])).to.equal('/b');
+    // Go's flag package, as urfave/cli uses it: one dash or two, and the alias and the name are one flag.
+    expect(dataDirFlag(['-data-dir', '/c'])).to.equal('/c');
+    expect(dataDirFlag(['--data-dir=/a', '-d=/d'])).to.equal('/d');
+    expect(dataDirFlag(['-d', '/d', '--data-dir', '/a'])).to.equal('/a');
     expect(dataDirOfConfigs(['data-dir: /from-config\n', 'token: x\n', 'data-dir: /from-drop-in\n'])).to.equal('/from-drop-in');
     expect(dataDirOfConfigs(['write-kubeconfig-mode: "0644"\n'])).to.equal(undefined);
 
