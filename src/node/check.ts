@@ -19,7 +19,7 @@ import type { Policy } from '../policy/policy.js';
 import { reportOf, rowsOf, type Report, type ReportRow } from '../report/report.js';
 import { HostNodeFiles, podPathMapping, processPathMapping } from './files.js';
 import { HostRoot } from './host.js';
-import { dataDirFlag, dataDirOfConfigs, embeddedEtcdConfig, K3S_CONFIG, K3S_CONFIG_DIR, K3S_DEFAULT_DATA_DIR } from './k3s.js';
+import { configFileOf, embeddedApiserverArgv, embeddedEtcdConfig, embeddedEtcdEndpoint, k3sServerSettings } from './k3s.js';
 import { nodeProcesses, programOf, type NodeProcess } from './processes.js';
 
 export interface NodeCheckOptions {
@@ -265,7 +265,7 @@ function prepareNode(options: NodeCheckOptions): PreparedNode {
     }
     let invocations = processInvocations(p.argv, p.env);
     if (program === 'k3s server') {
-      const embedded = k3sEmbeddedEtcd(host, p.argv);
+      const embedded = k3sServerRuns(host, p);
       if (typeof embedded === 'string') {
         notes.push(`k3s server (pid ${p.pid}) without embedded etcd: ${embedded}`);
         continue;
@@ -292,31 +292,46 @@ function prepareNode(options: NodeCheckOptions): PreparedNode {
 }
 
 /**
- * A k3s server's embedded etcd as a run of etcd reading the configuration file k3s writes for it
- * (node/k3s.ts); a reason instead when there is none (SQLite or an external datastore).
+ * A k3s server's embedded etcd and kube-apiserver as the runs k3s makes of them (node/k3s.ts): etcd
+ * reading the configuration file k3s writes for it, kube-apiserver with k3s's storage defaults and
+ * the server's kube-apiserver-arg; a reason instead when there is no embedded etcd (SQLite, or an
+ * external datastore: --datastore-endpoint).
  */
-function k3sEmbeddedEtcd(host: HostRoot, argv: readonly string[]): ReturnType<typeof processInvocations> | string {
-  const configTexts = [K3S_CONFIG, ...k3sConfigDropIns(host)].flatMap((f) => {
-    const r = host.read(f);
-    return r.ok ? [r.bytes.toString('utf8')] : [];
-  });
-  const dataDir = dataDirFlag(argv.slice(2)) ?? dataDirOfConfigs(configTexts) ?? K3S_DEFAULT_DATA_DIR;
-  const config = embeddedEtcdConfig(dataDir);
-  const at = host.locate(config);
-  if (!at.ok) return `no ${config} (its datastore is SQLite or external: --datastore-endpoint)`;
-  return processInvocations(['etcd', `--config-file=${config}`], new Map()).map((inv) => ({
+function k3sServerRuns(host: HostRoot, p: NodeProcess): ReturnType<typeof processInvocations> | string {
+  const args = p.argv.slice(2);
+  const configFile = configFileOf(args, p.env instanceof Map ? p.env : new Map());
+  const configTexts =
+    configFile === ''
+      ? []
+      : [configFile, ...configDropIns(host, `${configFile}.d`)].flatMap((f) => {
+          const r = host.read(f);
+          return r.ok ? [r.bytes.toString('utf8')] : [];
+        });
+  const settings = k3sServerSettings(args, configTexts);
+  const etcdConfig = embeddedEtcdConfig(settings.dataDir);
+  const read = host.read(etcdConfig);
+  if (!read.ok) return `no ${etcdConfig} (its datastore is SQLite or external: --datastore-endpoint)`;
+  const etcd = processInvocations(['etcd', `--config-file=${etcdConfig}`], new Map()).map((inv) => ({
     ...inv,
-    origin: `embedded in k3s server: the configuration k3s writes (${config}, etcd-arg merged in)`,
+    origin: `embedded in k3s server: the configuration k3s writes (${etcdConfig}, etcd-arg merged in)`,
   }));
+  const endpoint = embeddedEtcdEndpoint(read.bytes.toString('utf8'));
+  if (endpoint === undefined) return etcd;
+  const apiserver = processInvocations(embeddedApiserverArgv(settings, endpoint), new Map()).map((inv) => ({
+    ...inv,
+    origin: `embedded in k3s server: k3s's storage flags, then kube-apiserver-arg of ${configFile === '' ? 'the command line' : `${configFile}, ${configFile}.d and the command line`}`,
+  }));
+  return [...etcd, ...apiserver];
 }
 
-function k3sConfigDropIns(host: HostRoot): string[] {
-  const at = host.locate(K3S_CONFIG_DIR);
+/** The drop-in files of a k3s configuration file, in name order (os.ReadDir), .yaml and .yml only. */
+function configDropIns(host: HostRoot, dir: string): string[] {
+  const at = host.locate(dir);
   if (!at.ok || !at.stats.isDirectory()) return [];
   return readdirSync(at.real)
-    .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+    .filter((n) => /\.ya?ml$/i.test(n))
     .sort()
-    .map((n) => `${K3S_CONFIG_DIR}/${n}`);
+    .map((n) => `${dir}/${n}`);
 }
 
 /** The report `scan` prints, from a node check. */

@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { checkNode, nothingFound } from '../../src/node/check.js';
-import { dataDirFlag, dataDirOfConfigs } from '../../src/node/k3s.js';
+import { configFileArgs, configFileOf, k3sArgs, k3sServerSettings } from '../../src/node/k3s.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import type { ReportFinding, ReportRow } from '../../src/report/report.js';
 import { HostDir, NODE_IP } from '../node-host.js';
@@ -74,7 +74,10 @@ describe('k3s: the embedded etcd of a k3s server', () => {
     try {
       host.write('var/lib/rancher/k3s/server/db/etcd/config', k3sEtcdConfig('/var/lib/rancher/k3s', true));
       const { rows } = check(host);
-      expect(rows.map((r) => [r.kind, r.name, r.component])).to.deep.equal([['Process', `k3s server (pid ${PID})`, 'etcd']]);
+      expect(rows.map((r) => [r.kind, r.name, r.component])).to.deep.equal([
+        ['Process', `k3s server (pid ${PID})`, 'etcd'],
+        ['Process', `k3s server (pid ${PID})`, 'kube-apiserver'],
+      ]);
       const f = finding(rows, 'etcd-client-cert-auth');
       expect(f.status).to.equal('pass');
       expect(f.evidence).to.deep.equal(['client-transport-security.client-cert-auth: true (/var/lib/rancher/k3s/server/db/etcd/config)']);
@@ -113,14 +116,16 @@ describe('k3s: the embedded etcd of a k3s server', () => {
   });
 
   it('the data directory: --data-dir beats the configuration files; config.yaml.d files override config.yaml in name order', () => {
-    expect(dataDirFlag(['--cluster-init', '-d', '/srv/k3s'])).to.equal('/srv/k3s');
-    expect(dataDirFlag(['--data-dir=/a', '--data-dir', '/b'])).to.equal('/b');
+    const dataDir = (args: string[], configs: string[] = []): string => k3sServerSettings(args, configs).dataDir;
+    expect(dataDir(['--cluster-init', '-d', '/srv/k3s'])).to.equal('/srv/k3s');
+    expect(dataDir(['--data-dir=/a', '--data-dir', '/b'])).to.equal('/b');
     // Go's flag package, as urfave/cli uses it: one dash or two, and the alias and the name are one flag.
-    expect(dataDirFlag(['-data-dir', '/c'])).to.equal('/c');
-    expect(dataDirFlag(['--data-dir=/a', '-d=/d'])).to.equal('/d');
-    expect(dataDirFlag(['-d', '/d', '--data-dir', '/a'])).to.equal('/a');
-    expect(dataDirOfConfigs(['data-dir: /from-config\n', 'token: x\n', 'data-dir: /from-drop-in\n'])).to.equal('/from-drop-in');
-    expect(dataDirOfConfigs(['write-kubeconfig-mode: "0644"\n'])).to.equal(undefined);
+    expect(dataDir(['-data-dir', '/c'])).to.equal('/c');
+    expect(dataDir(['--data-dir=/a', '-d=/d'])).to.equal('/d');
+    expect(dataDir(['-d', '/d', '--data-dir', '/a'])).to.equal('/a');
+    expect(dataDir([], ['data-dir: /from-config\n', 'token: x\n', 'data-dir: /from-drop-in\n'])).to.equal('/from-drop-in');
+    expect(dataDir(['--data-dir', '/from-cli'], ['data-dir: /from-config\n'])).to.equal('/from-cli');
+    expect(dataDir([], ['write-kubeconfig-mode: "0644"\n'])).to.equal('/var/lib/rancher/k3s');
 
     const host = k3sNode(['/usr/local/bin/k3s', 'server']);
     try {
@@ -151,6 +156,93 @@ describe('k3s: the embedded etcd of a k3s server', () => {
       } finally {
         host.remove();
       }
+    }
+  });
+
+  it('k3s’s configuration files become flags before the command line’s: a later file replaces a key, key+ appends, lists give a flag each', () => {
+    expect(
+      configFileArgs([
+        'kube-apiserver-arg: [a=1, b=2]\ndata-dir: /x\ncluster-init: true\n',
+        'kube-apiserver-arg+: c=3\n',
+        'data-dir: /y\n',
+      ]),
+    ).to.deep.equal([
+      '--kube-apiserver-arg=a=1',
+      '--kube-apiserver-arg=b=2',
+      '--kube-apiserver-arg=c=3',
+      '--data-dir=/y',
+      '--cluster-init=true',
+    ]);
+    expect(configFileArgs(['kube-apiserver-arg: [a=1]\n', 'kube-apiserver-arg: b=2\n'])).to.deep.equal(['--kube-apiserver-arg=b=2']);
+    // The files' entries come first, then the command line's.
+    expect(
+      k3sServerSettings(['--kube-apiserver-arg', 'etcd-cafile=/cli.crt'], ['kube-apiserver-arg: [etcd-cafile=/file.crt]\n'])
+        .kubeApiserverArgs,
+    ).to.deep.equal(['etcd-cafile=/file.crt', 'etcd-cafile=/cli.crt']);
+  });
+
+  it('the configuration file: $K3S_CONFIG_FILE, then --config/-c, then /etc/rancher/k3s/config.yaml', () => {
+    expect(configFileOf([], new Map())).to.equal('/etc/rancher/k3s/config.yaml');
+    expect(configFileOf(['-c', '/srv/k3s.yaml'], new Map())).to.equal('/srv/k3s.yaml');
+    expect(configFileOf(['--config=/srv/k3s.yaml'], new Map([['K3S_CONFIG_FILE', '/env.yaml']]))).to.equal('/env.yaml');
+  });
+
+  it('kube-apiserver’s flags as k3s builds them (GetArgs): a key replaces the default, repeats accumulate, key+ appends, key- prepends, sorted', () => {
+    const defaults = new Map([
+      ['etcd-servers', 'https://127.0.0.1:2379'],
+      ['etcd-cafile', '/ca.crt'],
+    ]);
+    expect(k3sArgs(defaults, [])).to.deep.equal(['--etcd-cafile=/ca.crt', '--etcd-servers=https://127.0.0.1:2379']);
+    expect(k3sArgs(defaults, ['etcd-cafile=/a', '--etcd-cafile=/b'])).to.deep.equal([
+      '--etcd-cafile=/a',
+      '--etcd-cafile=/b',
+      '--etcd-servers=https://127.0.0.1:2379',
+    ]);
+    expect(k3sArgs(defaults, ['etcd-servers+=https://10.0.0.5:2379'])).to.deep.equal([
+      '--etcd-cafile=/ca.crt',
+      '--etcd-servers=https://127.0.0.1:2379',
+      '--etcd-servers=https://10.0.0.5:2379',
+    ]);
+    expect(k3sArgs(defaults, ['etcd-servers-=http://10.0.0.5:2379', 'profiling'])).to.deep.equal([
+      '--etcd-cafile=/ca.crt',
+      '--etcd-servers=http://10.0.0.5:2379',
+      '--etcd-servers=https://127.0.0.1:2379',
+      '--profiling=true',
+    ]);
+  });
+
+  it('the embedded kube-apiserver is judged with k3s’s storage flags: the etcd CA, client certificate and https endpoint k3s gives it', () => {
+    const host = k3sNode(['/usr/local/bin/k3s', 'server', '--cluster-init']);
+    try {
+      host.write('var/lib/rancher/k3s/server/db/etcd/config', k3sEtcdConfig('/var/lib/rancher/k3s', true));
+      const rows = check(host).rows;
+      const apiserver = rows.find((r) => r.component === 'kube-apiserver');
+      const status = (rule: string) => apiserver?.findings.find((f) => f.rule === rule);
+      expect(status('apiserver-etcd-cafile')).to.deep.include({ status: 'pass' });
+      expect(status('apiserver-etcd-cafile')?.evidence).to.deep.equal([
+        '--etcd-cafile=/var/lib/rancher/k3s/server/tls/etcd/server-ca.crt (argv)',
+      ]);
+      expect(status('apiserver-etcd-client-cert')).to.deep.include({ status: 'pass' });
+      expect(status('apiserver-etcd-tls')).to.deep.include({ status: 'pass' });
+    } finally {
+      host.remove();
+    }
+  });
+
+  it('a kube-apiserver-arg that sends kube-apiserver to etcd in plaintext fails, and the fix is k3s’s own setting', () => {
+    const host = k3sNode(['/usr/local/bin/k3s', 'server', '--cluster-init']);
+    try {
+      host.write('var/lib/rancher/k3s/server/db/etcd/config', k3sEtcdConfig('/var/lib/rancher/k3s', true));
+      host.write('etc/rancher/k3s/config.yaml.d/90-storage.yaml', 'kube-apiserver-arg:\n- etcd-servers=http://127.0.0.1:2399\n', 0o600);
+      const f = check(host)
+        .rows.find((r) => r.component === 'kube-apiserver')
+        ?.findings.find((x) => x.rule === 'apiserver-etcd-tls');
+      expect(f?.status).to.equal('fail');
+      expect(f?.remediation).to.contain(
+        '/etc/rancher/k3s/config.yaml (or a file of /etc/rancher/k3s/config.yaml.d/) as kube-apiserver-arg, then restart k3s',
+      );
+    } finally {
+      host.remove();
     }
   });
 });
