@@ -167,7 +167,10 @@ Options:
                          By default every etcd endpoint the node names — local listeners and
                          kube-apiserver's --etcd-servers, external etcd included — is probed as
                          a client with no certificate (2 s each, at most 32, nothing sent but
-                         GET /version, no credentials)
+                         GET /version); where refused, again as kube-apiserver with its own
+                         --etcd-certfile/--etcd-keyfile, and --etcd-cafile checks the server
+                         (read from the node; sent only to a server that refused a client
+                         without a certificate)
   --expiry-warning DUR   Warn about certificates expiring within DUR: 30d, 720h, 90m (default 30d)
   --config FILE          Policy file, YAML or JSON [ETCD_TLS_GUARD_CONFIG]
   --format text|json     Output format (default text); json prints exactly one JSON document
