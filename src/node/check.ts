@@ -299,7 +299,8 @@ function prepareNode(options: NodeCheckOptions): PreparedNode {
  */
 function k3sServerRuns(host: HostRoot, p: NodeProcess): ReturnType<typeof processInvocations> | string {
   const args = p.argv.slice(2);
-  const configFile = configFileOf(args, p.env instanceof Map ? p.env : new Map());
+  const env: ReadonlyMap<string, string> = p.env instanceof Map ? p.env : new Map();
+  const configFile = configFileOf(args, env);
   const configTexts =
     configFile === ''
       ? []
@@ -307,7 +308,7 @@ function k3sServerRuns(host: HostRoot, p: NodeProcess): ReturnType<typeof proces
           const r = host.read(f);
           return r.ok ? [r.bytes.toString('utf8')] : [];
         });
-  const settings = k3sServerSettings(args, configTexts);
+  const settings = k3sServerSettings(args, configTexts, env);
   const etcdConfig = embeddedEtcdConfig(settings.dataDir);
   const read = host.read(etcdConfig);
   if (!read.ok) return `no ${etcdConfig} (its datastore is SQLite or external: --datastore-endpoint)`;

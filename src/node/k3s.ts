@@ -21,7 +21,8 @@
  *   `--etcd-servers=https://<loopback>:2379`, `--etcd-cafile=<data-dir>/server/tls/etcd/server-ca.crt`,
  *   `--etcd-certfile=…/client.crt`, `--etcd-keyfile=…/client.key`.
  *
- * The data directory is k3s's `--data-dir` / `-d`, else /var/lib/rancher/k3s, k3s's default as root.
+ * The data directory is k3s's `--data-dir` / `-d` (command line, then files), else $K3S_DATA_DIR, else
+ * /var/lib/rancher/k3s, k3s's default as root.
  */
 import { parseGoFlags } from '../program-config/flags.js';
 import { readGoYaml } from '../program-config/go-yaml.js';
@@ -97,7 +98,11 @@ export interface K3sServerSettings {
  * files' flags followed by the command line's. k3s's other flags are not in our tables: tolerated,
  * each read by the arity rule of unknown flags.
  */
-export function k3sServerSettings(args: readonly string[], configTexts: readonly string[]): K3sServerSettings {
+export function k3sServerSettings(
+  args: readonly string[],
+  configTexts: readonly string[],
+  env: ReadonlyMap<string, string> = new Map(),
+): K3sServerSettings {
   const parsed = parseGoFlags(
     [...configFileArgs(configTexts), ...args].map((text) => ({ text })),
     (name) => (name === 'data-dir' || name === 'd' || name === 'kube-apiserver-arg' ? { bool: false } : undefined),
@@ -108,7 +113,9 @@ export function k3sServerSettings(args: readonly string[], configTexts: readonly
     .sort((x, y) => x.index - y.index)
     .pop()?.value.text;
   return {
-    dataDir: dataDir !== undefined && dataDir !== '' ? dataDir : K3S_DEFAULT_DATA_DIR,
+    // urfave/cli applies a flag's variable ($K3S_DATA_DIR, cmds/server.go DataDirFlag) only where
+    // the arguments — the command line's and the files' — leave it unset.
+    dataDir: dataDir !== undefined && dataDir !== '' ? dataDir : env.get('K3S_DATA_DIR') || K3S_DEFAULT_DATA_DIR,
     kubeApiserverArgs: (parsed.occurrences.get('kube-apiserver-arg') ?? []).map((o) => o.value.text),
   };
 }

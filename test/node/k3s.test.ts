@@ -126,6 +126,9 @@ describe('k3s: the embedded etcd of a k3s server', () => {
     expect(dataDir([], ['data-dir: /from-config\n', 'token: x\n', 'data-dir: /from-drop-in\n'])).to.equal('/from-drop-in');
     expect(dataDir(['--data-dir', '/from-cli'], ['data-dir: /from-config\n'])).to.equal('/from-cli');
     expect(dataDir([], ['write-kubeconfig-mode: "0644"\n'])).to.equal('/var/lib/rancher/k3s');
+    // $K3S_DATA_DIR where the arguments and files leave it unset.
+    expect(k3sServerSettings([], [], new Map([['K3S_DATA_DIR', '/env']])).dataDir).to.equal('/env');
+    expect(k3sServerSettings([], ['data-dir: /file\n'], new Map([['K3S_DATA_DIR', '/env']])).dataDir).to.equal('/file');
 
     const host = k3sNode(['/usr/local/bin/k3s', 'server']);
     try {
