@@ -13,8 +13,16 @@
  * Nothing is shed: a request that waits too long meets the API server's own timeout
  * (timeoutSeconds), and then its failurePolicy decides, as for any slow webhook (docs/http.md).
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
+
+/** A request on the webhook's routes: the body reader leaves the raw body in `body`. */
+export interface ReviewRequest extends IncomingMessage {
+  body?: Buffer;
+}
+
+/** The router's continuation (express.Router): next() to go on, next(err) to its error handlers. */
+export type Next = (err?: unknown) => void;
 
 /**
  * The default budget: a sixteenth of the heap this process may use (the chart's 256 Mi limit gives a
@@ -28,7 +36,7 @@ export function defaultBudgetBytes(maxBytes: number): number {
   return Math.min(64 * 1024 * 1024, Math.max(maxBytes, Math.floor(getHeapStatistics().heap_size_limit / 16)));
 }
 
-/** What the reader needs to know about the request; express's Request has it. */
+/** The limits the body reader enforces on each request. */
 export interface BodyLimits {
   /** Largest body accepted (413 beyond). */
   readonly maxBytes: number;
@@ -54,7 +62,7 @@ export interface BudgetStats {
   readonly queuedTotal: number;
 }
 
-/** A body-reading error express's error handler turns into an HTTP answer (body-parser's shape). */
+/** A body-reading error the router's error handler (app.ts) turns into an HTTP answer (body-parser's shape). */
 export class BodyError extends Error {
   constructor(
     message: string,
@@ -129,11 +137,11 @@ export class ByteBudget {
 }
 
 /**
- * express middleware: the raw body as a Buffer in req.body, read within the budget. Lean on purpose
+ * Middleware of the webhook's router: the raw body as a Buffer in req.body, read within the budget. Lean on purpose
  * (measured in npm run bench against express.raw): the webhook accepts one encoding (identity) and
  * one media type, checked by the handler.
  */
-export function readBody(limits: BodyLimits, budget: ByteBudget): (req: Request, res: Response, next: NextFunction) => void {
+export function readBody(limits: BodyLimits, budget: ByteBudget): (req: ReviewRequest, res: ServerResponse, next: Next) => void {
   return (req, res, next) => {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
