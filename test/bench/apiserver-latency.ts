@@ -9,7 +9,7 @@
  *   bench-noop   a no-op webhook answering `allowed` (same TLS and process model: its own Node
  *                process with the same certificate; test/bench/baseline.ts)
  *   bench-floor  the express floor (test/bench/express-floor.ts, lean): the no-op's work behind
- *                express configured as the webhook configures it, so that what the framework
+ *                express's router as the webhook uses it, so that what the framework
  *                costs through the API server is seen apart from what etcd-tls-guard's own work does
  *   bench-guard  etcd-tls-guard (the CLI's `serve`, the chart's webhook settings and Node.js options):
  *                every pod judged

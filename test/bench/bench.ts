@@ -4,8 +4,8 @@
  *  1. HTTP: POST /validate over HTTPS with keep-alive, four servers, each its own process on the same
  *     certificates, one at a time, in interleaved rounds (BENCH_ROUNDS, default 3; every other round in
  *     reverse order; medians, and ratios taken round by round, their median): the bare
- *     node:https baseline, express with its body parser ("express defaults"), express as the webhook
- *     configures it ("express floor": its own body reader), and the webhook. Requests/s at full speed
+ *     node:https baseline, an express application with its body parser ("express defaults"), express's
+ *     router as the webhook uses it ("express floor": its own body reader), and the webhook. Requests/s at full speed
  *     (autocannon, 16 connections) and latency at a steady 1,000 requests/s (open loop), for a passing
  *     and a failing kubeadm etcd mirror pod sent again and again
  *     and for 5,000 distinct passing pods in turn (every one judged); then a 200-container pod and a
