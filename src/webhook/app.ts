@@ -272,9 +272,14 @@ export function createApp(deps: AppDependencies): RequestListener {
   // response); run alone it is the `router` package's (req, res, done) on node's request and response
   // (router's index.d.ts), which is how it is called here.
   const dispatch = router as unknown as (req: IncomingMessage, res: ServerResponse, done: Next) => void;
-  // What the router hands back (an error thrown by the error handler itself) is answered the same way.
+  // The router hands a request back only when the error handler above threw (every request matches
+  // the 404 handler): answer 500 without running it again, so that nothing escapes to Node.js.
+  const lastResort = (res: ServerResponse): void => {
+    if (res.headersSent) res.destroy();
+    else send(res, 500, errored('', 500, 'internal error'));
+  };
   return (req, res) => {
-    dispatch(req, res, (err?: unknown) => answerError(err ?? new Error('unrouted request'), req, res));
+    dispatch(req, res, () => lastResort(res));
   };
 }
 

@@ -434,3 +434,46 @@ describe('webhook over HTTPS, when something unexpected throws while a review is
     expect(next.status).to.equal(200);
   });
 });
+
+describe('webhook over HTTPS, when the error handler itself throws', () => {
+  let server: RunningServer;
+  let throws = true;
+
+  before(async () => {
+    certs = generateDevCertificates(['localhost', '127.0.0.1']);
+    // A log line that fails once, in the handler that answers a refused body: the router hands the
+    // request back, and it must still be answered (500), never reach the process as an exception.
+    const logger = Object.assign(Object.create(silentLogger) as typeof silentLogger, {
+      warn: () => {
+        if (throws) {
+          throws = false;
+          throw new Error('log line broke');
+        }
+      },
+    });
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
+      policy: () => policyFromObject({}),
+      logger,
+    });
+  });
+  after(async () => {
+    await server.close(1000);
+  });
+
+  it('answers 500 and keeps serving', async () => {
+    const gzipped = await httpsRequest(new URL('/validate', server.url).href, {
+      method: 'POST',
+      ca: certs.ca.certPem,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': '2' },
+      body: '{}',
+    });
+    expect(throws, 'the error handler ran and its log line threw').to.equal(false);
+    expect(gzipped.status).to.equal(500);
+    expect((JSON.parse(gzipped.body) as { response: { status: { message: string } } }).response.status.message).to.equal('internal error');
+    const next = await send(server, { body: review(loadFixture('kubeadm/etcd.yaml')) });
+    expect(next.status).to.equal(200);
+  });
+});
