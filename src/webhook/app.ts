@@ -127,12 +127,13 @@ function decodeReview(req: ReviewRequest): { review: AdmissionReview } | { statu
  * The webhook's HTTP handler: express's router (express.Router, the `router` package express 5 is
  * built on) with the routes, the body reader and the error handler, as a node:https request
  * listener. Not an express application: `express()` swaps every request's and response's prototype
- * for its own (application.js, `Object.setPrototypeOf`, to give them res.send and friends), and
- * objects whose prototype changed stay reachable through V8's young-generation collections —
- * measured at a steady 1,000 reviews/s: 0.8 MB survived each scavenge against 0.12 MB with the
- * router alone, a full collection every 0.7 s, a p99 of 9–11 ms against 3.2–3.7 ms, and twice the
- * CPU per review (docs/performance.md; expressjs/express#5998). The webhook uses none of that sugar:
- * it writes its answers with writeHead/end.
+ * for its own (application.js, `Object.setPrototypeOf`, to give them res.send and friends). On
+ * Node.js 20 (V8 11.3), the lowest the package supports, objects whose prototype changed survive
+ * young-generation collections — at a steady 1,000 reviews/s, 0.8 MB survived each scavenge against
+ * 0.12 MB with the router alone, a full collection every 0.7 s, a p99 of 9–11 ms against 3.2–3.7 ms,
+ * twice the CPU per review; on Node.js 24, which the image runs, the swap costs little (the same
+ * figures within the noise). docs/performance.md; expressjs/express#5998. The webhook uses none of
+ * that sugar: it writes its answers with writeHead/end.
  */
 export function createApp(deps: AppDependencies): RequestListener {
   const router = express.Router();
