@@ -25,15 +25,17 @@ export interface ReviewRequest extends IncomingMessage {
 export type Next = (err?: unknown) => void;
 
 /**
- * The default budget: a sixteenth of the heap this process may use (the chart's 256 Mi limit gives a
- * 192 MiB heap, so about 13 MiB: two of the largest reviews at once, any number of small ones), at
- * least one review of the largest size, at most 64 MiB. Measured (npm run bench, 32 UPDATE reviews
- * of 5.9 MiB at once): a review in flight costs about five times its bytes (the string, the parsed
- * object and oldObject, the judgement of both), and an eighth of the heap peaked at 226 MiB RSS,
- * too close to the limit.
+ * The default budget: a thirty-second of the heap this process may use, at least one review of the
+ * largest size, at most 64 MiB (the chart's 256 Mi limit gives a 192 MiB heap, so 7 MiB: one of the
+ * largest reviews at a time, any number of small ones). A review in flight costs about five times its
+ * bytes (the string, the parsed object and oldObject, the judgement of both). Measured (npm run bench,
+ * 32 UPDATE reviews of 5.9 MiB at once, the chart's heap): an eighth of the heap peaked at 226 MiB RSS
+ * on Node.js 20; a sixteenth at 150–156 MiB there but 189–202 MiB on Node.js 24, the image's runtime,
+ * whose binary and heap are larger; a thirty-second at 171–184 MiB on Node.js 24 (127–128 on 20), the
+ * burst answered as fast (3.6–4.8 s against 3.6–4.5 s: one thread judges one review at a time anyway).
  */
 export function defaultBudgetBytes(maxBytes: number): number {
-  return Math.min(64 * 1024 * 1024, Math.max(maxBytes, Math.floor(getHeapStatistics().heap_size_limit / 16)));
+  return Math.min(64 * 1024 * 1024, Math.max(maxBytes, Math.floor(getHeapStatistics().heap_size_limit / 32)));
 }
 
 /** The limits the body reader enforces on each request. */
