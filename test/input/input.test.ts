@@ -5,20 +5,19 @@
  */
 import { expect } from 'chai';
 import type { JSONSchemaType } from 'ajv';
-import { generateDevCertificates, type DevCertificates } from '../../src/certs/dev.js';
-import { servingMaterial } from '../../src/certs/serving.js';
+import type { DevCertificates } from '../../src/certs/dev.js';
 import { decodePod } from '../../src/input/pod.js';
 import { decodePodOf, replicasOf, WORKLOAD_KINDS } from '../../src/input/workload.js';
 import { parseManifestText } from '../../src/input/manifests.js';
 import { nodeAt } from '../../src/input/positions.js';
 import type { EnvFromSource, Pod } from '../../src/launch/pod.js';
-import { silentLogger } from '../../src/log.js';
 import { DEFAULT_POLICY } from '../../src/policy/policy.js';
 import { exitCodeOf } from '../../src/report/report.js';
 import { scanDocuments } from '../../src/scan/scan.js';
-import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import type { RunningServer } from '../../src/webhook/serve.js';
 import { admissionReview, httpsRequest, KUBELET_USER } from '../admission.js';
 import { loadFixture } from '../helpers.js';
+import { startTestServer } from '../webhook/server.js';
 
 // A schema that leaves out a field of its type does not compile: the view and its schema cannot drift.
 // @ts-expect-error: EnvFromSource's configMapRef and secretRef are missing
@@ -155,14 +154,7 @@ describe('one decoding of an admission request: the webhook and scan decide the 
   let certs: DevCertificates;
   let server: RunningServer;
   before(async () => {
-    certs = generateDevCertificates(['localhost', '127.0.0.1']);
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => DEFAULT_POLICY,
-      logger: silentLogger,
-    });
+    ({ server, certs } = await startTestServer());
   });
   after(async () => {
     await server.close(1000);

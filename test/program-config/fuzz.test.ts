@@ -2,12 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Agent } from 'node:https';
 import { checkAdmissionReview } from '../../src/input/admission-review.js';
-import { servingMaterial } from '../../src/certs/serving.js';
-import { generateDevCertificates, type DevCertificates } from '../../src/certs/dev.js';
+import type { DevCertificates } from '../../src/certs/dev.js';
 import { containerEnvironment } from '../../src/launch/env.js';
 import type { EnvVar } from '../../src/launch/pod.js';
 import { parseShellScript, SHELL_LIMITS, ShellLimitError, ShellSyntaxError } from '../../src/launch/shell.js';
-import { silentLogger } from '../../src/log.js';
 import { DEFAULT_POLICY, PolicyError, policyFromObject } from '../../src/policy/policy.js';
 import { parseManifestText, readFast, readReference, type LoadedInputs } from '../../src/input/manifests.js';
 import type { SourceNode } from '../../src/input/positions.js';
@@ -15,9 +13,10 @@ import { judgePod } from '../../src/judgement/judge.js';
 import { exitCodeOf } from '../../src/report/report.js';
 import { RULES } from '../../src/rules/rules.js';
 import { scanDocuments } from '../../src/scan/scan.js';
-import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import type { RunningServer } from '../../src/webhook/serve.js';
 import { admissionReview, httpsRequest, postReview } from '../admission.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS, loadFixture, podWith, withFlags } from '../helpers.js';
+import { startTestServer } from '../webhook/server.js';
 
 // Bounded: a fixed seed per run would hide new cases, so fast-check picks one and prints it on failure.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -423,14 +422,7 @@ describe('fuzz: hostile AdmissionReview bodies over HTTPS', function () {
   let agent: Agent;
 
   before(async () => {
-    certs = generateDevCertificates(['localhost']);
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => DEFAULT_POLICY,
-      logger: silentLogger,
-    });
+    ({ server, certs } = await startTestServer());
     agent = new Agent({ keepAlive: true, maxSockets: 4, ca: certs.ca.certPem, servername: 'localhost' });
   });
   after(async () => {

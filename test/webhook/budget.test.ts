@@ -3,17 +3,15 @@
  * wait, unread, in arrival order, and all are answered. A test that fails if the bound is removed.
  */
 import { expect } from 'chai';
-import { generateDevCertificates, type DevCertificates } from '../../src/certs/dev.js';
-import { servingMaterial } from '../../src/certs/serving.js';
-import { silentLogger } from '../../src/log.js';
-import { DEFAULT_POLICY } from '../../src/policy/policy.js';
+import type { DevCertificates } from '../../src/certs/dev.js';
 import { MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
 import { ByteBudget } from '../../src/webhook/body.js';
-import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import type { RunningServer } from '../../src/webhook/serve.js';
 import { connect as tlsConnect } from 'node:tls';
 import { admissionReviewJson, postReview } from '../admission.js';
 import { until } from '../processes.js';
 import { etcdPod, KUBEADM_ETCD_FLAGS } from '../helpers.js';
+import { startTestServer } from './server.js';
 
 const MiB = 1024 * 1024;
 
@@ -65,15 +63,7 @@ describe('review byte budget', () => {
     const budget = new ByteBudget(8 * MiB);
 
     before(async () => {
-      certs = generateDevCertificates(['localhost', '127.0.0.1']);
-      server = await startServer({
-        host: '127.0.0.1',
-        port: 0,
-        material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-        policy: () => DEFAULT_POLICY,
-        logger: silentLogger,
-        budget,
-      });
+      ({ server, certs } = await startTestServer({ budget }));
     });
     after(async () => {
       await server.close(1000);
@@ -117,16 +107,7 @@ describe('review byte budget', () => {
     const budget = new ByteBudget(1 * MiB);
 
     before(async () => {
-      certs = generateDevCertificates(['localhost', '127.0.0.1']);
-      server = await startServer({
-        host: '127.0.0.1',
-        port: 0,
-        material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-        policy: () => DEFAULT_POLICY,
-        logger: silentLogger,
-        budget,
-        timeouts: { bodyMs: 300 },
-      });
+      ({ server, certs } = await startTestServer({ budget, timeouts: { bodyMs: 300 } }));
     });
     after(async () => {
       await server.close(1000);

@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { generateCa, issueCertificate, type CertificatePair } from '../../src/certs/authority.js';
-import { servingMaterial } from '../../src/certs/serving.js';
-import { silentLogger } from '../../src/log.js';
-import { DEFAULT_POLICY } from '../../src/policy/policy.js';
-import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import type { RunningServer } from '../../src/webhook/serve.js';
 import { atomicWrite } from '../kubelet-volume.js';
 import { admissionReviewJson } from '../admission.js';
 import { spawnWebhook, until } from '../processes.js';
+import { startTestServer } from './server.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -172,18 +170,11 @@ describe('slow and abusive clients', function () {
   const port = (): number => Number(new URL(server.url).port);
 
   before(async () => {
-    const ca = generateCa();
-    certs = { ca, server: issueCertificate(ca, { sans: ['localhost', '127.0.0.1'] }) };
     // The production timeouts (10 s headers, 30 s request, 10 s handshake, 120 s keep-alive)
     // scaled down so the test takes seconds; the mechanism is the same.
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => DEFAULT_POLICY,
-      logger: silentLogger,
+    ({ server, certs } = await startTestServer({
       timeouts: { handshakeMs: 800, headersMs: 800, requestMs: 1500, keepAliveMs: 800, checkIntervalMs: 100 },
-    });
+    }));
   });
   after(async () => {
     await server.close(500);

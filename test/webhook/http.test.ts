@@ -2,16 +2,16 @@ import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
 import { X509Certificate } from 'node:crypto';
 import { connect as tlsConnect, type SecureVersion } from 'node:tls';
-import { generateDevCertificates, type DevCertificates } from '../../src/certs/dev.js';
-import { servingMaterial } from '../../src/certs/serving.js';
+import type { DevCertificates } from '../../src/certs/dev.js';
 import { silentLogger } from '../../src/log.js';
 import { judgePod } from '../../src/judgement/judge.js';
 import { policyFromObject, type Policy } from '../../src/policy/policy.js';
 import { MAX_REVIEW_BYTES } from '../../src/webhook/app.js';
 import { NO_OBSERVER } from '../../src/webhook/metrics.js';
-import { startServer, type RunningServer } from '../../src/webhook/serve.js';
+import type { RunningServer } from '../../src/webhook/serve.js';
 import { admissionReviewJson, httpsRequest, REVIEW_UID } from '../admission.js';
 import { loadFixture } from '../helpers.js';
+import { startTestServer } from './server.js';
 
 interface Reply {
   status: number;
@@ -51,14 +51,7 @@ describe('webhook over HTTPS', () => {
   let server: RunningServer;
 
   before(async () => {
-    certs = generateDevCertificates(['localhost', '127.0.0.1']);
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => policy,
-      logger: silentLogger,
-    });
+    ({ server, certs } = await startTestServer({ policy: () => policy }));
   });
   after(async () => {
     await server.close(1000);
@@ -400,7 +393,6 @@ describe('webhook over HTTPS, when something unexpected throws while a review is
   let throws = true;
 
   before(async () => {
-    certs = generateDevCertificates(['localhost', '127.0.0.1']);
     // The metrics observer runs after the answer, called back from the request's 'end' event: a
     // throw there must reach the error handler, not the process (an uncaught exception fails this test).
     const observer = {
@@ -412,14 +404,7 @@ describe('webhook over HTTPS, when something unexpected throws while a review is
         }
       },
     };
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => policyFromObject({}),
-      logger: silentLogger,
-      observer,
-    });
+    ({ server, certs } = await startTestServer({ policy: () => policyFromObject({}), observer }));
   });
   after(async () => {
     await server.close(1000);
@@ -440,7 +425,6 @@ describe('webhook over HTTPS, when the error handler itself throws', () => {
   let throws = true;
 
   before(async () => {
-    certs = generateDevCertificates(['localhost', '127.0.0.1']);
     // A log line that fails once, in the handler that answers a refused body: the router hands the
     // request back, and it must still be answered (500), never reach the process as an exception.
     const logger = Object.assign(Object.create(silentLogger) as typeof silentLogger, {
@@ -451,13 +435,7 @@ describe('webhook over HTTPS, when the error handler itself throws', () => {
         }
       },
     });
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      material: servingMaterial(certs.server.certPem, certs.server.keyPem),
-      policy: () => policyFromObject({}),
-      logger,
-    });
+    ({ server, certs } = await startTestServer({ policy: () => policyFromObject({}), logger }));
   });
   after(async () => {
     await server.close(1000);
