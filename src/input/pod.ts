@@ -116,7 +116,6 @@ const podSpec: JSONSchemaType<PodSpec> = {
   properties: {
     nodeName: optionalString,
     serviceAccountName: optionalString,
-    hostNetwork: optionalBoolean,
     containers: { type: 'array', items: container },
     initContainers: { type: 'array', items: container, nullable: true },
     volumes: {

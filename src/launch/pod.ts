@@ -46,7 +46,6 @@ export interface ObjectMeta {
 export interface PodSpec {
   nodeName?: string;
   serviceAccountName?: string;
-  hostNetwork?: boolean;
   containers: Container[];
   initContainers?: Container[];
   /** Read only by the node check (hostPath volumes). */
