@@ -4,19 +4,24 @@
  * webhook and by `scan`, operation by operation and kind by kind.
  */
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { JSONSchemaType } from 'ajv';
 import type { DevCertificates } from '../../src/certs/dev.js';
 import { decodePod } from '../../src/input/pod.js';
 import { decodePodOf, replicasOf, WORKLOAD_KINDS } from '../../src/input/workload.js';
 import { parseManifestText } from '../../src/input/manifests.js';
+import { checkAdmissionReview, type AdmissionRequest } from '../../src/input/admission-review.js';
 import { nodeAt } from '../../src/input/positions.js';
 import type { EnvFromSource, Pod } from '../../src/launch/pod.js';
-import { DEFAULT_POLICY } from '../../src/policy/policy.js';
-import { exitCodeOf } from '../../src/report/report.js';
+import type { DecidedFinding } from '../../src/policy/decide.js';
+import { DEFAULT_POLICY, policyFromObject, type Policy } from '../../src/policy/policy.js';
+import { exitCodeOf, type ReportFinding } from '../../src/report/report.js';
 import { scanDocuments } from '../../src/scan/scan.js';
+import { admit, BadAdmissionRequest } from '../../src/webhook/admission.js';
 import type { RunningServer } from '../../src/webhook/serve.js';
 import { admissionReview, httpsRequest, KUBELET_USER } from '../admission.js';
-import { loadFixture } from '../helpers.js';
+import { FIXTURES, loadFixture } from '../helpers.js';
 import { startTestServer } from '../webhook/server.js';
 
 // A schema that leaves out a field of its type does not compile: the view and its schema cannot drift.
@@ -273,6 +278,115 @@ describe('one decoding of an admission request: the webhook and scan decide the 
       expect({ webhook, scan }).to.deep.equal({ webhook: c.expected, scan: c.expected });
     });
   }
+});
+
+/** The resource a review names for an object of this kind (the webhook's rules cover these and pods). */
+const GROUP_OF: Readonly<Record<string, string>> = {
+  Deployment: 'apps',
+  StatefulSet: 'apps',
+  DaemonSet: 'apps',
+  ReplicaSet: 'apps',
+  Job: 'batch',
+  CronJob: 'batch',
+};
+function resourceOf(kind: string): Record<string, unknown> {
+  const group = GROUP_OF[kind] ?? '';
+  return { kind: { group, version: 'v1', kind }, resource: { group, version: 'v1', resource: `${kind.toLowerCase()}s` } };
+}
+
+/** Every finding of a verdict, as `container/rule status action`, sorted: what both front doors must agree on. */
+const findingsOf = (
+  results: ReadonlyArray<{ container: string | null; findings: ReadonlyArray<DecidedFinding | ReportFinding> }>,
+): string[] => results.flatMap((r) => r.findings.map((f) => `${r.container ?? ''}/${f.rule} ${f.status} ${f.effectiveAction}`)).sort();
+
+describe('one decoding: admit (the webhook) and scan decide the same on every fixture, in every request shape, under every policy', () => {
+  // Every object the fixtures hold: static pods of kubeadm and the distributions, insecure pods,
+  // workloads of etcd charts and operators (with their Services and ConfigMaps), a List.
+  const objects = ['kubeadm', 'insecure', 'distributions', 'workloads', 'other', 'node'].flatMap((dir) =>
+    readdirSync(join(FIXTURES, dir))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => parseManifestText(readFileSync(join(FIXTURES, dir, f), 'utf8'), `${dir}/${f}`).documents)
+      .flatMap((d) => {
+        const object = d.object as { kind?: string; items?: unknown[] } | null;
+        const items = object?.kind === 'List' ? (object.items ?? []) : [object];
+        return items.map((item, i) => ({ source: `${d.source}#${d.document}.${i}`, object: item as { kind?: string } }));
+      }),
+  );
+  const compliant = loadFixture('kubeadm/etcd.yaml');
+  const shapes = (object: { kind?: string }): Array<[string, unknown, Record<string, unknown>]> => {
+    const kind = object.kind ?? 'Pod';
+    const resource = resourceOf(kind);
+    return [
+      ['CREATE', object, resource],
+      ['CREATE, dry run', object, { ...resource, dryRun: true }],
+      ['CREATE by a kubelet', object, { ...resource, userInfo: KUBELET_USER }],
+      ['CREATE by a workload controller', object, { ...resource, userInfo: STATEFULSET_CONTROLLER }],
+      ['UPDATE, unchanged', object, { ...resource, operation: 'UPDATE', oldObject: object }],
+      ...(kind === 'Pod'
+        ? [
+            ['UPDATE of a compliant pod', object, { ...resource, operation: 'UPDATE', oldObject: compliant }] as [
+              string,
+              unknown,
+              Record<string, unknown>,
+            ],
+          ]
+        : []),
+      ['DELETE', null, { ...resource, operation: 'DELETE', oldObject: object }],
+      ['UPDATE of the status', object, { ...resource, operation: 'UPDATE', subResource: 'status', oldObject: object }],
+    ];
+  };
+  const policies: Array<[string, Policy]> = [
+    ['the default policy', DEFAULT_POLICY],
+    ['warn', policyFromObject({ defaultAction: 'warn' })],
+    ['audit', policyFromObject({ defaultAction: 'audit' })],
+    [
+      'mirror and controller pods enforced, etcd a cluster',
+      policyFromObject({ kubeletMirrorPods: 'enforce', controllerPods: 'enforce', etcdTopology: 'cluster' }),
+    ],
+    ['etcd a single member', policyFromObject({ etcdTopology: 'single' })],
+  ];
+
+  const reviews = objects.reduce((n, { object }) => n + shapes(object).length * policies.length, 0);
+
+  it(`${reviews} reviews of ${objects.length} objects: the same decision, the same warnings and the same findings for each`, () => {
+    const disagreements: string[] = [];
+    let judged = 0;
+    let denied = 0;
+    for (const { source, object } of objects)
+      for (const [shape, sent, request] of shapes(object))
+        for (const [policyName, policy] of policies) {
+          const review = admissionReview(sent, request);
+          const about = `${source}, ${shape}, ${policyName}`;
+          let webhook: { decision: string; findings: string[] };
+          try {
+            if (checkAdmissionReview(review).length > 0) throw new BadAdmissionRequest('not a valid AdmissionReview');
+            const outcome = admit(review.request as unknown as AdmissionRequest, policy);
+            const decision = !outcome.response.allowed ? 'denied' : (outcome.response.warnings?.length ?? 0) > 0 ? 'warned' : 'allowed';
+            webhook = { decision, findings: findingsOf(outcome.verdict?.results ?? []) };
+          } catch (err) {
+            if (!(err instanceof BadAdmissionRequest)) throw err;
+            webhook = { decision: 'malformed', findings: [] };
+          }
+          const report = scanDocuments([{ source: 'review.json', document: 0, object: review }], policy);
+          const exit = exitCodeOf(report);
+          const warned = report.results.some((r) =>
+            r.findings.some((f) => (f.status === 'fail' || f.status === 'unknown') && f.effectiveAction === 'warn'),
+          );
+          const scan = {
+            decision: exit === 2 ? 'malformed' : exit === 1 ? 'denied' : warned ? 'warned' : 'allowed',
+            findings: findingsOf(report.results),
+          };
+          if (JSON.stringify(webhook) !== JSON.stringify(scan))
+            disagreements.push(`${about}: webhook ${JSON.stringify(webhook)}, scan ${JSON.stringify(scan)}`);
+          if (webhook.findings.length > 0) judged++;
+          if (webhook.decision === 'denied') denied++;
+        }
+    expect(disagreements).to.deep.equal([]);
+    // The matrix is what it says: many objects judged, some denied, some not.
+    expect(objects.length, 'objects in the fixtures').to.be.greaterThan(30);
+    expect(judged, 'reviews judged').to.be.greaterThan(500);
+    expect(denied, 'reviews denied').to.be.greaterThan(50);
+  });
 });
 
 describe('where each node of a manifest is (src/input/positions.ts)', () => {
