@@ -404,7 +404,7 @@ describe('webhook over HTTPS, when something unexpected throws while a review is
         }
       },
     };
-    ({ server, certs } = await startTestServer({ policy: () => policyFromObject({}), observer }));
+    ({ server, certs } = await startTestServer({ observer }));
   });
   after(async () => {
     await server.close(1000);
@@ -435,7 +435,7 @@ describe('webhook over HTTPS, when the error handler itself throws', () => {
         }
       },
     });
-    ({ server, certs } = await startTestServer({ policy: () => policyFromObject({}), logger }));
+    ({ server, certs } = await startTestServer({ logger }));
   });
   after(async () => {
     await server.close(1000);
